@@ -1,0 +1,116 @@
+import { LogLevel } from '@credo-ts/core'
+import { randomBytes } from 'crypto'
+
+import { Holder, parsePickupStrategy } from './holder'
+import { log, parseLogLevel, setLogLevel } from './log'
+import { CommandError, Request, optionalInteger, optionalString, requiredString } from './protocol'
+
+const MAX_TIMEOUT_MS = 3_600_000
+
+export interface Session {
+  holder: Holder | null
+  starting: boolean
+  defaultTimeoutMs: number
+  startedAt: number
+}
+
+export type Handler = (request: Request, session: Session) => Promise<unknown>
+
+function timeoutOf(request: Request, session: Session): number {
+  return optionalInteger(request, 'timeoutMs', 1, MAX_TIMEOUT_MS) ?? session.defaultTimeoutMs
+}
+
+function started(session: Session, command: string): Holder {
+  if (!session.holder) throw new CommandError('request', `${command} needs a started holder; send "start" first`)
+  return session.holder
+}
+
+async function start(request: Request, session: Session) {
+  if (session.holder || session.starting) throw new CommandError('request', 'the holder is already started')
+  let logLevel: LogLevel
+  try {
+    logLevel = parseLogLevel(optionalString(request, 'logLevel') ?? process.env.AKRIDA_AGENT_LOG_LEVEL)
+  } catch (error) {
+    throw new CommandError('request', (error as Error).message)
+  }
+  setLogLevel(logLevel)
+  const began = Date.now()
+  session.starting = true
+  try {
+    session.holder = await Holder.start({
+      label: optionalString(request, 'label') ?? `akrida-holder-${randomBytes(4).toString('hex')}`,
+      logLevel,
+      timeoutMs: timeoutOf(request, session),
+      mediatorInvitationUrl: optionalString(request, 'mediatorInvitationUrl'),
+      pickupStrategy: parsePickupStrategy(optionalString(request, 'pickupStrategy')),
+      inboundPort: optionalInteger(request, 'inboundPort', 1, 65535),
+      endpoint: optionalString(request, 'endpoint'),
+    })
+  } finally {
+    session.starting = false
+  }
+  const holder = session.holder
+  return {
+    label: holder.options.label,
+    endpoints: holder.agent.config.endpoints,
+    mediation: await holder.mediatorInfo(),
+    ms: Date.now() - began,
+  }
+}
+
+const handlers: Record<string, Handler> = {
+  start,
+
+  async ping_mediator(request, session) {
+    return started(session, 'ping_mediator').pingMediator(timeoutOf(request, session))
+  },
+
+  async receiveInvitation(request, session) {
+    const holder = started(session, 'receiveInvitation')
+    return holder.receiveInvitation(requiredString(request, 'invitationUrl'), timeoutOf(request, session))
+  },
+
+  async receiveMessage(request, session) {
+    const holder = started(session, 'receiveMessage')
+    return holder.receiveMessage(optionalString(request, 'connectionId'), timeoutOf(request, session))
+  },
+
+  async deleteOobRecordById(request, session) {
+    return started(session, 'deleteOobRecordById').deleteOutOfBandRecord(requiredString(request, 'outOfBandId'))
+  },
+
+  async status(_request, session) {
+    const memory = process.memoryUsage()
+    return {
+      started: session.holder !== null,
+      label: session.holder?.options.label ?? null,
+      pid: process.pid,
+      uptimeMs: Date.now() - session.startedAt,
+      rssBytes: memory.rss,
+      heapUsedBytes: memory.heapUsed,
+      pendingMessages: session.holder?.messages.size ?? 0,
+      versions: { node: process.versions.node, credo: credoVersion() },
+    }
+  },
+
+  async shutdown(request, session) {
+    const holder = session.holder
+    session.holder = null
+    if (holder) await holder.shutdown(timeoutOf(request, session))
+    return 'ok'
+  },
+}
+
+function credoVersion(): string {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  return require('@credo-ts/core/package.json').version
+}
+
+export function findHandler(command: string): Handler {
+  const handler = Object.prototype.hasOwnProperty.call(handlers, command) ? handlers[command] : undefined
+  if (!handler) {
+    throw new CommandError('request', `unknown command "${command}"; known commands: ${Object.keys(handlers).join(', ')}`)
+  }
+  log(LogLevel.debug, `command ${command}`)
+  return handler
+}

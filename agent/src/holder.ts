@@ -1,0 +1,224 @@
+import {
+  Agent,
+  BasicMessageEventTypes,
+  BasicMessageRole,
+  ConnectionsModule,
+  ConsoleLogger,
+  HttpOutboundTransport,
+  LogLevel,
+  MediationRecipientModule,
+  MediatorPickupStrategy,
+  TrustPingEventTypes,
+  WsOutboundTransport,
+} from '@credo-ts/core'
+import type { BasicMessageStateChangedEvent, TrustPingResponseReceivedEvent } from '@credo-ts/core'
+import { AskarModule } from '@credo-ts/askar'
+import { HttpInboundTransport, agentDependencies } from '@credo-ts/node'
+import { ariesAskar } from '@hyperledger/aries-askar-nodejs'
+import { randomBytes } from 'crypto'
+
+import { checkInvitationUrl } from './invitation'
+import { log } from './log'
+import { CommandError } from './protocol'
+import { Inbox, withTimeout } from './wait'
+
+export type PickupStrategyName = 'implicit' | 'pickup_v1' | 'pickup_v2' | 'pickup_v2_live' | 'none'
+
+const PICKUP_STRATEGIES: Record<PickupStrategyName, MediatorPickupStrategy> = {
+  implicit: MediatorPickupStrategy.Implicit,
+  pickup_v1: MediatorPickupStrategy.PickUpV1,
+  pickup_v2: MediatorPickupStrategy.PickUpV2,
+  pickup_v2_live: MediatorPickupStrategy.PickUpV2LiveMode,
+  none: MediatorPickupStrategy.None,
+}
+
+export function parsePickupStrategy(value: string | undefined): MediatorPickupStrategy {
+  const name = (value ?? 'implicit') as PickupStrategyName
+  if (!(name in PICKUP_STRATEGIES)) {
+    throw new CommandError('request', `unknown pickupStrategy "${value}"; expected one of ${Object.keys(PICKUP_STRATEGIES).join(', ')}`)
+  }
+  return PICKUP_STRATEGIES[name]
+}
+
+export interface StartOptions {
+  label: string
+  logLevel: LogLevel
+  timeoutMs: number
+  mediatorInvitationUrl?: string
+  pickupStrategy: MediatorPickupStrategy
+  inboundPort?: number
+  endpoint?: string
+}
+
+export interface ReceivedMessage {
+  connectionId: string
+  content: string
+  sentTime: string
+  receivedAt: number
+}
+
+interface PingResponse {
+  threadId: string
+  connectionId: string
+}
+
+const randomHex = (bytes: number) => randomBytes(bytes).toString('hex')
+
+/** One simulated wallet: a Credo agent with an in-memory wallet and the inboxes the commands read. */
+export class Holder {
+  readonly messages = new Inbox<ReceivedMessage>()
+  private readonly pingResponses = new Inbox<PingResponse>(100)
+
+  private constructor(
+    readonly agent: Agent,
+    readonly options: StartOptions,
+  ) {}
+
+  static async start(options: StartOptions): Promise<Holder> {
+    if (options.mediatorInvitationUrl) checkInvitationUrl(options.mediatorInvitationUrl, 'mediatorInvitationUrl')
+    const withMediation = options.mediatorInvitationUrl !== undefined
+    if (!withMediation && options.inboundPort === undefined) {
+      throw new CommandError('request', 'start without mediatorInvitationUrl needs an inboundPort for the HTTP inbound transport')
+    }
+    const agent = new Agent({
+      config: {
+        label: options.label,
+        // Each holder is a fresh wallet that lives as long as the process: nothing to persist.
+        walletConfig: { id: `holder-${randomHex(8)}`, key: randomHex(16), storage: { type: 'sqlite', config: { inMemory: true } } },
+        logger: new ConsoleLogger(options.logLevel),
+        endpoints: withMediation ? undefined : [options.endpoint ?? `http://127.0.0.1:${options.inboundPort}`],
+      },
+      dependencies: agentDependencies,
+      modules: {
+        askar: new AskarModule({ ariesAskar }),
+        connections: new ConnectionsModule({ autoAcceptConnections: true }),
+        ...(withMediation
+          ? {
+              mediationRecipient: new MediationRecipientModule({
+                mediatorInvitationUrl: options.mediatorInvitationUrl,
+                mediatorPickupStrategy: options.pickupStrategy,
+              }),
+            }
+          : {}),
+      },
+    })
+    agent.registerOutboundTransport(new WsOutboundTransport())
+    agent.registerOutboundTransport(new HttpOutboundTransport())
+    if (!withMediation) agent.registerInboundTransport(new HttpInboundTransport({ port: options.inboundPort as number }))
+
+    const holder = new Holder(agent, options)
+    holder.subscribe()
+    try {
+      // With mediation, initialize() also connects to the mediator and waits for the grant.
+      await withTimeout(agent.initialize(), options.timeoutMs, 'agent initialization and mediation')
+    } catch (error) {
+      throw classifyStartError(error)
+    }
+    if (withMediation) {
+      const mediator = await agent.mediationRecipient.findDefaultMediator()
+      if (!mediator || !mediator.isReady) {
+        throw new CommandError('failed', `mediation was not granted (state: ${mediator ? mediator.state : 'no mediation record'})`)
+      }
+    }
+    return holder
+  }
+
+  private subscribe(): void {
+    this.agent.events.on<BasicMessageStateChangedEvent>(BasicMessageEventTypes.BasicMessageStateChanged, ({ payload }) => {
+      if (payload.basicMessageRecord.role !== BasicMessageRole.Receiver) return
+      this.messages.push({
+        connectionId: payload.basicMessageRecord.connectionId,
+        content: payload.message.content,
+        sentTime: payload.basicMessageRecord.sentTime,
+        receivedAt: Date.now(),
+      })
+    })
+    this.agent.events.on<TrustPingResponseReceivedEvent>(TrustPingEventTypes.TrustPingResponseReceivedEvent, ({ payload }) => {
+      this.pingResponses.push({ threadId: payload.message.threadId, connectionId: payload.connectionRecord.id })
+    })
+  }
+
+  async mediatorInfo(): Promise<Record<string, unknown> | null> {
+    if (!this.options.mediatorInvitationUrl) return null
+    const mediator = await this.agent.mediationRecipient.findDefaultMediator()
+    return {
+      state: mediator?.state ?? null,
+      connectionId: mediator?.connectionId ?? null,
+      endpoint: mediator?.endpoint ?? null,
+      routingKeys: mediator?.routingKeys ?? [],
+      pickupStrategy: this.options.pickupStrategy,
+    }
+  }
+
+  async pingMediator(timeoutMs: number): Promise<{ connectionId: string; roundTripMs: number }> {
+    if (!this.options.mediatorInvitationUrl) {
+      throw new CommandError('request', 'ping_mediator needs a holder started with a mediatorInvitationUrl')
+    }
+    const connection = await this.agent.mediationRecipient.findDefaultMediatorConnection()
+    if (!connection) throw new CommandError('local', 'the holder has no mediator connection')
+    const started = Date.now()
+    const ping = await withTimeout(
+      this.agent.connections.sendPing(connection.id, { responseRequested: true }),
+      timeoutMs,
+      'sending trust ping to the mediator',
+    )
+    await this.pingResponses.take((response) => response.threadId === ping.id, timeoutMs - (Date.now() - started), 'mediator trust ping response')
+    return { connectionId: connection.id, roundTripMs: Date.now() - started }
+  }
+
+  async receiveInvitation(invitationUrl: string, timeoutMs: number) {
+    checkInvitationUrl(invitationUrl, 'invitationUrl')
+    const started = Date.now()
+    const { outOfBandRecord, connectionRecord } = await withTimeout(
+      this.agent.oob.receiveInvitationFromUrl(invitationUrl, { label: this.options.label, reuseConnection: false }),
+      timeoutMs,
+      'receiving the invitation',
+    )
+    if (!connectionRecord) {
+      throw new CommandError('failed', 'the invitation offers no handshake protocol this holder supports, so no connection was made')
+    }
+    const connected = await withTimeout(
+      this.agent.connections.returnWhenIsConnected(connectionRecord.id, { timeoutMs }),
+      timeoutMs - (Date.now() - started),
+      'completing the connection',
+    )
+    return {
+      connectionId: connected.id,
+      outOfBandId: outOfBandRecord.id,
+      invitationId: outOfBandRecord.outOfBandInvitation.id,
+      theirLabel: connected.theirLabel ?? null,
+      ms: Date.now() - started,
+    }
+  }
+
+  async receiveMessage(connectionId: string | undefined, timeoutMs: number) {
+    const message = await this.messages.take(
+      (item) => connectionId === undefined || item.connectionId === connectionId,
+      timeoutMs,
+      'waiting for a basic message',
+    )
+    return { connectionId: message.connectionId, content: message.content, sentTime: message.sentTime }
+  }
+
+  async deleteOutOfBandRecord(outOfBandId: string): Promise<{ deleted: string }> {
+    const record = await this.agent.oob.findById(outOfBandId)
+    if (!record) throw new CommandError('request', `no out-of-band record with id "${outOfBandId}"`)
+    await this.agent.oob.deleteById(outOfBandId)
+    return { deleted: outOfBandId }
+  }
+
+  async shutdown(timeoutMs: number): Promise<void> {
+    await withTimeout(this.agent.shutdown(), timeoutMs, 'agent shutdown')
+  }
+}
+
+function classifyStartError(error: unknown): CommandError {
+  if (error instanceof CommandError) return error
+  const message = error instanceof Error ? error.message : String(error)
+  if (/EADDRINUSE/.test(message)) return new CommandError('local', `inbound port already in use: ${message}`)
+  if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|fetch failed/i.test(message)) {
+    return new CommandError('failed', `the mediator could not be reached: ${message}`)
+  }
+  log(LogLevel.error, `start failed: ${error instanceof Error ? error.stack : message}`)
+  return new CommandError('failed', `start failed: ${message}`)
+}

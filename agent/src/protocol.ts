@@ -1,0 +1,91 @@
+// The wire format of the agent protocol. agent/PROTOCOL.md is the specification; keep both in step.
+
+/**
+ * Why a command failed, so the driver can tell its own faults from the target's:
+ * - request: the command itself was wrong (malformed JSON, unknown command, bad argument, wrong state);
+ * - local:   this agent failed on its own side (port in use, wallet error);
+ * - timeout: a wait for the remote party ran out;
+ * - failed:  the exchange with the remote party failed (refused, abandoned, problem report).
+ */
+export type ErrorKind = 'request' | 'local' | 'timeout' | 'failed'
+
+export type RequestId = string | number
+
+export interface Request {
+  cmd: string
+  id?: RequestId
+  [argument: string]: unknown
+}
+
+export interface Reply {
+  error: 0 | 1
+  result: unknown
+  cmd?: string
+  id?: RequestId
+  kind?: ErrorKind
+}
+
+export class CommandError extends Error {
+  constructor(
+    public readonly kind: ErrorKind,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+/** Parses one stdin line. Throws CommandError('request') with the id, when one could be read. */
+export function parseRequest(line: string): Request {
+  let value: unknown
+  try {
+    value = JSON.parse(line)
+  } catch (error) {
+    throw new CommandError('request', `malformed JSON: ${(error as Error).message}`)
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new CommandError('request', 'a request must be a JSON object such as {"cmd": "status"}')
+  }
+  const request = value as Record<string, unknown>
+  if (typeof request.cmd !== 'string' || request.cmd === '') {
+    throw new CommandError('request', 'the request has no "cmd" string')
+  }
+  if (request.id !== undefined && typeof request.id !== 'string' && typeof request.id !== 'number') {
+    throw new CommandError('request', '"id" must be a string or a number')
+  }
+  return request as Request
+}
+
+/** Reads the id of a request that failed to parse as a whole, so the error reply can echo it. */
+export function salvageId(line: string): RequestId | undefined {
+  try {
+    const value = JSON.parse(line)
+    if (value && (typeof value.id === 'string' || typeof value.id === 'number')) return value.id
+  } catch {
+    // not JSON at all: nothing to echo
+  }
+  return undefined
+}
+
+export function optionalString(request: Request, name: string): string | undefined {
+  const value = request[name]
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'string' || value === '') {
+    throw new CommandError('request', `"${name}" must be a non-empty string`)
+  }
+  return value
+}
+
+export function requiredString(request: Request, name: string): string {
+  const value = optionalString(request, name)
+  if (value === undefined) throw new CommandError('request', `"${name}" is required for ${request.cmd}`)
+  return value
+}
+
+export function optionalInteger(request: Request, name: string, min: number, max: number): number | undefined {
+  const value = request[name]
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new CommandError('request', `"${name}" must be an integer from ${min} to ${max}`)
+  }
+  return value
+}

@@ -1,0 +1,16 @@
+"""Where the project's own files live: the built agent, native libraries and local state."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# AKRIDA_HOME lets an installed copy point at a checkout; by default the package sits in one.
+ROOT = Path(os.environ.get("AKRIDA_HOME") or Path(__file__).resolve().parent.parent)
+AGENT_DIR = ROOT / "agent"
+AGENT_SCRIPT = AGENT_DIR / "dist" / "main.js"
+STATE_DIR = ROOT / ".akrida"
+NATIVE_LIBS = STATE_DIR / "native-libs"
+ACAPY_VENV = STATE_DIR / "acapy-venv"
+LOCAL_STATE_DIR = STATE_DIR / "local"
+LOCUSTFILES = ROOT / "locustfiles"

@@ -1,0 +1,359 @@
+"""One typed configuration, read from the environment and `.env`, validated before anything starts.
+
+Every setting is declared once in SETTINGS below: its variable name, default, parser and what it
+means. `.env.example` and the README document the same list, and a test keeps them in step.
+Variables set in the environment win over `.env`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+from akrida.invitation import InvitationError, decode_invitation
+
+SCENARIOS = ("mediator_ping", "mediator_message", "connection", "liveness")
+PICKUP_STRATEGIES = ("implicit", "pickup_v1", "pickup_v2", "pickup_v2_live", "none")
+AGENT_LOG_LEVELS = ("test", "trace", "debug", "info", "warn", "error", "fatal", "off")
+REDACTED = "***"
+
+
+class SettingsError(ValueError):
+    """One or more settings are wrong. The message names each one, its value and what is expected."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("invalid settings:\n" + "\n".join(f"  - {problem}" for problem in problems))
+
+
+class _Invalid(ValueError):
+    """Raised by a parser with the 'expected …' half of the message."""
+
+
+# --- parsers: each takes the raw string and returns the typed value or raises _Invalid -------------
+
+_TRUE = {"true", "1", "yes"}
+_FALSE = {"false", "0", "no"}
+
+
+def parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise _Invalid("expected true/false, 1/0 or yes/no")
+
+
+def _integer(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            value = None
+        if value is None or value < minimum or (maximum is not None and value > maximum):
+            bound = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
+            raise _Invalid(f"expected a whole number {bound}")
+        return value
+
+    return parse
+
+
+def _number(minimum: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            value = None
+        if value is None or value != value or value < minimum:
+            raise _Invalid(f"expected a number of at least {minimum:g}")
+        return value
+
+    return parse
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise _Invalid(f"expected one of {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$")
+
+
+def parse_duration(raw: str) -> int:
+    """Locust's run-time syntax (`90`, `90s`, `5m`, `1h30m`) to seconds."""
+    match = _DURATION.match(raw.strip().lower())
+    if not raw.strip() or not match or not any(match.groups()):
+        raise _Invalid("expected a duration such as 60s, 5m or 1h30m")
+    hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    total = hours * 3600 + minutes * 60 + seconds
+    if total < 1:
+        raise _Invalid("expected a duration of at least 1s")
+    return total
+
+
+def parse_port_range(raw: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*(\d+)\s*-\s*(\d+)\s*", raw)
+    if not match:
+        raise _Invalid("expected FIRST-LAST, for example 10000-10999")
+    first, last = int(match[1]), int(match[2])
+    if not 1024 <= first <= last <= 65535:
+        raise _Invalid("expected 1024 <= FIRST <= LAST <= 65535")
+    return first, last
+
+
+def parse_http_url(raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _Invalid("expected an http(s) URL such as http://127.0.0.1:8031")
+    return value
+
+
+def parse_invitation_url(raw: str) -> str:
+    value = raw.strip()
+    try:
+        decode_invitation(value)
+    except InvitationError as error:
+        raise _Invalid(f"expected a DIDComm invitation URL with ?oob=… or ?c_i=… ({error})") from None
+    return value
+
+
+def parse_headers(raw: str) -> dict[str, str]:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise _Invalid('expected a JSON object of strings, for example {"Authorization": "Bearer …"}')
+    return value
+
+
+def parse_host(raw: str) -> str:
+    value = raw.strip()
+    if not value or any(c.isspace() for c in value) or "/" in value:
+        raise _Invalid("expected a host name or IP address")
+    return value
+
+
+def parse_path(raw: str) -> Path:
+    if not raw.strip():
+        raise _Invalid("expected a folder path")
+    return Path(raw.strip())
+
+
+def parse_text(raw: str) -> str:
+    return raw.strip()
+
+
+# --- the settings ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting:
+    """How one environment variable becomes one attribute of Settings."""
+
+    env: str
+    attr: str
+    parse: Callable[[str], Any]
+    help: str
+    secret: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("SCENARIO", "scenario", _choice(SCENARIOS), "Scenario to run: " + ", ".join(SCENARIOS) + "."),
+    Setting("USERS", "users", _integer(1), "Number of simulated holders (Locust users)."),
+    Setting("SPAWN_RATE", "spawn_rate", _number(0.01), "Holders started per second."),
+    Setting("RUN_TIME", "run_time", parse_duration, "How long the load runs (60s, 5m, 1h30m)."),
+    Setting("UI", "ui", parse_bool, "Start Locust's web UI instead of running headless."),
+    Setting("UI_PORT", "ui_port", _integer(1, 65535), "Port of Locust's web UI."),
+    Setting(
+        "MEDIATION_URL",
+        "mediation_url",
+        parse_invitation_url,
+        "Multi-use invitation URL of the mediator under test. Empty: the embedded local mediator.",
+    ),
+    Setting(
+        "ISSUER_URL",
+        "issuer_url",
+        parse_http_url,
+        "Admin API URL of the ACA-Py issuer under test. Empty: the embedded local issuer.",
+    ),
+    Setting("ISSUER_API_KEY", "issuer_api_key", parse_text, "Admin API key of the issuer (x-api-key).", True),
+    Setting(
+        "ISSUER_HEADERS",
+        "issuer_headers",
+        parse_headers,
+        'Extra admin API headers as JSON, e.g. {"Authorization": "Bearer …"}.',
+        True,
+    ),
+    Setting("WITH_MEDIATION", "with_mediation", parse_bool, "Holders connect through the mediator."),
+    Setting(
+        "PICKUP_STRATEGY",
+        "pickup_strategy",
+        _choice(PICKUP_STRATEGIES),
+        "How holders collect messages from the mediator: " + ", ".join(PICKUP_STRATEGIES) + ".",
+    ),
+    Setting(
+        "AGENT_PORT_RANGE",
+        "agent_port_range",
+        parse_port_range,
+        "Inbound HTTP ports for holders without mediation, FIRST-LAST.",
+    ),
+    Setting(
+        "AGENT_ENDPOINT_HOST",
+        "agent_endpoint_host",
+        parse_host,
+        "Host name the target uses to reach holders without mediation.",
+    ),
+    Setting("AGENT_TIMEOUT", "agent_timeout", _number(1), "Seconds a holder waits for any one answer."),
+    Setting("AGENT_LOG_LEVEL", "agent_log_level", _choice(AGENT_LOG_LEVELS), "Log level of the holder agents."),
+    Setting(
+        "AGENT_LOG_MAX_BYTES",
+        "agent_log_max_bytes",
+        _integer(4096),
+        "Size cap of each holder's log file under the run folder.",
+    ),
+    Setting(
+        "CONNECTIONS_PER_USER",
+        "connections_per_user",
+        _integer(1, 10000),
+        "Connections each holder makes per iteration in the connection scenario.",
+    ),
+    Setting("WAIT_MIN", "wait_min", _number(0), "Least seconds a holder waits between iterations."),
+    Setting("WAIT_MAX", "wait_max", _number(0), "Most seconds a holder waits between iterations."),
+    Setting("RESULTS_DIR", "results_dir", parse_path, "Folder that receives one sub-folder per run."),
+    Setting("LOCAL_HOST", "local_host", parse_host, "Address the embedded target listens on."),
+    Setting(
+        "LOCAL_BASE_PORT",
+        "local_base_port",
+        _integer(1024, 65000),
+        "First of the ports the embedded target uses (it takes 10 from here).",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated configuration. Build it with `Settings.load()`."""
+
+    scenario: str = "mediator_ping"
+    users: int = 10
+    spawn_rate: float = 2.0
+    run_time: int = 60
+    ui: bool = False
+    ui_port: int = 8089
+    mediation_url: str = ""
+    issuer_url: str = ""
+    issuer_api_key: str = field(default="", repr=False)
+    issuer_headers: dict[str, str] = field(default_factory=dict, repr=False)
+    with_mediation: bool = True
+    pickup_strategy: str = "implicit"
+    agent_port_range: tuple[int, int] = (10000, 10999)
+    agent_endpoint_host: str = "127.0.0.1"
+    agent_timeout: float = 60.0
+    agent_log_level: str = "warn"
+    agent_log_max_bytes: int = 1_048_576
+    connections_per_user: int = 1
+    wait_min: float = 1.0
+    wait_max: float = 2.0
+    results_dir: Path = Path("results")
+    local_host: str = "127.0.0.1"
+    local_base_port: int = 8100
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
+        """Reads `env_file` (if it exists) and then `environ` (default: os.environ), which wins."""
+        raw: dict[str, str] = {}
+        if env_file is not None and Path(env_file).is_file():
+            raw.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        raw.update(os.environ if environ is None else environ)
+        return cls.from_mapping(raw)
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, str]) -> Settings:
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for setting in SETTINGS:
+            text = raw.get(setting.env)
+            if text is None or text.strip() == "":
+                continue  # unset or empty: the default
+            try:
+                values[setting.attr] = setting.parse(text)
+            except _Invalid as error:
+                shown = REDACTED if setting.secret else repr(text)
+                problems.append(f"{setting.env}={shown}: {error}")
+        settings = cls(**values)
+        problems.extend(settings._cross_check())
+        if problems:
+            raise SettingsError(problems)
+        return settings
+
+    def _cross_check(self) -> list[str]:
+        problems = []
+        if self.wait_max < self.wait_min:
+            problems.append(f"WAIT_MAX={self.wait_max:g} is below WAIT_MIN={self.wait_min:g}: raise WAIT_MAX")
+        if self.scenario.startswith("mediator_") and not self.with_mediation:
+            problems.append(f"SCENARIO={self.scenario} needs WITH_MEDIATION=true")
+        return problems
+
+    @property
+    def uses_embedded_target(self) -> bool:
+        """True when no target is configured, so `akrida run` brings up the local one."""
+        return not self.mediation_url and not self.issuer_url
+
+    def admin_headers(self) -> dict[str, str]:
+        headers = dict(self.issuer_headers)
+        if self.issuer_api_key:
+            headers["x-api-key"] = self.issuer_api_key
+        return headers
+
+    def as_environment(self) -> dict[str, str]:
+        """The settings as environment variables, to hand to a child process (secrets included)."""
+        env = {}
+        for setting in SETTINGS:
+            value = getattr(self, setting.attr)
+            env[setting.env] = _format(value)
+        return env
+
+    def redacted(self) -> dict[str, Any]:
+        """The settings for humans and reports: secrets replaced by ***."""
+        shown: dict[str, Any] = {}
+        for setting in SETTINGS:
+            value = getattr(self, setting.attr)
+            shown[setting.env] = REDACTED if setting.secret and value else _format(value)
+        return shown
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return "-".join(str(part) for part in value)
+    if isinstance(value, dict):
+        return json.dumps(value) if value else ""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def defaults() -> dict[str, str]:
+    """Every setting's default as it would be written in .env."""
+    base = Settings()
+    return {setting.env: _format(getattr(base, setting.attr)) for setting in SETTINGS}
+
+
+assert {f.name for f in fields(Settings)} == {s.attr for s in SETTINGS}, "SETTINGS and Settings disagree"
