@@ -19,8 +19,9 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 
 from akrida.invitation import InvitationError, decode_invitation
+from akrida.scenarios import SCENARIOS as _SCENARIOS
 
-SCENARIOS = ("mediator_ping", "mediator_message", "connection", "liveness")
+SCENARIOS = tuple(_SCENARIOS)
 PICKUP_STRATEGIES = ("implicit", "pickup_v1", "pickup_v2", "pickup_v2_live", "none")
 AGENT_LOG_LEVELS = ("test", "trace", "debug", "info", "warn", "error", "fatal", "off")
 REDACTED = "***"
@@ -306,7 +307,7 @@ class Settings:
         problems = []
         if self.wait_max < self.wait_min:
             problems.append(f"WAIT_MAX={self.wait_max:g} is below WAIT_MIN={self.wait_min:g}: raise WAIT_MAX")
-        if self.scenario.startswith("mediator_") and not self.with_mediation:
+        if _SCENARIOS[self.scenario].needs_mediator and not self.with_mediation:
             problems.append(f"SCENARIO={self.scenario} needs WITH_MEDIATION=true")
         return problems
 

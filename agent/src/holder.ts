@@ -5,6 +5,7 @@ import {
   ConnectionsModule,
   ConsoleLogger,
   HttpOutboundTransport,
+  KeyDerivationMethod,
   LogLevel,
   MediationRecipientModule,
   MediatorPickupStrategy,
@@ -84,7 +85,13 @@ export class Holder {
       config: {
         label: options.label,
         // Each holder is a fresh wallet that lives as long as the process: nothing to persist.
-        walletConfig: { id: `holder-${randomHex(8)}`, key: randomHex(16), storage: { type: 'sqlite', config: { inMemory: true } } },
+        // A raw key skips Argon2, which costs CPU-seconds per holder and protects nothing here.
+        walletConfig: {
+          id: `holder-${randomHex(8)}`,
+          key: ariesAskar.storeGenerateRawKey({}),
+          keyDerivationMethod: KeyDerivationMethod.Raw,
+          storage: { type: 'sqlite', config: { inMemory: true } },
+        },
         logger: new ConsoleLogger(options.logLevel),
         endpoints: withMediation ? undefined : [options.endpoint ?? `http://127.0.0.1:${options.inboundPort}`],
       },

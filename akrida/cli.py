@@ -1,0 +1,145 @@
+"""`akrida …`: the one entry point the Makefile and users call."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from akrida import __version__, paths, runner
+from akrida.controllers import ControllerError
+from akrida.invitation import InvitationError
+from akrida.local.errors import LocalTargetError
+from akrida.local.stack import LocalTarget
+from akrida.preflight import check_target
+from akrida.scenarios import SCENARIOS
+from akrida.settings import Settings, SettingsError
+
+# Command-line options of `akrida run` and the settings they override.
+RUN_OPTIONS = {
+    "scenario": "SCENARIO",
+    "users": "USERS",
+    "spawn_rate": "SPAWN_RATE",
+    "run_time": "RUN_TIME",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    arguments = parser.parse_args(argv)
+    if not hasattr(arguments, "handler"):
+        parser.print_help()
+        return runner.EXIT_BAD_SETTINGS
+    try:
+        return arguments.handler(arguments)
+    except SettingsError as error:
+        print(f"akrida: {error}\nSee .env.example for every setting and its default.", file=sys.stderr)
+        return runner.EXIT_BAD_SETTINGS
+    except (ControllerError, InvitationError) as error:
+        print(f"akrida: target check failed: {error}", file=sys.stderr)
+        return runner.EXIT_TARGET_UNREACHABLE
+    except LocalTargetError as error:
+        print(f"akrida: embedded target: {error}", file=sys.stderr)
+        return runner.EXIT_TARGET_UNREACHABLE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="akrida", description="Load tests for DIDComm deployments.")
+    parser.add_argument("--version", action="version", version=f"akrida {__version__}")
+    parser.add_argument("--env-file", default=".env", help="settings file read before the environment (.env)")
+    commands = parser.add_subparsers(title="commands")
+
+    run = commands.add_parser("run", help="run a load test (the embedded target unless one is configured)")
+    run.add_argument("--scenario", choices=sorted(SCENARIOS))
+    run.add_argument("--users", help="number of holders (USERS)")
+    run.add_argument("--spawn-rate", help="holders started per second (SPAWN_RATE)")
+    run.add_argument("--run-time", help="duration such as 60s or 5m (RUN_TIME)")
+    run.add_argument("--ui", action="store_true", help="start Locust's web UI instead of running headless")
+    run.set_defaults(handler=_run)
+
+    check = commands.add_parser("check", help="validate the settings and check that the target answers")
+    check.set_defaults(handler=_check)
+
+    scenarios = commands.add_parser("scenarios", help="list the scenarios")
+    scenarios.set_defaults(handler=_scenarios)
+
+    local = commands.add_parser("local", help="the embedded target (ACA-Py mediator and issuer on this machine)")
+    local_commands = local.add_subparsers(title="actions", required=True)
+    for action, handler, text in (
+        ("up", _local_up, "start it and keep it running between runs"),
+        ("down", _local_down, "stop it"),
+        ("status", _local_status, "show whether it runs and where"),
+    ):
+        local_commands.add_parser(action, help=text).set_defaults(handler=handler)
+    return parser
+
+
+def _settings(arguments: argparse.Namespace) -> Settings:
+    overrides = {}
+    for attribute, variable in RUN_OPTIONS.items():
+        value = getattr(arguments, attribute, None)
+        if value is not None:
+            overrides[variable] = str(value)
+    if getattr(arguments, "ui", False):
+        overrides["UI"] = "true"
+    environment = {**os.environ, **overrides}
+    return Settings.load(environment, arguments.env_file)
+
+
+def _run(arguments: argparse.Namespace) -> int:
+    settings = _settings(arguments)
+    try:
+        result = runner.run(settings)
+    except KeyboardInterrupt:
+        return runner.EXIT_INTERRUPTED
+    return result.exit_code
+
+
+def _check(arguments: argparse.Namespace) -> int:
+    settings = _settings(arguments)
+    print("settings: valid")
+    for name, value in settings.redacted().items():
+        print(f"  {name}={value}")
+    if settings.uses_embedded_target:
+        info = LocalTarget.current()
+        if info is None:
+            print("target: the embedded target (started by `akrida run`, or now with `akrida local up`)")
+            return runner.EXIT_OK
+        settings = runner._pointed_at(settings, info)
+    for line in check_target(settings):
+        print(f"check: {line}")
+    return runner.EXIT_OK
+
+
+def _scenarios(_arguments: argparse.Namespace) -> int:
+    for scenario in SCENARIOS.values():
+        print(f"{scenario.name:<18} {scenario.summary}")
+    return runner.EXIT_OK
+
+
+def _local_up(arguments: argparse.Namespace) -> int:
+    settings = _settings(arguments)
+    target = LocalTarget(settings.local_host, settings.local_base_port)
+    info = target.up(paths.LOCAL_STATE_DIR / "logs")
+    print(f"mediator invitation (MEDIATION_URL): {info.mediation_url[:60]}…")
+    print(f"issuer admin API (ISSUER_URL):      {info.issuer_admin_url}")
+    print(f"logs: {info.log_dir}")
+    print("`akrida run` uses this target until `akrida local down`.")
+    return runner.EXIT_OK
+
+
+def _local_down(_arguments: argparse.Namespace) -> int:
+    if not LocalTarget().down():
+        print("embedded target: not running")
+    return runner.EXIT_OK
+
+
+def _local_status(_arguments: argparse.Namespace) -> int:
+    status = LocalTarget.status()
+    print(json.dumps(status, indent=2))
+    return runner.EXIT_OK if status["running"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

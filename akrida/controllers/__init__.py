@@ -1,0 +1,6 @@
+"""Clients of the target's admin APIs."""
+
+from akrida.controllers.acapy import AcapyAdmin
+from akrida.controllers.base import ControllerError, Invitation, IssuerController, TargetUnreachable
+
+__all__ = ["AcapyAdmin", "ControllerError", "Invitation", "IssuerController", "TargetUnreachable"]

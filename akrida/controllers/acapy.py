@@ -1,0 +1,108 @@
+"""A client of ACA-Py's admin API (the endpoints Akrida drives; see ACA-Py's Swagger UI for the rest)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import requests
+
+from akrida.controllers.base import ControllerError, Invitation, TargetUnreachable
+
+DIDEXCHANGE = "https://didcomm.org/didexchange/1.1"
+ACTIVE_STATES = ("active", "completed")
+
+
+class AcapyAdmin:
+    """Admin API of one ACA-Py agent.
+
+    The headers (API key, bearer token) are kept on the session and never appear in errors or
+    logs: messages name the method and path only.
+    """
+
+    def __init__(self, base_url: str, headers: dict[str, str] | None = None, timeout: float = 30.0,
+                 setting: str = "ISSUER_URL"):  # fmt: skip
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.setting = setting
+        self.session = requests.Session()
+        self.session.headers.update(headers or {})
+        self.session.trust_env = False  # a proxy from the environment must not divert admin calls
+
+    def __repr__(self) -> str:
+        return f"AcapyAdmin({self.base_url!r})"
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", self.timeout)
+        try:
+            response = self.session.request(method, self.base_url + path, **kwargs)
+        except requests.ConnectionError as error:
+            raise TargetUnreachable(
+                f"{self.setting}={self.base_url} cannot be reached ({_reason(error)}): "
+                "is the admin API running and is the URL right?"
+            ) from None
+        except requests.Timeout:
+            raise ControllerError(f"{method} {path} on {self.base_url}: no answer within {self.timeout:g}s") from None
+        if response.status_code in (401, 403):
+            raise ControllerError(
+                f"{method} {path} on {self.base_url} was refused ({response.status_code}): "
+                "check ISSUER_API_KEY / ISSUER_HEADERS"
+            )
+        if not response.ok:
+            raise ControllerError(f"{method} {path} on {self.base_url} failed ({response.status_code}): "
+                                  f"{response.text[:500]}")  # fmt: skip
+        return response.json() if response.content else None
+
+    # --- status --------------------------------------------------------------------------------
+
+    def is_live(self) -> bool:
+        return bool(self.request("GET", "/status/live").get("alive"))
+
+    def check_ready(self) -> None:
+        status = self.request("GET", "/status/ready", timeout=min(self.timeout, 10.0))
+        if not status or not status.get("ready"):
+            raise TargetUnreachable(f"{self.setting}={self.base_url} answers but is not ready")
+
+    # --- connections and messages --------------------------------------------------------------
+
+    def create_invitation(self, multi_use: bool = False, alias: str | None = None) -> Invitation:
+        body: dict[str, Any] = {"handshake_protocols": [DIDEXCHANGE]}
+        if alias:
+            body["alias"] = alias
+        record = self.request(
+            "POST", "/out-of-band/create-invitation", params={"multi_use": str(multi_use).lower()}, json=body
+        )
+        return Invitation(
+            url=record["invitation_url"], invitation_id=record["invi_msg_id"], out_of_band_id=record.get("oob_id")
+        )
+
+    def wait_for_connection(self, invitation_id: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        delay = 0.05
+        state = "not found"
+        while True:
+            found = self.request("GET", "/connections", params={"invitation_msg_id": invitation_id})["results"]
+            if found:
+                state = found[0]["state"]
+                if state in ACTIVE_STATES:
+                    return found[0]["connection_id"]
+            if time.monotonic() + delay > deadline:
+                raise ControllerError(
+                    f"the connection from invitation {invitation_id} was not active within {timeout:g}s "
+                    f"(last state: {state})"
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+    def send_message(self, connection_id: str, content: str) -> None:
+        self.request("POST", f"/connections/{connection_id}/send-message", json={"content": content})
+
+
+def _reason(error: requests.ConnectionError) -> str:
+    text = str(error)
+    for reason in ("Connection refused", "Name or service not known", "No route to host", "timed out"):
+        if reason in text:
+            return reason.lower()
+    return "connection failed"

@@ -1,0 +1,214 @@
+"""The embedded target: an ACA-Py mediator and issuer on loopback, their wallets in PostgreSQL.
+
+`up()` starts it and records what it started in .akrida/local/state.json, so that `down()` can stop
+it from another process (`akrida local up` in one shell, `akrida local down` later).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import socket
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import requests
+
+from akrida import paths
+from akrida.local import acapy
+from akrida.local.errors import LocalTargetError
+from akrida.local.postgres import LocalPostgres
+
+STATE_FILE = paths.LOCAL_STATE_DIR / "state.json"
+
+# Offsets from LOCAL_BASE_PORT. Ten ports are reserved; the rest are for the verifier and ledger.
+MEDIATOR_HTTP, MEDIATOR_WS, MEDIATOR_ADMIN, ISSUER_HTTP, ISSUER_ADMIN, POSTGRES = range(6)
+PORT_SPAN = 10
+
+
+@dataclass
+class TargetInfo:
+    """What a run needs to know about a running embedded target."""
+
+    mediation_url: str
+    issuer_admin_url: str
+    mediator_admin_url: str
+    admin_api_key: str = field(repr=False)
+    host: str = "127.0.0.1"
+    base_port: int = 8100
+    pids: dict[str, int] = field(default_factory=dict)
+    log_dir: str = ""
+    started_at: float = 0.0
+
+    def as_environment(self) -> dict[str, str]:
+        """Settings that point a run at this target."""
+        return {
+            "MEDIATION_URL": self.mediation_url,
+            "ISSUER_URL": self.issuer_admin_url,
+            "ISSUER_API_KEY": self.admin_api_key,
+        }
+
+
+class LocalTarget:
+    def __init__(self, host: str = "127.0.0.1", base_port: int = 8100):
+        self.host = host
+        self.base_port = base_port
+
+    def port(self, offset: int) -> int:
+        return self.base_port + offset
+
+    # --- up ------------------------------------------------------------------------------------
+
+    def up(self, log_dir: Path, progress=print) -> TargetInfo:
+        """Starts PostgreSQL, the mediator and the issuer; returns once all answer."""
+        running = self.current()
+        if running is not None:
+            raise LocalTargetError(
+                "the embedded target is already running (started "
+                f"{time.strftime('%H:%M:%S', time.localtime(running.started_at))}): "
+                "use it as it is, or stop it with `akrida local down`"
+            )
+        self._check_ports_free()
+        paths.LOCAL_STATE_DIR.mkdir(parents=True, exist_ok=True)
+        log_dir.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+
+        progress(f"embedded target: starting PostgreSQL on {self.host}:{self.port(POSTGRES)}")
+        postgres = LocalPostgres(self.host, self.port(POSTGRES))
+        database = postgres.start()
+
+        admin_api_key = secrets.token_urlsafe(24)
+        agents = [
+            acapy.AcapyAgent(
+                "mediator",
+                self.host,
+                self.port(MEDIATOR_HTTP),
+                self.port(MEDIATOR_ADMIN),
+                ws_port=self.port(MEDIATOR_WS),
+                extra_args=acapy.MEDIATOR_ARGS,
+                pool_size=50,
+            ),
+            acapy.AcapyAgent(
+                "issuer",
+                self.host,
+                self.port(ISSUER_HTTP),
+                self.port(ISSUER_ADMIN),
+                extra_args=acapy.ISSUER_ARGS,
+                pool_size=30,
+            ),
+        ]
+        progress("embedded target: starting ACA-Py " + " and ".join(a.name for a in agents))
+        launched = [
+            acapy.launch(agent, admin_api_key, secrets.token_urlsafe(24), database, log_dir / f"{agent.name}.log")
+            for agent in agents
+        ]
+        info = TargetInfo(
+            mediation_url="",
+            issuer_admin_url=agents[1].admin_url,
+            mediator_admin_url=agents[0].admin_url,
+            admin_api_key=admin_api_key,
+            host=self.host,
+            base_port=self.base_port,
+            pids={running.agent.name: running.pid for running in launched},
+            log_dir=str(log_dir),
+            started_at=time.time(),
+        )
+        # Record the pids before waiting, so a failed start can still be cleaned up by `down`.
+        self._write_state(info)
+        try:
+            for running in launched:
+                running.wait_ready()
+            info.mediation_url = self._mediator_invitation(info)
+        except BaseException:
+            self.down(progress=lambda _message: None)
+            raise
+        self._write_state(info)
+        progress(f"embedded target: ready in {time.monotonic() - started:.1f}s")
+        return info
+
+    def _mediator_invitation(self, info: TargetInfo) -> str:
+        """A multi-use invitation: every holder of a run connects to the mediator through it."""
+        response = requests.post(
+            f"{info.mediator_admin_url}/out-of-band/create-invitation",
+            params={"multi_use": "true"},
+            json={"handshake_protocols": [acapy.DIDEXCHANGE], "alias": "akrida holders"},
+            headers={"x-api-key": info.admin_api_key},
+            timeout=30,
+        )
+        if not response.ok:
+            raise LocalTargetError(f"the mediator refused to create an invitation: {response.status_code}")
+        return response.json()["invitation_url"]
+
+    def _check_ports_free(self) -> None:
+        busy = []
+        for offset in range(POSTGRES + 1):
+            with socket.socket() as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind((self.host, self.port(offset)))
+                except OSError:
+                    busy.append(self.port(offset))
+        if busy:
+            raise LocalTargetError(
+                f"ports {', '.join(map(str, busy))} on {self.host} are in use, but the embedded target needs "
+                f"{self.base_port}-{self.base_port + PORT_SPAN - 1}: set LOCAL_BASE_PORT to a free range"
+            )
+
+    # --- down and status -----------------------------------------------------------------------
+
+    def down(self, progress=print) -> bool:
+        """Stops whatever the state file records. Returns False when nothing was running."""
+        state = _read_state()
+        postgres = LocalPostgres(state.host if state else self.host, state.base_port + POSTGRES if state else 0)
+        if state is None and not postgres.running():
+            return False
+        for name, pid in (state.pids if state else {}).items():
+            progress(f"embedded target: stopping {name} (pid {pid})")
+            acapy.terminate(pid)
+        progress("embedded target: stopping PostgreSQL")
+        postgres.stop()
+        if state and state.log_dir and Path(state.log_dir).is_dir():
+            # PostgreSQL writes its log where its own user can; keep a copy with the run's logs.
+            (Path(state.log_dir) / "postgres.log").write_text(postgres.log_tail(2000) + "\n")
+        STATE_FILE.unlink(missing_ok=True)
+        return True
+
+    @staticmethod
+    def current() -> TargetInfo | None:
+        """The running target, or None. A state file whose processes died is not a running target."""
+        state = _read_state()
+        if state is None or not state.mediation_url:
+            return None
+        if not all(acapy.process_alive(pid) and acapy.is_acapy(pid) for pid in state.pids.values()):
+            return None
+        return state
+
+    @staticmethod
+    def status() -> dict:
+        state = _read_state()
+        if state is None:
+            return {"running": False}
+        processes = {name: acapy.process_alive(pid) and acapy.is_acapy(pid) for name, pid in state.pids.items()}
+        return {
+            "running": bool(state.mediation_url) and all(processes.values()),
+            "processes": {name: ("running" if alive else "stopped") for name, alive in processes.items()},
+            "mediation_url": state.mediation_url,
+            "issuer_admin_url": state.issuer_admin_url,
+            "mediator_admin_url": state.mediator_admin_url,
+            "log_dir": state.log_dir,
+        }
+
+    def _write_state(self, info: TargetInfo) -> None:
+        STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
+        temporary = STATE_FILE.with_suffix(".tmp")
+        temporary.write_text(json.dumps(asdict(info), indent=2))
+        temporary.chmod(0o600)  # it holds the admin API key
+        temporary.replace(STATE_FILE)
+
+
+def _read_state() -> TargetInfo | None:
+    try:
+        return TargetInfo(**json.loads(STATE_FILE.read_text()))
+    except (OSError, ValueError, TypeError):
+        return None

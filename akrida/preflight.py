@@ -1,0 +1,62 @@
+"""Checks made before any load starts: is the target there, and does it answer?
+
+A run against a target that is down would otherwise start thousands of agents only to watch them
+fail one timeout at a time. These checks fail in seconds and name the setting to fix.
+"""
+
+from __future__ import annotations
+
+import socket
+from urllib.parse import urlsplit
+
+from akrida.controllers import AcapyAdmin, TargetUnreachable
+from akrida.invitation import decode_invitation, service_endpoints
+from akrida.scenarios import SCENARIOS
+from akrida.settings import Settings
+
+CONNECT_TIMEOUT = 5.0
+
+
+def check_target(settings: Settings) -> list[str]:
+    """Returns what was checked, one line each; raises TargetUnreachable at the first failure."""
+    scenario = SCENARIOS[settings.scenario]
+    checked = []
+    if scenario.needs_mediator or (settings.with_mediation and scenario.name != "liveness"):
+        checked.append(check_mediator(settings.mediation_url))
+    if scenario.needs_issuer:
+        if not settings.issuer_url:
+            raise TargetUnreachable(f"SCENARIO={scenario.name} needs ISSUER_URL (the issuer's admin API URL)")
+        AcapyAdmin(settings.issuer_url, settings.admin_headers(), timeout=10.0).check_ready()
+        checked.append(f"issuer admin API {settings.issuer_url} is ready")
+    return checked
+
+
+def check_mediator(mediation_url: str) -> str:
+    if not mediation_url:
+        raise TargetUnreachable("MEDIATION_URL is not set: give the mediator's multi-use invitation URL")
+    endpoints = [e for e in service_endpoints(decode_invitation(mediation_url)) if "://" in e]
+    if not endpoints:
+        return "MEDIATION_URL has no transport endpoint to check (DID-only service); skipped"
+    failures = []
+    for endpoint in endpoints:
+        reason = _tcp_reason(endpoint)
+        if reason is None:
+            return f"mediator endpoint {endpoint} accepts connections"
+        failures.append(f"{endpoint} ({reason})")
+    raise TargetUnreachable(
+        f"the mediator of MEDIATION_URL cannot be reached at {', '.join(failures)}: "
+        "is it running, and is the invitation current?"
+    )
+
+
+def _tcp_reason(endpoint: str) -> str | None:
+    """None when a TCP connection to the endpoint's host and port succeeds, else why not."""
+    parts = urlsplit(endpoint)
+    port = parts.port or (443 if parts.scheme in ("https", "wss") else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=CONNECT_TIMEOUT):
+            return None
+    except TimeoutError:
+        return f"no answer within {CONNECT_TIMEOUT:g}s"
+    except OSError as error:
+        return error.strerror or str(error)

@@ -1,0 +1,1 @@
+"""What a run leaves behind: its results folder and the summary read from Locust's statistics."""

@@ -1,0 +1,58 @@
+"""Locust users, one module per scenario, and what each scenario needs of the target."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Locust request types (see steps.py). Kept here, free of Locust imports, for the report code.
+DIDCOMM = "didcomm"  # a step of the holder against the target
+ADMIN = "admin"  # a call to the target's admin API
+HARNESS = "harness"  # a failure of Akrida itself
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    user_class: str  # "module:Class"
+    needs_mediator: bool
+    needs_issuer: bool
+    summary: str
+
+    @property
+    def locustfile(self) -> str:
+        return f"{self.name}.py"
+
+
+SCENARIOS: dict[str, Scenario] = {
+    scenario.name: scenario
+    for scenario in (
+        Scenario(
+            "mediator_ping",
+            "akrida.scenarios.mediator_ping:MediatorPingUser",
+            needs_mediator=True,
+            needs_issuer=False,
+            summary="holders take mediation and trust-ping the mediator",
+        ),
+        Scenario(
+            "mediator_message",
+            "akrida.scenarios.mediator_message:MediatorMessageUser",
+            needs_mediator=True,
+            needs_issuer=True,
+            summary="the issuer sends basic messages to holders through the mediator",
+        ),
+        Scenario(
+            "connection",
+            "akrida.scenarios.connection:ConnectionUser",
+            needs_mediator=False,
+            needs_issuer=True,
+            summary="holders make CONNECTIONS_PER_USER new connections to the issuer per iteration",
+        ),
+        Scenario(
+            "liveness",
+            "akrida.scenarios.liveness:LivenessUser",
+            needs_mediator=False,
+            needs_issuer=True,
+            summary="HTTP users poll the issuer's /status/live (no holders)",
+        ),
+    )
+}

@@ -1,0 +1,74 @@
+"""The Locust user class every holder scenario builds on."""
+
+from __future__ import annotations
+
+from locust import User, between, events, task
+from locust.env import Environment
+
+from akrida.agent import AgentError
+from akrida.scenarios.holder import Holder
+from akrida.scenarios.runtime import get_runtime
+from akrida.scenarios.steps import StepFailed
+
+
+def _wait_time():
+    settings = get_runtime().settings
+    return between(settings.wait_min, settings.wait_max)
+
+
+class HolderUser(User):
+    """One Locust user = one real Credo holder agent.
+
+    Subclasses implement `prepare()` (once per agent life: connect to the issuer, …) and
+    `iteration()` (what the holder repeats). Both run their steps through `self.holder`.
+    """
+
+    abstract = True
+    wait_time = _wait_time()
+
+    def __init__(self, environment: Environment):
+        super().__init__(environment)
+        self.runtime = get_runtime()
+        self.settings = self.runtime.settings
+        self.holder = Holder(environment, self.runtime)
+        self.prepared = False
+
+    def on_start(self) -> None:
+        try:
+            self._ensure_ready()
+        except StepFailed as failure:
+            # Reported already; the first iteration tries again (restarting a broken agent).
+            if failure.harness and isinstance(failure.cause, AgentError):
+                self.holder.broken = True
+
+    def on_stop(self) -> None:
+        self.holder.stop()
+
+    @task
+    def _iterate(self) -> None:
+        try:
+            self._ensure_ready()
+            self.iteration()
+        except StepFailed as failure:
+            if failure.harness and isinstance(failure.cause, AgentError):
+                self.holder.broken = True  # restarted at the next iteration
+            raise
+
+    def _ensure_ready(self) -> None:
+        if not self.holder.ready:
+            self.prepared = False
+            self.holder.ensure_started()
+        if not self.prepared:
+            self.prepare()
+            self.prepared = True
+
+    def prepare(self) -> None:
+        """Runs after every (re)start of the agent."""
+
+    def iteration(self) -> None:
+        raise NotImplementedError
+
+
+@events.quitting.add_listener
+def _kill_leftover_agents(environment: Environment, **_kwargs) -> None:
+    get_runtime().kill_all_agents()

@@ -1,0 +1,92 @@
+"""One simulated holder as a scenario sees it: a Credo agent that is started, used, and restarted."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from locust.env import Environment
+
+from akrida.agent import AgentError, AgentProcess
+from akrida.scenarios.runtime import Runtime
+from akrida.scenarios.steps import DIDCOMM, HARNESS, fire, step
+
+
+class Holder:
+    """Owns one agent process for one Locust user.
+
+    A dead, hung or confused agent is marked broken by the step that found out; the next
+    iteration kills it and starts a new one, and that restart is counted as `harness agent_restart`.
+    """
+
+    def __init__(self, environment: Environment, runtime: Runtime):
+        self.environment = environment
+        self.runtime = runtime
+        self.agent: AgentProcess | None = None
+        self.port: int | None = None
+        self.started = False
+        self.broken = False
+        self.restarts = 0
+        self.facts: dict[str, Any] = {}  # what a scenario learned (connection ids …), reset on restart
+
+    @property
+    def ready(self) -> bool:
+        return self.started and not self.broken and self.agent is not None and self.agent.alive
+
+    def ensure_started(self) -> None:
+        """Starts the agent if it is not running; restarts it (counted) if it broke."""
+        if self.ready:
+            return
+        restarting = self.agent is not None or self.broken
+        began = time.perf_counter()
+        self.stop(graceful=False)
+        try:
+            self.start()
+        except Exception as error:
+            if restarting:
+                fire(self.environment, HARNESS, "agent_restart", began, error)
+            raise
+        if restarting:
+            self.restarts += 1
+            fire(self.environment, HARNESS, "agent_restart", began)
+
+    def start(self) -> None:
+        settings = self.runtime.settings
+        with step(self.environment, "startup"):
+            arguments: dict[str, Any] = {"logLevel": settings.agent_log_level}
+            if settings.with_mediation:
+                arguments["mediatorInvitationUrl"] = settings.mediation_url
+                arguments["pickupStrategy"] = settings.pickup_strategy
+            else:
+                self.port = self.runtime.ports.acquire()
+                arguments["inboundPort"] = self.port
+                arguments["endpoint"] = f"http://{settings.agent_endpoint_host}:{self.port}"
+            self.agent = AgentProcess(self.runtime.agent_config, self.runtime.next_agent_name())
+            self.runtime.agents.add(self.agent)
+            try:
+                self.agent.spawn()
+                self.facts = {"start": self.agent.call("start", **arguments)}
+            except AgentError as error:
+                self.broken = True
+                raise error
+        self.started = True
+        self.broken = False
+
+    def call(self, name: str, command: str, request_type: str = DIDCOMM, **arguments: Any) -> Any:
+        """Runs one agent command as the step `name`."""
+        assert self.agent is not None, "ensure_started() first"
+        with step(self.environment, name, request_type):
+            return self.agent.call(command, **arguments)
+
+    def stop(self, graceful: bool = True) -> None:
+        agent, self.agent = self.agent, None
+        if agent is not None:
+            if graceful and agent.alive:
+                agent.shutdown(timeout=10.0)
+            else:
+                agent.kill()
+            self.runtime.agents.discard(agent)
+        if self.port is not None:
+            self.runtime.ports.release(self.port)
+            self.port = None
+        self.started = False

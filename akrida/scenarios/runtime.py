@@ -1,0 +1,63 @@
+"""What all holders of one Locust process share: settings, the port pool, the agent and target clients."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from akrida.agent import AgentConfig, AgentProcess, PortPool
+from akrida.controllers import AcapyAdmin
+from akrida.settings import Settings
+
+RUN_DIR_VARIABLE = "AKRIDA_RUN_DIR"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    run_dir: Path | None = None
+    agents: set[AgentProcess] = field(default_factory=set)
+    _names: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    @cached_property
+    def agent_config(self) -> AgentConfig:
+        log_dir = self.run_dir / "agents" / f"{os.uname().nodename}-{os.getpid()}" if self.run_dir else None
+        return AgentConfig(
+            timeout=self.settings.agent_timeout,
+            log_level=self.settings.agent_log_level,
+            log_dir=log_dir,
+            log_max_bytes=self.settings.agent_log_max_bytes,
+        )
+
+    @cached_property
+    def ports(self) -> PortPool:
+        return PortPool(*self.settings.agent_port_range)
+
+    @cached_property
+    def issuer(self) -> AcapyAdmin:
+        if not self.settings.issuer_url:
+            raise RuntimeError("ISSUER_URL is not set: this scenario needs the issuer's admin API")
+        return AcapyAdmin(self.settings.issuer_url, self.settings.admin_headers(), timeout=self.settings.agent_timeout)
+
+    def next_agent_name(self) -> str:
+        return f"holder-{next(self._names):05d}"
+
+    def kill_all_agents(self) -> None:
+        """The last line of defence at exit: no agent outlives the run."""
+        for agent in list(self.agents):
+            agent.kill(grace=1.0)
+        self.agents.clear()
+
+
+_runtime: Runtime | None = None
+
+
+def get_runtime() -> Runtime:
+    global _runtime
+    if _runtime is None:
+        run_dir = os.environ.get(RUN_DIR_VARIABLE)
+        _runtime = Runtime(Settings.load(), Path(run_dir) if run_dir else None)
+    return _runtime
