@@ -19,7 +19,7 @@ class InvitationError(ValueError):
 def decode_invitation(url: str) -> dict[str, Any]:
     """Returns the invitation message encoded in `url`, or raises InvitationError saying why not."""
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https", "didcomm") or not parts.netloc and parts.scheme != "didcomm":
+    if parts.scheme not in ("http", "https", "didcomm") or (not parts.netloc and parts.scheme != "didcomm"):
         raise InvitationError(f"not an http(s) invitation URL: {url!r}")
     query = parse_qs(parts.query)
     parameter = next((name for name in INVITATION_PARAMETERS if name in query), None)

@@ -105,8 +105,7 @@ def _run_locust(settings: Settings, run_dir: Path, progress) -> RunResult:
         progress(f"Locust web UI: http://127.0.0.1:{settings.ui_port} (Ctrl-C to end)")
     else:
         progress(
-            f"running {settings.scenario}: {settings.users} holders, {settings.spawn_rate:g}/s, "
-            f"{settings.run_time}s"
+            f"running {settings.scenario}: {settings.users} holders, {settings.spawn_rate:g}/s, {settings.run_time}s"
         )
     process = subprocess.Popen(command, env=environment, cwd=str(paths.ROOT))
     interrupted = False

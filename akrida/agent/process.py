@@ -6,6 +6,7 @@ gevent.subprocess, so thousands of agents can wait at once in one Locust process
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -115,10 +116,8 @@ class AgentProcess:
     def shutdown(self, timeout: float = 10.0) -> None:
         """Asks the agent to stop; kills it if it does not within `timeout`."""
         if self.alive:
-            try:
+            with contextlib.suppress(AgentCrashed, AgentHung, CommandFailed, ProtocolViolation):
                 self.call("shutdown", read_timeout=timeout)
-            except (AgentCrashed, AgentHung, CommandFailed, ProtocolViolation):
-                pass
         self.kill(grace=timeout)
 
     def kill(self, grace: float = 2.0) -> None:
@@ -134,10 +133,8 @@ class AgentProcess:
                 process.wait()
         for stream in (process.stdin, process.stdout):
             if stream:
-                try:
+                with contextlib.suppress(OSError):
                     stream.close()
-                except OSError:
-                    pass
         if self._stderr_reader is not None:
             self._stderr_reader.join(timeout=2)
             self._stderr_reader.kill(block=False)
@@ -175,9 +172,7 @@ class AgentProcess:
                     raw = process.stdout.readline()
                     if not raw:
                         gevent.sleep(0.05)  # let the exit status arrive
-                        raise AgentCrashed(
-                            f"agent {self.name} exited during {command} (exit code {self._exit_code()})"
-                        )
+                        raise AgentCrashed(f"agent {self.name} exited during {command} (exit code {self._exit_code()})")
                     try:
                         reply = json.loads(raw)
                     except ValueError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -25,7 +26,7 @@ def acapy_executable() -> Path:
     if not executable.is_file():
         raise LocalTargetError(
             f"ACA-Py is not installed ({executable} is missing): run `make setup`. "
-            f"It needs Python >= 3.12 for acapy-agent=={ACAPY_VERSION}."
+            f"It needs Python >= 3.13 for acapy-agent=={ACAPY_VERSION}."
         )
     return executable
 
@@ -173,10 +174,8 @@ def process_alive(pid: int) -> bool:
     except (OSError, IndexError):
         return True
     if state == "Z":
-        try:
+        with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
         return False
     return True
 

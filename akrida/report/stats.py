@@ -64,8 +64,7 @@ def read_failures(run_dir: Path) -> list[Failure]:
         return []
     with open(path, newline="") as handle:
         return [
-            Failure(row["Method"], row["Name"], row["Error"], int(row["Occurrences"]))
-            for row in csv.DictReader(handle)
+            Failure(row["Method"], row["Name"], row["Error"], int(row["Occurrences"])) for row in csv.DictReader(handle)
         ]
 
 

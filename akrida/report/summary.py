@@ -12,7 +12,9 @@ def summarize(run_dir: Path) -> tuple[str, int, int]:
     steps = read_steps(run_dir)
     if not steps:
         return f"no statistics were written ({run_dir / 'locust_stats.csv'} is missing or empty)", 0, 0
-    header = f"{'type':<9} {'step':<22} {'count':>7} {'fails':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>7}"
+    header = (
+        f"{'type':<9} {'step':<22} {'count':>7} {'fails':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>7}"
+    )
     lines = [header, "-" * len(header)]
     for step in sorted(steps, key=lambda s: (s.harness, s.request_type, s.name)):
         lines.append(

@@ -27,8 +27,6 @@ class MediatorMessageUser(HolderUser):
         content = f"akrida {uuid.uuid4()}"
         with step(self.environment, "basic_message"):
             self.runtime.issuer.send_message(self.holder.facts["issuer_connection_id"], content)
-            received = self.holder.agent.call(
-                "receiveMessage", connectionId=self.holder.facts["holder_connection_id"]
-            )
+            received = self.holder.agent.call("receiveMessage", connectionId=self.holder.facts["holder_connection_id"])
             if received.get("content") != content:
                 raise TargetFailure(f"expected message {content!r}, received {received.get('content')!r}")

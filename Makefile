@@ -1,0 +1,34 @@
+# Akrida: thin targets over scripts/setup.sh, the akrida CLI and pytest.
+# Settings such as USERS, SPAWN_RATE, RUN_TIME, SCENARIO and UI given on the make command line
+# reach the CLI through the environment (see .env.example for all of them).
+
+VENV   := .venv
+AKRIDA := $(VENV)/bin/akrida
+PYTEST := $(VENV)/bin/pytest
+RUFF   := $(VENV)/bin/ruff
+
+.PHONY: help setup run test lint clean
+
+help:
+	@echo "make setup   install everything (idempotent; fast the second time)"
+	@echo "make run     run a load test, e.g. make run USERS=20 SPAWN_RATE=2 RUN_TIME=60s SCENARIO=mediator_ping"
+	@echo "make test    run the test suite (unit, then integration with real ACA-Py and Credo)"
+	@echo "make lint    ruff check and format check"
+	@echo "make clean   remove the environments, the build and local state (keeps results/)"
+
+setup:
+	@scripts/setup.sh
+
+run: setup
+	@$(AKRIDA) run
+
+test: setup
+	$(PYTEST) $(PYTEST_ARGS)
+
+lint: setup
+	$(RUFF) check .
+	$(RUFF) format --check .
+
+clean:
+	-@[ -x $(AKRIDA) ] && $(AKRIDA) local down
+	rm -rf $(VENV) .akrida agent/node_modules agent/dist .pytest_cache .ruff_cache
