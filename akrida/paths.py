@@ -12,5 +12,7 @@ AGENT_SCRIPT = AGENT_DIR / "dist" / "main.js"
 STATE_DIR = ROOT / ".akrida"
 NATIVE_LIBS = STATE_DIR / "native-libs"
 ACAPY_VENV = STATE_DIR / "acapy-venv"
-LOCAL_STATE_DIR = STATE_DIR / "local"
+# The embedded target's state (pids, keys, its PostgreSQL cluster). Tests point it elsewhere so that
+# they never touch a target the user keeps running with `akrida local up`.
+LOCAL_STATE_DIR = Path(os.environ.get("AKRIDA_LOCAL_STATE_DIR") or STATE_DIR / "local")
 LOCUSTFILES = ROOT / "locustfiles"

@@ -26,8 +26,8 @@ def check_target(settings: Settings) -> list[str]:
     if scenario.needs_issuer:
         if not settings.issuer_url:
             raise TargetUnreachable(f"SCENARIO={scenario.name} needs ISSUER_URL (the issuer's admin API URL)")
-        AcapyAdmin(settings.issuer_url, settings.admin_headers(), timeout=10.0).check_ready()
-        checked.append(f"issuer admin API {settings.issuer_url} is ready")
+        version = AcapyAdmin(settings.issuer_url, settings.admin_headers(), timeout=10.0).check_ready()
+        checked.append(f"issuer admin API {settings.issuer_url} is ready (ACA-Py {version})")
     return checked
 
 

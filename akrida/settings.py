@@ -172,13 +172,19 @@ class Setting:
     parse: Callable[[str], Any]
     help: str
     secret: bool = False
+    format: Callable[[Any], str] | None = None  # how the value is written back; default _format
+
+    def show(self, value: Any) -> str:
+        return (self.format or _format)(value)
 
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("SCENARIO", "scenario", _choice(SCENARIOS), "Scenario to run: " + ", ".join(SCENARIOS) + "."),
     Setting("USERS", "users", _integer(1), "Number of simulated holders (Locust users)."),
     Setting("SPAWN_RATE", "spawn_rate", _number(0.01), "Holders started per second."),
-    Setting("RUN_TIME", "run_time", parse_duration, "How long the load runs (60s, 5m, 1h30m)."),
+    Setting(
+        "RUN_TIME", "run_time", parse_duration, "How long the load runs (60s, 5m, 1h30m).", format=lambda v: f"{v}s"
+    ),
     Setting("UI", "ui", parse_bool, "Start Locust's web UI instead of running headless."),
     Setting("UI_PORT", "ui_port", _integer(1, 65535), "Port of Locust's web UI."),
     Setting(
@@ -326,8 +332,7 @@ class Settings:
         """The settings as environment variables, to hand to a child process (secrets included)."""
         env = {}
         for setting in SETTINGS:
-            value = getattr(self, setting.attr)
-            env[setting.env] = _format(value)
+            env[setting.env] = setting.show(getattr(self, setting.attr))
         return env
 
     def redacted(self) -> dict[str, Any]:
@@ -335,7 +340,7 @@ class Settings:
         shown: dict[str, Any] = {}
         for setting in SETTINGS:
             value = getattr(self, setting.attr)
-            shown[setting.env] = REDACTED if setting.secret and value else _format(value)
+            shown[setting.env] = REDACTED if setting.secret and value else setting.show(value)
         return shown
 
 
@@ -354,7 +359,7 @@ def _format(value: Any) -> str:
 def defaults() -> dict[str, str]:
     """Every setting's default as it would be written in .env."""
     base = Settings()
-    return {setting.env: _format(getattr(base, setting.attr)) for setting in SETTINGS}
+    return {setting.env: setting.show(getattr(base, setting.attr)) for setting in SETTINGS}
 
 
 assert {f.name for f in fields(Settings)} == {s.attr for s in SETTINGS}, "SETTINGS and Settings disagree"

@@ -9,7 +9,8 @@ const MAX_TIMEOUT_MS = 3_600_000
 
 export interface Session {
   holder: Holder | null
-  starting: boolean
+  /** Set while a start is in progress; commands that need the holder wait for it. */
+  starting: Promise<unknown> | null
   defaultTimeoutMs: number
   startedAt: number
 }
@@ -20,7 +21,8 @@ function timeoutOf(request: Request, session: Session): number {
   return optionalInteger(request, 'timeoutMs', 1, MAX_TIMEOUT_MS) ?? session.defaultTimeoutMs
 }
 
-function started(session: Session, command: string): Holder {
+async function started(session: Session, command: string): Promise<Holder> {
+  if (session.starting) await session.starting.catch(() => undefined)
   if (!session.holder) throw new CommandError('request', `${command} needs a started holder; send "start" first`)
   return session.holder
 }
@@ -35,9 +37,7 @@ async function start(request: Request, session: Session) {
   }
   setLogLevel(logLevel)
   const began = Date.now()
-  session.starting = true
-  try {
-    session.holder = await Holder.start({
+  const starting = Holder.start({
       label: optionalString(request, 'label') ?? `akrida-holder-${randomBytes(4).toString('hex')}`,
       logLevel,
       timeoutMs: timeoutOf(request, session),
@@ -46,8 +46,11 @@ async function start(request: Request, session: Session) {
       inboundPort: optionalInteger(request, 'inboundPort', 1, 65535),
       endpoint: optionalString(request, 'endpoint'),
     })
+  session.starting = starting
+  try {
+    session.holder = await starting
   } finally {
-    session.starting = false
+    session.starting = null
   }
   const holder = session.holder
   return {
@@ -62,21 +65,21 @@ const handlers: Record<string, Handler> = {
   start,
 
   async ping_mediator(request, session) {
-    return started(session, 'ping_mediator').pingMediator(timeoutOf(request, session))
+    return (await started(session, 'ping_mediator')).pingMediator(timeoutOf(request, session))
   },
 
   async receiveInvitation(request, session) {
-    const holder = started(session, 'receiveInvitation')
+    const holder = await started(session, 'receiveInvitation')
     return holder.receiveInvitation(requiredString(request, 'invitationUrl'), timeoutOf(request, session))
   },
 
   async receiveMessage(request, session) {
-    const holder = started(session, 'receiveMessage')
+    const holder = await started(session, 'receiveMessage')
     return holder.receiveMessage(optionalString(request, 'connectionId'), timeoutOf(request, session))
   },
 
   async deleteOobRecordById(request, session) {
-    return started(session, 'deleteOobRecordById').deleteOutOfBandRecord(requiredString(request, 'outOfBandId'))
+    return (await started(session, 'deleteOobRecordById')).deleteOutOfBandRecord(requiredString(request, 'outOfBandId'))
   },
 
   async status(_request, session) {

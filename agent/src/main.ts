@@ -1,4 +1,5 @@
 import './console'
+import { installLoopbackGuard } from './guard'
 
 import { Session, findHandler } from './commands'
 import { log } from './log'
@@ -6,11 +7,13 @@ import { LogLevel } from '@credo-ts/core'
 import { CommandError, Reply, Request, parseRequest, salvageId } from './protocol'
 import { createInterface } from 'readline'
 
+if (process.env.AKRIDA_AGENT_LOOPBACK_ONLY === '1') installLoopbackGuard()
+
 const DEFAULT_TIMEOUT_MS = Number(process.env.AKRIDA_AGENT_TIMEOUT_MS || 60_000)
 
 const session: Session = {
   holder: null,
-  starting: false,
+  starting: null,
   defaultTimeoutMs: Number.isFinite(DEFAULT_TIMEOUT_MS) && DEFAULT_TIMEOUT_MS > 0 ? DEFAULT_TIMEOUT_MS : 60_000,
   startedAt: Date.now(),
 }

@@ -152,7 +152,7 @@ class AgentProcess:
         with self._lock:
             process = self._process
             if process is None or process.poll() is not None:
-                raise AgentCrashed(f"agent {self.name} is not running (exit code {self._exit_code()})")
+                raise AgentCrashed(f"agent {self.name} is not running (exit code {self.exit_code})")
             request_id = next(self._ids)
             line = json.dumps({"cmd": command, "id": request_id, **arguments}) + "\n"
             try:
@@ -172,7 +172,7 @@ class AgentProcess:
                     raw = process.stdout.readline()
                     if not raw:
                         gevent.sleep(0.05)  # let the exit status arrive
-                        raise AgentCrashed(f"agent {self.name} exited during {command} (exit code {self._exit_code()})")
+                        raise AgentCrashed(f"agent {self.name} exited during {command} (exit code {self.exit_code})")
                     try:
                         reply = json.loads(raw)
                     except ValueError:
@@ -187,7 +187,8 @@ class AgentProcess:
         except gevent.Timeout:
             raise AgentHung(f"agent {self.name} gave no reply to {command} within {timeout:g}s") from None
 
-    def _exit_code(self) -> int | None:
+    @property
+    def exit_code(self) -> int | None:
         return self._process.poll() if self._process else None
 
     @staticmethod

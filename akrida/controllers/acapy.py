@@ -60,10 +60,12 @@ class AcapyAdmin:
     def is_live(self) -> bool:
         return bool(self.request("GET", "/status/live").get("alive"))
 
-    def check_ready(self) -> None:
+    def check_ready(self) -> str:
         status = self.request("GET", "/status/ready", timeout=min(self.timeout, 10.0))
         if not status or not status.get("ready"):
             raise TargetUnreachable(f"{self.setting}={self.base_url} answers but is not ready")
+        # /status/ready answers without credentials; /status needs them, so this checks the key too.
+        return str(self.request("GET", "/status", timeout=min(self.timeout, 10.0)).get("version", "unknown"))
 
     # --- connections and messages --------------------------------------------------------------
 

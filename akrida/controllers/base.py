@@ -24,8 +24,9 @@ class Invitation:
 class IssuerController(Protocol):
     """What scenarios ask of the issuer-side agent they load."""
 
-    def check_ready(self) -> None:
-        """Raises TargetUnreachable (naming the setting) unless the admin API answers ready."""
+    def check_ready(self) -> str:
+        """Returns the target's version; raises TargetUnreachable or ControllerError (naming the
+        setting to fix) unless the admin API answers ready and accepts our credentials."""
 
     def is_live(self) -> bool: ...
 

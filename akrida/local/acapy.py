@@ -44,6 +44,10 @@ class AcapyAgent:
     pool_size: int = 20
 
     @property
+    def wallet_name(self) -> str:
+        return f"akrida_{self.name}"
+
+    @property
     def admin_url(self) -> str:
         return f"http://{self.host}:{self.admin_port}"
 
@@ -64,7 +68,7 @@ class AcapyAgent:
             "--admin", self.host, str(self.admin_port),
             "--no-ledger",
             "--wallet-type", "askar",
-            "--wallet-name", f"akrida_{self.name}",
+            "--wallet-name", self.wallet_name,
             "--wallet-storage-type", "postgres_storage",
             "--auto-provision",
             "--recreate-wallet",

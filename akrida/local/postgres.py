@@ -80,6 +80,22 @@ class LocalPostgres:
         self._pg_ctl("start", "-w", "-t", "60", "-l", str(self.log_path), "-o", options)
         return self.credentials()
 
+    def drop_databases(self, names: list[str]) -> None:
+        """Drops wallet databases left by an earlier start, so every start begins with fresh wallets
+        (and a new wallet key cannot meet an old wallet it fails to decrypt)."""
+        credentials = self.credentials()
+        for name in names:
+            if not name.replace("_", "").isalnum():
+                raise ValueError(f"unexpected database name {name!r}")
+            result = subprocess.run(
+                [str(self.bin / "psql"), "-h", self.host, "-p", str(self.port), "-U", credentials.user,
+                 "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-q", "-c", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'],
+                env={**os.environ, "PGPASSWORD": credentials.password},
+                capture_output=True, text=True, timeout=60,
+            )  # fmt: skip
+            if result.returncode != 0:
+                raise LocalTargetError(f"could not drop the old wallet database {name}: {result.stderr.strip()}")
+
     def stop(self) -> None:
         if self.running():
             self._pg_ctl("stop", "-m", "fast", "-w", "-t", "60")
@@ -152,15 +168,16 @@ class LocalPostgres:
 def _cluster_home(as_postgres: bool) -> Path:
     """Where the cluster lives. As root, the `postgres` user must reach it, which a checkout under
     a private home folder may not allow; such a cluster lives under /var/tmp, one per checkout."""
-    home = paths.STATE_DIR / "postgres"
-    if not as_postgres or _reachable_by_postgres(paths.STATE_DIR):
+    home = paths.LOCAL_STATE_DIR / "postgres"
+    if not as_postgres or _reachable_by_postgres(paths.LOCAL_STATE_DIR):
         return home
-    digest = hashlib.sha256(str(paths.ROOT).encode()).hexdigest()[:10]
+    digest = hashlib.sha256(str(paths.LOCAL_STATE_DIR.resolve()).encode()).hexdigest()[:10]
     return Path("/var/tmp") / f"akrida-postgres-{digest}"
 
 
 def _reachable_by_postgres(folder: Path) -> bool:
     folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o755)
     result = subprocess.run(
         ["runuser", "-u", "postgres", "--", "test", "-x", str(folder)], capture_output=True, timeout=30
     )

@@ -98,6 +98,7 @@ class LocalTarget:
                 pool_size=30,
             ),
         ]
+        postgres.drop_databases([agent.wallet_name for agent in agents])
         progress("embedded target: starting ACA-Py " + " and ".join(a.name for a in agents))
         launched = [
             acapy.launch(agent, admin_api_key, secrets.token_urlsafe(24), database, log_dir / f"{agent.name}.log")

@@ -7,7 +7,7 @@ from typing import Any
 
 from locust.env import Environment
 
-from akrida.agent import AgentError, AgentProcess
+from akrida.agent import AgentCrashed, AgentError, AgentProcess
 from akrida.scenarios.runtime import Runtime
 from akrida.scenarios.steps import DIDCOMM, HARNESS, fire, step
 
@@ -39,6 +39,10 @@ class Holder:
             return
         restarting = self.agent is not None or self.broken
         began = time.perf_counter()
+        if self.agent is not None and not self.broken and not self.agent.alive:
+            # Died between steps, so no step has reported it yet.
+            crash = AgentCrashed(f"agent {self.agent.name} exited between steps (exit code {self.agent.exit_code})")
+            fire(self.environment, HARNESS, "agent_crash", began, crash)
         self.stop(graceful=False)
         try:
             self.start()

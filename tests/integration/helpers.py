@@ -1,0 +1,67 @@
+"""Running `akrida` as a user would, and reading what a run left behind."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from akrida import paths
+from akrida.report.stats import StepStats, read_failures, read_steps
+
+
+def akrida(*arguments: str, results: Path, timeout: float = 300, **settings: str) -> subprocess.CompletedProcess:
+    """`akrida ARGUMENTS` with SETTINGS in the environment and no .env file."""
+    environment = dict(os.environ)
+    environment.update({"RESULTS_DIR": str(results), **settings})
+    return subprocess.run(
+        [sys.executable, "-m", "akrida.cli", "--env-file", str(results / "no.env"), *arguments],
+        cwd=paths.ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def run_dirs(results: Path) -> list[Path]:
+    return sorted(path for path in results.iterdir() if path.is_dir())
+
+
+def only_run_dir(results: Path) -> Path:
+    runs = run_dirs(results)
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+def steps_by_key(run_dir: Path) -> dict[tuple[str, str], StepStats]:
+    return {(step.request_type, step.name): step for step in read_steps(run_dir)}
+
+
+def describe(result: subprocess.CompletedProcess, run_dir: Path | None = None) -> str:
+    text = f"exit {result.returncode}\n--- stdout\n{result.stdout[-4000:]}\n--- stderr\n{result.stderr[-4000:]}"
+    if run_dir is not None:
+        text += "\n--- failures\n" + "\n".join(map(str, read_failures(run_dir)))
+    return text
+
+
+def invitation_to(endpoint: str) -> str:
+    """A well-formed out-of-band invitation URL whose service is `endpoint`."""
+    message = {
+        "@type": "https://didcomm.org/out-of-band/1.1/invitation",
+        "@id": "00000000-0000-0000-0000-000000000000",
+        "label": "nobody",
+        "handshake_protocols": ["https://didcomm.org/didexchange/1.1"],
+        "services": [
+            {
+                "id": "#inline",
+                "type": "did-communication",
+                "recipientKeys": ["did:key:z6MkpTHR8VNsBxYAAWHut2Geadd9jSwuBV8xRoAnwWsdvktH"],
+                "serviceEndpoint": endpoint,
+            }
+        ],
+    }
+    return f"{endpoint}?oob=" + base64.urlsafe_b64encode(json.dumps(message).encode()).decode().rstrip("=")

@@ -1,0 +1,95 @@
+"""Faults and bad input: the harness must say clearly what went wrong and keep what it has."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from akrida.report.stats import read_failures
+from tests.integration.helpers import akrida, describe, invitation_to, only_run_dir, run_dirs, steps_by_key
+
+pytestmark = pytest.mark.integration
+
+
+def agents_of_run(results: Path) -> list[int]:
+    """Pids of the holder agents whose environment points at a run folder under `results`."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if b"dist/main.js" not in (proc / "cmdline").read_bytes():
+                continue
+            if f"AKRIDA_RUN_DIR={results}".encode() in (proc / "environ").read_bytes():
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return pids
+
+
+def test_killed_agent_is_restarted_and_reported_as_harness_failure(target, tmp_path):
+    killed: list[int] = []
+
+    def kill_one_agent_mid_run() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not killed:
+            time.sleep(1)
+            pids = agents_of_run(tmp_path)
+            if len(pids) == 3 and run_dirs(tmp_path) and time.monotonic() > deadline - 50:
+                os.kill(pids[0], signal.SIGKILL)
+                killed.append(pids[0])
+
+    killer = threading.Thread(target=kill_one_agent_mid_run, daemon=True)
+    killer.start()
+    result = akrida("run", results=tmp_path, SCENARIO="mediator_ping", USERS="3", SPAWN_RATE="3",
+                    RUN_TIME="30s", WAIT_MIN="0.2", WAIT_MAX="0.5")  # fmt: skip
+    killer.join()
+    run_dir = only_run_dir(tmp_path)
+    assert killed, "no agent was found to kill"
+    assert result.returncode == 1, describe(result, run_dir)
+    steps = steps_by_key(run_dir)
+    restarts = steps[("harness", "agent_restart")]
+    assert restarts.count >= 1 and restarts.failures == 0, describe(result, run_dir)
+    # Found by the step that was waiting on it, or between steps: either way one harness failure.
+    crash = [f for f in read_failures(run_dir) if f.request_type == "harness"]
+    assert [f.name for f in crash if "AgentCrashed" in f.error] in (["ping_mediator"], ["agent_crash"]), crash
+    # The target is not blamed for our crash, and the run finished and wrote its results.
+    assert steps[("didcomm", "ping_mediator")].failures == 0
+    assert (run_dir / "report.html").is_file() and (run_dir / "locust_stats.csv").is_file()
+    assert "failures of the harness (agents, ports, protocol): 1" in result.stdout
+    assert not agents_of_run(tmp_path), "agents outlived the run"
+
+
+def test_bad_mediator_invitation_url_is_a_clear_error(tmp_path):
+    result = akrida("run", results=tmp_path, MEDIATION_URL="http://127.0.0.1:8100/invite?code=abc")
+    assert result.returncode == 2
+    assert "MEDIATION_URL='http://127.0.0.1:8100/invite?code=abc'" in result.stderr
+    assert "expected a DIDComm invitation URL with ?oob=" in result.stderr
+    assert not any(tmp_path.iterdir()), "nothing should start on bad settings"
+
+
+def test_unreachable_mediator_fails_fast_naming_it(tmp_path):
+    started = time.monotonic()
+    result = akrida("run", results=tmp_path, MEDIATION_URL=invitation_to("http://127.0.0.1:9"))
+    assert result.returncode == 3, describe(result)
+    assert time.monotonic() - started < 30
+    assert "MEDIATION_URL cannot be reached at http://127.0.0.1:9 (Connection refused)" in result.stderr
+
+
+def test_unreachable_issuer_fails_fast_naming_it(tmp_path):
+    result = akrida("run", results=tmp_path, SCENARIO="liveness", ISSUER_URL="http://127.0.0.1:9")
+    assert result.returncode == 3, describe(result)
+    assert "ISSUER_URL=http://127.0.0.1:9 cannot be reached (connection refused)" in result.stderr
+
+
+def test_wrong_admin_api_key_is_named(target, tmp_path):
+    result = akrida("run", results=tmp_path, SCENARIO="liveness", ISSUER_URL=target.issuer_admin_url,
+                    ISSUER_API_KEY="wrong-key-planted-1234")  # fmt: skip
+    assert result.returncode == 3, describe(result)
+    assert "check ISSUER_API_KEY" in result.stderr
+    assert "wrong-key-planted-1234" not in result.stdout + result.stderr

@@ -1,0 +1,84 @@
+"""Short headless Locust runs through `akrida run`, as a user starts them, against the real target."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from akrida import paths
+from akrida.report.stats import read_failures
+from tests.integration.helpers import akrida, describe, only_run_dir, steps_by_key
+
+pytestmark = pytest.mark.integration
+
+LOCUST_FILES = ("locust_stats.csv", "locust_failures.csv", "locust_stats_history.csv", "report.html")
+
+# Every step each scenario must report, as (request type, name).
+EXPECTED_STEPS = {
+    "mediator_ping": {("didcomm", "startup"), ("didcomm", "ping_mediator")},
+    "mediator_message": {
+        ("didcomm", "startup"),
+        ("admin", "create_invitation"),
+        ("didcomm", "receive_invitation"),
+        ("admin", "issuer_connection"),
+        ("didcomm", "basic_message"),
+    },
+    "connection": {("didcomm", "startup"), ("admin", "create_invitation"), ("didcomm", "receive_invitation")},
+    "liveness": {("admin", "liveness")},
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(EXPECTED_STEPS))
+def test_scenario_runs_clean(scenario, target, tmp_path):
+    settings = {"SCENARIO": scenario, "USERS": "5", "SPAWN_RATE": "5", "RUN_TIME": "20s", "WAIT_MIN": "0.5",
+                "WAIT_MAX": "1", "CONNECTIONS_PER_USER": "2"}  # fmt: skip
+    result = akrida("run", results=tmp_path, **settings)
+    run_dir = only_run_dir(tmp_path)
+    assert result.returncode == 0, describe(result, run_dir)
+    assert "embedded target: already running" in result.stdout  # the session's target was used
+    for name in LOCUST_FILES:
+        assert (run_dir / name).is_file(), f"{name} missing"
+    steps = steps_by_key(run_dir)
+    assert EXPECTED_STEPS[scenario] <= set(steps), f"missing steps: {EXPECTED_STEPS[scenario] - set(steps)}"
+    assert all(step.failures == 0 for step in steps.values()), describe(result, run_dir)
+    assert not any(step.harness for step in steps.values())
+    assert "failures of the system under test: 0" in result.stdout
+
+
+def test_connection_without_mediation_uses_inbound_ports(target, tmp_path):
+    result = akrida("run", results=tmp_path, SCENARIO="connection", WITH_MEDIATION="false", USERS="3",
+                    SPAWN_RATE="3", RUN_TIME="15s", AGENT_PORT_RANGE="20600-20609")  # fmt: skip
+    run_dir = only_run_dir(tmp_path)
+    assert result.returncode == 0, describe(result, run_dir)
+    assert steps_by_key(run_dir)[("didcomm", "receive_invitation")].count >= 3
+
+
+def test_port_exhaustion_is_a_clear_harness_failure(target, tmp_path):
+    result = akrida("run", results=tmp_path, SCENARIO="connection", WITH_MEDIATION="false", USERS="3",
+                    SPAWN_RATE="3", RUN_TIME="10s", AGENT_PORT_RANGE="20700-20701")  # fmt: skip
+    run_dir = only_run_dir(tmp_path)
+    assert result.returncode == 1, describe(result, run_dir)
+    failures = [f for f in read_failures(run_dir) if f.request_type == "harness" and f.name == "startup"]
+    assert failures, describe(result, run_dir)
+    assert "no free port left in AGENT_PORT_RANGE=20700-20701" in failures[0].error
+    assert "widen AGENT_PORT_RANGE" in failures[0].error
+    # The two holders that got a port did their work.
+    assert steps_by_key(run_dir)[("didcomm", "receive_invitation")].failures == 0
+
+
+def test_run_brings_up_and_stops_its_own_embedded_target(tmp_path):
+    """`make run` on a machine where no target is running: start one, run, stop it, keep its logs."""
+    own_state = paths.STATE_DIR / "test-own-target"  # apart from the session's target
+    result = akrida("run", results=tmp_path / "results", USERS="2", SPAWN_RATE="2", RUN_TIME="10s",
+                    LOCAL_BASE_PORT="8400", AKRIDA_LOCAL_STATE_DIR=str(own_state))  # fmt: skip
+    run_dir = only_run_dir(tmp_path / "results")
+    assert result.returncode == 0, describe(result, run_dir)
+    assert "embedded target: ready" in result.stdout
+    assert "embedded target: stopping PostgreSQL" in result.stdout
+    for log in ("mediator.log", "issuer.log", "postgres.log"):
+        assert (run_dir / "target" / log).is_file(), log
+    assert steps_by_key(run_dir)[("didcomm", "ping_mediator")].count > 0
+    for port in range(8400, 8406):
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers after the run"

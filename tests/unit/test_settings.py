@@ -1,0 +1,133 @@
+import base64
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from akrida.settings import SETTINGS, Settings, SettingsError, defaults
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def invitation_url(endpoint: str = "http://127.0.0.1:8100") -> str:
+    message = {
+        "@type": "https://didcomm.org/out-of-band/1.1/invitation",
+        "@id": "1",
+        "services": [{"id": "#inline", "type": "did-communication", "serviceEndpoint": endpoint}],
+    }
+    encoded = base64.urlsafe_b64encode(json.dumps(message).encode()).decode().rstrip("=")
+    return f"{endpoint}?oob={encoded}"
+
+
+def load(**values: str) -> Settings:
+    return Settings.load(values, env_file=None)
+
+
+def test_defaults_are_valid_and_documented():
+    settings = load()
+    assert settings.scenario == "mediator_ping"
+    assert settings.users == 10 and settings.run_time == 60
+    assert settings.uses_embedded_target
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("true", True), ("1", True), ("YES", True), ("false", False), ("0", False), ("no", False)]
+)
+def test_booleans(raw, expected):
+    assert load(UI=raw).ui is expected
+
+
+@pytest.mark.parametrize("raw", ["maybe", "on", "2", "tru"])
+def test_bad_boolean_names_setting_value_and_expectation(raw):
+    with pytest.raises(SettingsError) as caught:
+        load(UI=raw)
+    message = str(caught.value)
+    assert f"UI='{raw}'" in message
+    assert "expected true/false, 1/0 or yes/no" in message
+
+
+@pytest.mark.parametrize(("raw", "seconds"), [("90", 90), ("90s", 90), ("5m", 300), ("1h30m", 5400), ("1h2m3s", 3723)])
+def test_run_time(raw, seconds):
+    assert load(RUN_TIME=raw).run_time == seconds
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw", "expected"),
+    [
+        ("USERS", "abc", "expected a whole number of at least 1"),
+        ("USERS", "0", "expected a whole number of at least 1"),
+        ("SPAWN_RATE", "fast", "expected a number"),
+        ("RUN_TIME", "soon", "expected a duration"),
+        ("SCENARIO", "nope", "expected one of mediator_ping"),
+        ("AGENT_PORT_RANGE", "10-5", "expected"),
+        ("AGENT_PORT_RANGE", "20000", "FIRST-LAST"),
+        ("ISSUER_URL", "ftp://x", "http(s) URL"),
+        ("MEDIATION_URL", "http://127.0.0.1:8100/?foo=1", "invitation URL"),
+        ("MEDIATION_URL", "http://127.0.0.1:8100/?oob=notbase64!!", "invitation URL"),
+        ("PICKUP_STRATEGY", "carrier-pigeon", "implicit"),
+    ],
+)
+def test_bad_values_are_named(variable, raw, expected):
+    with pytest.raises(SettingsError) as caught:
+        load(**{variable: raw})
+    assert f"{variable}={raw!r}" in str(caught.value)
+    assert expected in str(caught.value)
+
+
+def test_all_problems_reported_at_once():
+    with pytest.raises(SettingsError) as caught:
+        load(USERS="x", UI="perhaps")
+    assert len(caught.value.problems) == 2
+
+
+def test_cross_checks():
+    with pytest.raises(SettingsError, match="WAIT_MAX=1 is below WAIT_MIN=3"):
+        load(WAIT_MIN="3", WAIT_MAX="1")
+    with pytest.raises(SettingsError, match="SCENARIO=mediator_ping needs WITH_MEDIATION=true"):
+        load(WITH_MEDIATION="false")
+
+
+def test_valid_target_settings():
+    url = invitation_url()
+    settings = load(MEDIATION_URL=url, ISSUER_URL="http://127.0.0.1:8031/", ISSUER_API_KEY="k")
+    assert settings.mediation_url == url
+    assert settings.issuer_url == "http://127.0.0.1:8031"
+    assert settings.admin_headers() == {"x-api-key": "k"}
+    assert not settings.uses_embedded_target
+
+
+def test_secrets_never_shown():
+    secret = "s3cr3t-admin-key"
+    settings = load(ISSUER_API_KEY=secret, ISSUER_HEADERS=json.dumps({"Authorization": "Bearer " + secret}))
+    assert secret not in repr(settings)
+    assert secret not in json.dumps(settings.redacted())
+    with pytest.raises(SettingsError) as caught:
+        load(ISSUER_HEADERS="not json " + secret)
+    assert secret not in str(caught.value)
+
+
+def test_environment_wins_over_env_file(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("USERS=7\nRUN_TIME=2m\n")
+    settings = Settings.load({"USERS": "9"}, env_file=env_file)
+    assert settings.users == 9 and settings.run_time == 120
+
+
+def test_round_trip_through_environment():
+    settings = load(USERS="3", AGENT_PORT_RANGE="12000-12010", ISSUER_HEADERS='{"a": "b"}')
+    assert Settings.from_mapping(settings.as_environment()) == settings
+
+
+def test_env_example_documents_every_setting_with_its_default():
+    text = (ROOT / ".env.example").read_text()
+    documented = dict(re.findall(r"^#?\s*([A-Z_]+)=(.*)$", text, re.MULTILINE))
+    for name, default in defaults().items():
+        assert name in documented, f"{name} missing from .env.example"
+        assert documented[name] == default, f"{name}: .env.example says {documented[name]!r}, default is {default!r}"
+
+
+def test_readme_documents_every_setting():
+    readme = (ROOT / "README.md").read_text()
+    for setting in SETTINGS:
+        assert f"`{setting.env}`" in readme, f"{setting.env} missing from README"
