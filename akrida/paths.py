@@ -8,7 +8,7 @@ from pathlib import Path
 # AKRIDA_HOME lets an installed copy point at a checkout; by default the package sits in one.
 ROOT = Path(os.environ.get("AKRIDA_HOME") or Path(__file__).resolve().parent.parent)
 AGENT_DIR = ROOT / "agent"
-AGENT_SCRIPT = AGENT_DIR / "dist" / "main.js"
+AGENT_SCRIPT = AGENT_DIR / "dist" / "launch.js"  # the bundled agent behind V8's code cache
 STATE_DIR = ROOT / ".akrida"
 NATIVE_LIBS = STATE_DIR / "native-libs"
 ACAPY_VENV = STATE_DIR / "acapy-venv"

@@ -66,10 +66,11 @@ if ! fresh agent-deps "$key" || [[ ! -d agent/node_modules ]]; then
   [[ $shared == 0 ]] || fail "duplicate @hyperledger/*-shared packages break native registration; check agent/package-lock.json"
   stamp agent-deps "$key"
 fi
-key=$(digest agent/tsconfig.json agent/src/*.ts)
-if ! fresh agent-build "$key" || [[ ! -f agent/dist/main.js ]]; then
-  say "agent build (tsc)"
-  (cd agent && npx --no-install tsc -p tsconfig.json)
+key=$(digest agent/package.json agent/tsconfig.json agent/src/*.ts)
+if ! fresh agent-build "$key" || [[ ! -f agent/dist/launch.js ]]; then
+  say "agent build (tsc, esbuild bundle, V8 code cache)"
+  libs=$PWD/$STATE/native-libs
+  (cd agent && LIB_ARIES_ASKAR_PATH=$libs/aries_askar LIB_ANONCREDS_PATH=$libs/anoncreds LIB_INDY_VDR_PATH=$libs/indy_vdr npm run -s build)
   stamp agent-build "$key"
 fi
 

@@ -223,6 +223,7 @@ function classifyStartError(error: unknown): CommandError {
   if (error instanceof CommandError) return error
   const message = error instanceof Error ? error.message : String(error)
   if (/EADDRINUSE/.test(message)) return new CommandError('local', `inbound port already in use: ${message}`)
+  if (/wallet|storeOpen|askar/i.test(message)) return new CommandError('local', `the holder's wallet failed: ${message}`)
   if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|fetch failed/i.test(message)) {
     return new CommandError('failed', `the mediator could not be reached: ${message}`)
   }

@@ -87,9 +87,10 @@ class LocalPostgres:
         for name in names:
             if not name.replace("_", "").isalnum():
                 raise ValueError(f"unexpected database name {name!r}")
+            statement = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
             result = subprocess.run(
                 [str(self.bin / "psql"), "-h", self.host, "-p", str(self.port), "-U", credentials.user,
-                 "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-q", "-c", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'],
+                 "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-q", "-c", statement],
                 env={**os.environ, "PGPASSWORD": credentials.password},
                 capture_output=True, text=True, timeout=60,
             )  # fmt: skip

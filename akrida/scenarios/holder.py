@@ -5,18 +5,22 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import gevent
 from locust.env import Environment
 
 from akrida.agent import AgentCrashed, AgentError, AgentProcess
 from akrida.scenarios.runtime import Runtime
 from akrida.scenarios.steps import DIDCOMM, HARNESS, fire, step
 
+MAX_BACKOFF = 30.0
+
 
 class Holder:
     """Owns one agent process for one Locust user.
 
     A dead, hung or confused agent is marked broken by the step that found out; the next
-    iteration kills it and starts a new one, and that restart is counted as `harness agent_restart`.
+    iteration kills it and starts a new one; each successful restart is counted as
+    `harness agent_restart` (a failed one shows as a `startup` failure).
     """
 
     def __init__(self, environment: Environment, runtime: Runtime):
@@ -27,6 +31,7 @@ class Holder:
         self.started = False
         self.broken = False
         self.restarts = 0
+        self.failed_starts = 0
         self.facts: dict[str, Any] = {}  # what a scenario learned (connection ids …), reset on restart
 
     @property
@@ -34,9 +39,15 @@ class Holder:
         return self.started and not self.broken and self.agent is not None and self.agent.alive
 
     def ensure_started(self) -> None:
-        """Starts the agent if it is not running; restarts it (counted) if it broke."""
+        """Starts the agent if it is not running; restarts it (counted) if it broke.
+
+        After failed starts it backs off (1 s, 2 s, 4 s … up to MAX_BACKOFF), so a target that is
+        down does not turn the generator into a fork bomb of agent processes.
+        """
         if self.ready:
             return
+        if self.failed_starts:
+            gevent.sleep(min(2 ** (self.failed_starts - 1), MAX_BACKOFF))
         restarting = self.agent is not None or self.broken
         began = time.perf_counter()
         if self.agent is not None and not self.broken and not self.agent.alive:
@@ -46,10 +57,10 @@ class Holder:
         self.stop(graceful=False)
         try:
             self.start()
-        except Exception as error:
-            if restarting:
-                fire(self.environment, HARNESS, "agent_restart", began, error)
+        except Exception:
+            self.failed_starts += 1  # reported by the startup step
             raise
+        self.failed_starts = 0
         if restarting:
             self.restarts += 1
             fire(self.environment, HARNESS, "agent_restart", began)

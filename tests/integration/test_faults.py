@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from akrida import paths
 from akrida.report.stats import read_failures
 from tests.integration.helpers import akrida, describe, invitation_to, only_run_dir, run_dirs, steps_by_key
 
@@ -23,7 +24,7 @@ def agents_of_run(results: Path) -> list[int]:
         if not proc.name.isdigit():
             continue
         try:
-            if b"dist/main.js" not in (proc / "cmdline").read_bytes():
+            if str(paths.AGENT_SCRIPT).encode() not in (proc / "cmdline").read_bytes():
                 continue
             if f"AKRIDA_RUN_DIR={results}".encode() in (proc / "environ").read_bytes():
                 pids.append(int(proc.name))
