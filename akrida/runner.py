@@ -13,6 +13,7 @@ from pathlib import Path
 from akrida import paths
 from akrida.local.stack import LocalTarget, TargetInfo
 from akrida.preflight import check_target
+from akrida.report.progress import progress_line
 from akrida.report.summary import summarize
 from akrida.scenarios import SCENARIOS
 from akrida.scenarios.runtime import RUN_DIR_VARIABLE
@@ -96,6 +97,22 @@ def _pointed_at(settings: Settings, info: TargetInfo) -> Settings:
     return Settings.from_mapping(environment)
 
 
+PROGRESS_INTERVAL = 5.0
+
+
+def _wait_with_progress(process: subprocess.Popen, settings: Settings, run_dir: Path, progress) -> int:
+    started = time.monotonic()
+    while True:
+        try:
+            return process.wait(timeout=PROGRESS_INTERVAL)
+        except subprocess.TimeoutExpired:
+            if settings.ui:
+                continue
+            line = progress_line(run_dir, settings.users, time.monotonic() - started, settings.run_time)
+            if line:
+                progress(line)
+
+
 def _run_locust(settings: Settings, run_dir: Path, progress) -> RunResult:
     environment = dict(os.environ)
     environment.update(settings.as_environment())
@@ -110,7 +127,7 @@ def _run_locust(settings: Settings, run_dir: Path, progress) -> RunResult:
     process = subprocess.Popen(command, env=environment, cwd=str(paths.ROOT))
     interrupted = False
     try:
-        returncode = process.wait()
+        returncode = _wait_with_progress(process, settings, run_dir, progress)
     except KeyboardInterrupt:
         # Locust got the same Ctrl-C: let it stop its users and write its files.
         interrupted = True
