@@ -253,6 +253,9 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+SECRET_VARIABLES = frozenset(setting.env for setting in SETTINGS if setting.secret)
+
+
 @dataclass(frozen=True)
 class Settings:
     """The validated configuration. Build it with `Settings.load()`."""

@@ -28,6 +28,7 @@ from akrida.agent.errors import (
     ProtocolViolation,
 )
 from akrida.agent.logfile import BoundedLog
+from akrida.settings import SECRET_VARIABLES
 
 # The driver waits this much longer than the agent's own timeout, so that an agent which is merely
 # slow replies with its own timeout error before the driver declares it hung.
@@ -58,7 +59,8 @@ class AgentConfig:
                 )
 
     def environment(self) -> dict[str, str]:
-        env = dict(os.environ)
+        # Agents never need the target's admin credentials; keep them out of thousands of processes.
+        env = {name: value for name, value in os.environ.items() if name not in SECRET_VARIABLES}
         env.update(
             LIB_ARIES_ASKAR_PATH=str(self.native_libs / "aries_askar"),
             LIB_ANONCREDS_PATH=str(self.native_libs / "anoncreds"),

@@ -198,3 +198,11 @@ def test_bounded_log_keeps_the_newest_lines(tmp_path):
     assert "line 0999" in newest
     assert (tmp_path / "a.log").stat().st_size + (tmp_path / "a.log.1").stat().st_size <= 4096
     assert "line 0000" not in newest + older
+
+
+def test_agents_do_not_inherit_admin_secrets(monkeypatch):
+    monkeypatch.setenv("ISSUER_API_KEY", "planted-secret")
+    monkeypatch.setenv("ISSUER_HEADERS", '{"Authorization": "Bearer planted-secret"}')
+    environment = AgentConfig().environment()
+    assert "planted-secret" not in json.dumps(environment)
+    assert environment["LIB_ARIES_ASKAR_PATH"].endswith("aries_askar")
