@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
 from akrida import __version__, paths, runner
 from akrida.controllers import ControllerError
@@ -13,6 +14,8 @@ from akrida.invitation import InvitationError
 from akrida.local.errors import LocalTargetError
 from akrida.local.stack import LocalTarget
 from akrida.preflight import check_target
+from akrida.report import bundle, compare
+from akrida.report.summary import render_text
 from akrida.scenarios import SCENARIOS
 from akrida.settings import Settings, SettingsError
 
@@ -61,6 +64,15 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="validate the settings and check that the target answers")
     check.set_defaults(handler=_check)
 
+    report = commands.add_parser("report", help="rebuild a run's summary and charts from its files")
+    report.add_argument("run", help="run id (a folder under RESULTS_DIR) or path")
+    report.set_defaults(handler=_report)
+
+    compare = commands.add_parser("compare", help="step-by-step differences between two runs")
+    compare.add_argument("run_a", help="the earlier run (id or path)")
+    compare.add_argument("run_b", help="the later run (id or path)")
+    compare.set_defaults(handler=_compare)
+
     scenarios = commands.add_parser("scenarios", help="list the scenarios")
     scenarios.set_defaults(handler=_scenarios)
 
@@ -107,9 +119,33 @@ def _check(arguments: argparse.Namespace) -> int:
             print("target: the embedded target (started by `akrida run`, or now with `akrida local up`)")
             return runner.EXIT_OK
         settings = runner._pointed_at(settings, info)
-    for line in check_target(settings):
+    for line in check_target(settings).lines:
         print(f"check: {line}")
     return runner.EXIT_OK
+
+
+def _run_dir(arguments: argparse.Namespace, run: str) -> Path:
+    """A run id under RESULTS_DIR, or a path to a run folder."""
+    candidates = [Path(run), _settings(arguments).results_dir / run]
+    for candidate in candidates:
+        if (candidate / "locust_stats.csv").is_file() or (candidate / "manifest.json").is_file():
+            return candidate
+    raise SystemExit(f"akrida: no run {run!r}: looked in {' and '.join(str(c) for c in candidates)}")
+
+
+def _report(arguments: argparse.Namespace) -> int:
+    run_dir = _run_dir(arguments, arguments.run)
+    findings = bundle.rebuild(run_dir)
+    print(render_text(findings))
+    print(f"written: {run_dir / bundle.SUMMARY_MD}, {run_dir / bundle.SUMMARY_HTML}")
+    return runner.EXIT_OK
+
+
+def _compare(arguments: argparse.Namespace) -> int:
+    run_a, run_b = _run_dir(arguments, arguments.run_a), _run_dir(arguments, arguments.run_b)
+    changes = compare.compare(run_a, run_b)
+    print(compare.render(changes, run_a, run_b))
+    return runner.EXIT_FAILURES if any(change.regressions for change in changes) else runner.EXIT_OK
 
 
 def _scenarios(_arguments: argparse.Namespace) -> int:

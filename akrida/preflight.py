@@ -7,6 +7,7 @@ fail one timeout at a time. These checks fail in seconds and name the setting to
 from __future__ import annotations
 
 import socket
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from akrida.controllers import AcapyAdmin, TargetUnreachable
@@ -17,17 +18,28 @@ from akrida.settings import Settings
 CONNECT_TIMEOUT = 5.0
 
 
-def check_target(settings: Settings) -> list[str]:
-    """Returns what was checked, one line each; raises TargetUnreachable at the first failure."""
+@dataclass
+class TargetCheck:
+    lines: list[str] = field(default_factory=list)  # what was checked, for people
+    target: dict[str, str] = field(default_factory=dict)  # what was found, for the manifest
+    acapy_version: str | None = None
+
+
+def check_target(settings: Settings) -> TargetCheck:
+    """Checks every part of the target the scenario uses; raises TargetUnreachable at the first failure."""
     scenario = SCENARIOS[settings.scenario]
-    checked = []
+    checked = TargetCheck()
     if scenario.needs_mediator or (settings.with_mediation and scenario.name != "liveness"):
-        checked.append(check_mediator(settings.mediation_url))
+        checked.lines.append(check_mediator(settings.mediation_url))
+        endpoints = service_endpoints(decode_invitation(settings.mediation_url))
+        checked.target["mediator"] = ", ".join(endpoints) or "DID service"
     if scenario.needs_issuer:
         if not settings.issuer_url:
             raise TargetUnreachable(f"SCENARIO={scenario.name} needs ISSUER_URL (the issuer's admin API URL)")
         version = AcapyAdmin(settings.issuer_url, settings.admin_headers(), timeout=10.0).check_ready()
-        checked.append(f"issuer admin API {settings.issuer_url} is ready (ACA-Py {version})")
+        checked.lines.append(f"issuer admin API {settings.issuer_url} is ready (ACA-Py {version})")
+        checked.target["issuer"] = settings.issuer_url
+        checked.acapy_version = version
     return checked
 
 

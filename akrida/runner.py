@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -11,10 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from akrida import paths
+from akrida.controllers import ControllerError
+from akrida.invitation import InvitationError
+from akrida.local.acapy import ACAPY_VERSION
+from akrida.local.errors import LocalTargetError
 from akrida.local.stack import LocalTarget, TargetInfo
 from akrida.preflight import check_target
+from akrida.report import bundle
+from akrida.report.manifest import Manifest, now, this_host, versions
 from akrida.report.progress import progress_line
-from akrida.report.summary import summarize
+from akrida.report.summary import Findings, render_text
 from akrida.scenarios import SCENARIOS
 from akrida.scenarios.runtime import RUN_DIR_VARIABLE
 from akrida.settings import Settings
@@ -24,6 +31,7 @@ EXIT_OK = 0
 EXIT_FAILURES = 1
 EXIT_BAD_SETTINGS = 2
 EXIT_TARGET_UNREACHABLE = 3
+EXIT_GATES_BREACHED = 4
 EXIT_INTERRUPTED = 130
 
 
@@ -63,17 +71,31 @@ def locust_command(settings: Settings, run_dir: Path) -> list[str]:
         "--stop-timeout", "15",
     ]  # fmt: skip
     if settings.ui:
-        command += ["--web-host", "127.0.0.1", "--web-port", str(settings.ui_port)]
+        # The test starts at once with USERS, SPAWN_RATE and RUN_TIME; the UI shows it running.
+        command += ["--web-host", "127.0.0.1", "--web-port", str(settings.ui_port), "--autostart"]
     else:
         command += ["--headless", "--only-summary"]
     return command
 
 
 def run(settings: Settings, progress=print) -> RunResult:
-    """Runs one load test and returns where its results are and how it went."""
+    """Runs one load test. Whatever happens, the run folder gets its manifest and summary."""
     run_dir = new_run_dir(settings)
     progress(f"results: {run_dir}")
+    manifest = Manifest(
+        run_id=run_dir.name,
+        scenario=settings.scenario,
+        users=settings.users,
+        spawn_rate=settings.spawn_rate,
+        run_time_s=settings.run_time,
+        started_at=now(),
+        config=settings.redacted(),
+        hosts=[this_host("generator")],
+        versions=versions(),
+    )
+    manifest.write(run_dir)
     target: LocalTarget | None = None
+    outcome = _Outcome()
     try:
         if settings.uses_embedded_target:
             info = LocalTarget.current()
@@ -83,12 +105,47 @@ def run(settings: Settings, progress=print) -> RunResult:
                 target = LocalTarget(settings.local_host, settings.local_base_port)
                 info = target.up(run_dir / "target", progress=progress)
             settings = _pointed_at(settings, info)
-        for line in check_target(settings):
+            manifest.target["embedded"] = "ACA-Py mediator and issuer on PostgreSQL"
+            manifest.versions["acapy"] = ACAPY_VERSION
+            manifest.config = settings.redacted()  # the configuration in effect
+        checked = check_target(settings)
+        for line in checked.lines:
             progress(f"check: {line}")
-        return _run_locust(settings, run_dir, progress)
+        manifest.versions["acapy"] = checked.acapy_version or manifest.versions["acapy"]
+        manifest.target.update(checked.target)
+        manifest.write(run_dir)
+        _run_locust(settings, run_dir, progress, outcome)
+    except (ControllerError, InvitationError) as error:
+        progress(f"akrida: target check failed: {error}", file=sys.stderr)
+        outcome.code = EXIT_TARGET_UNREACHABLE
+    except LocalTargetError as error:
+        progress(f"akrida: embedded target: {error}", file=sys.stderr)
+        outcome.code = EXIT_TARGET_UNREACHABLE
+    except KeyboardInterrupt:
+        outcome.code = EXIT_INTERRUPTED
     finally:
         if target is not None:
             target.down(progress=progress)
+        findings = bundle.finish(run_dir, manifest, complete=outcome.complete)
+        progress("")
+        progress(render_text(findings))
+        code = outcome.code if outcome.code is not None else _exit_code(findings)
+        manifest.exit_code = code
+        manifest.write(run_dir)
+        progress(f"results: {run_dir} (summary.html, report.html, manifest.json)")
+    return RunResult(run_dir, code, findings.target_failures, findings.harness_failures)
+
+
+@dataclass
+class _Outcome:
+    complete: bool = False
+    code: int | None = None  # set when the run ended abnormally
+
+
+def _exit_code(findings: Findings) -> int:
+    if findings.gates:
+        return EXIT_GATES_BREACHED if findings.gates_breached else EXIT_OK
+    return EXIT_FAILURES if findings.target_failures or findings.harness_failures else EXIT_OK
 
 
 def _pointed_at(settings: Settings, info: TargetInfo) -> Settings:
@@ -113,7 +170,7 @@ def _wait_with_progress(process: subprocess.Popen, settings: Settings, run_dir: 
                 progress(line)
 
 
-def _run_locust(settings: Settings, run_dir: Path, progress) -> RunResult:
+def _run_locust(settings: Settings, run_dir: Path, progress, outcome: _Outcome) -> None:
     environment = dict(os.environ)
     environment.update(settings.as_environment())
     environment[RUN_DIR_VARIABLE] = str(run_dir)
@@ -125,26 +182,27 @@ def _run_locust(settings: Settings, run_dir: Path, progress) -> RunResult:
             f"running {settings.scenario}: {settings.users} holders, {settings.spawn_rate:g}/s, {settings.run_time}s"
         )
     process = subprocess.Popen(command, env=environment, cwd=str(paths.ROOT))
-    interrupted = False
+    started = time.monotonic()
     try:
         returncode = _wait_with_progress(process, settings, run_dir, progress)
     except KeyboardInterrupt:
-        # Locust got the same Ctrl-C: let it stop its users and write its files.
-        interrupted = True
+        # On Ctrl-C in a terminal Locust got the same signal; when only we got it, pass it on.
+        # Either way Locust stops its users and writes its files.
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGINT)
         try:
-            returncode = process.wait(timeout=60)
+            process.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            process.send_signal(signal.SIGKILL)
-            returncode = process.wait()
-    text, target_failures, harness_failures = summarize(run_dir)
-    progress("")
-    progress(text)
-    progress("")
-    progress(f"results: {run_dir}")
-    if interrupted:
-        code = EXIT_INTERRUPTED
-    elif target_failures or harness_failures:
-        code = EXIT_FAILURES
-    else:
-        code = EXIT_OK if returncode == 0 else returncode
-    return RunResult(run_dir, code, target_failures, harness_failures)
+            process.kill()
+            process.wait()
+        outcome.code = EXIT_INTERRUPTED
+        # In the web UI the test is over once its run time has passed; Ctrl-C only closes the UI.
+        outcome.complete = settings.ui and time.monotonic() - started >= settings.run_time
+        if outcome.complete:
+            outcome.code = None
+        return
+    outcome.complete = True
+    if returncode not in (0, 1):  # 1 means "requests failed", which the findings report
+        progress(f"akrida: Locust exited with code {returncode}; see {run_dir / 'locust.log'}", file=sys.stderr)
+        outcome.complete = False
+        outcome.code = returncode

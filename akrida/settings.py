@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 
 from akrida.invitation import InvitationError, decode_invitation
+from akrida.report.gates import GateSyntaxError, parse_gates
 from akrida.scenarios import SCENARIOS as _SCENARIOS
 
 SCENARIOS = tuple(_SCENARIOS)
@@ -160,6 +161,14 @@ def parse_text(raw: str) -> str:
     return raw.strip()
 
 
+def parse_slo(raw: str) -> str:
+    try:
+        parse_gates(raw, setting="SLO")
+    except GateSyntaxError as error:
+        raise _Invalid(str(error).removeprefix("SLO: ")) from None
+    return raw.strip()
+
+
 # --- the settings ----------------------------------------------------------------------------------
 
 
@@ -243,6 +252,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WAIT_MIN", "wait_min", _number(0), "Least seconds a holder waits between iterations."),
     Setting("WAIT_MAX", "wait_max", _number(0), "Most seconds a holder waits between iterations."),
     Setting("RESULTS_DIR", "results_dir", parse_path, "Folder that receives one sub-folder per run."),
+    Setting(
+        "SLO",
+        "slo",
+        parse_slo,
+        "Pass/fail gates, e.g. 'p95(ping_mediator) < 500ms; fail_ratio < 0.01'. A breach exits with code 4.",
+    ),
     Setting("LOCAL_HOST", "local_host", parse_host, "Address the embedded target listens on."),
     Setting(
         "LOCAL_BASE_PORT",
@@ -281,6 +296,7 @@ class Settings:
     wait_min: float = 1.0
     wait_max: float = 2.0
     results_dir: Path = Path("results")
+    slo: str = ""
     local_host: str = "127.0.0.1"
     local_base_port: int = 8100
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from akrida.scenarios import HARNESS
@@ -12,20 +12,36 @@ STATS_FILE = "locust_stats.csv"
 FAILURES_FILE = "locust_failures.csv"
 
 
+PERCENTILES = ("50%", "66%", "75%", "80%", "90%", "95%", "98%", "99%", "99.9%", "100%")
+
+
 @dataclass(frozen=True)
 class StepStats:
     request_type: str
     name: str
     count: int
     failures: int
-    median_ms: float
-    p95_ms: float
-    p99_ms: float
     rps: float
+    latencies: dict[str, float] = field(default_factory=dict)  # "95%", "avg", "max" … in ms
 
     @property
     def harness(self) -> bool:
         return self.request_type == HARNESS
+
+    def latency(self, column: str) -> float:
+        return self.latencies.get(column, 0.0)
+
+    @property
+    def median_ms(self) -> float:
+        return self.latency("50%")
+
+    @property
+    def p95_ms(self) -> float:
+        return self.latency("95%")
+
+    @property
+    def p99_ms(self) -> float:
+        return self.latency("99%")
 
 
 @dataclass(frozen=True)
@@ -49,10 +65,12 @@ def read_steps(run_dir: Path) -> list[StepStats]:
             name=row["Name"],
             count=int(row["Request Count"]),
             failures=int(row["Failure Count"]),
-            median_ms=_number(row.get("50%")),
-            p95_ms=_number(row.get("95%")),
-            p99_ms=_number(row.get("99%")),
             rps=_number(row.get("Requests/s")),
+            latencies={
+                **{column: _number(row.get(column)) for column in PERCENTILES},
+                "avg": _number(row.get("Average Response Time")),
+                "max": _number(row.get("Max Response Time")),
+            },
         )
         for row in rows
     ]

@@ -1,34 +1,209 @@
-"""The short summary printed at the end of a run."""
+"""The verdict of a run and its summary: printed at the end, and written as summary.md and summary.html."""
 
 from __future__ import annotations
 
+import html
+from dataclasses import dataclass
 from pathlib import Path
 
-from akrida.report.stats import read_failures, read_steps
+from akrida.report.charts import GENERATOR_CHART, LATENCY_CHART, LOAD_CHART
+from akrida.report.delivery import DeliveryCounts, read_delivery
+from akrida.report.gates import GateResult
+from akrida.report.health import SATURATED_CPU_PERCENT, HealthVerdict, judge, read_health
+from akrida.report.manifest import Manifest
+from akrida.report.stats import Failure, StepStats, read_failures, read_steps
+
+MIB = 2**20
 
 
-def summarize(run_dir: Path) -> tuple[str, int, int]:
-    """Returns (text, target failures, harness failures)."""
-    steps = read_steps(run_dir)
-    if not steps:
-        return f"no statistics were written ({run_dir / 'locust_stats.csv'} is missing or empty)", 0, 0
-    header = (
-        f"{'type':<9} {'step':<22} {'count':>7} {'fails':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>7}"
+@dataclass
+class Findings:
+    """Everything the summary says, gathered from the run folder."""
+
+    steps: list[StepStats]
+    failures: list[Failure]
+    gates: list[GateResult]
+    delivery: DeliveryCounts | None
+    health: HealthVerdict
+    complete: bool
+
+    @property
+    def target_failures(self) -> int:
+        lost = self.delivery.lost if self.delivery else 0
+        return sum(s.failures for s in self.steps if not s.harness) + lost
+
+    @property
+    def harness_failures(self) -> int:
+        return sum(s.failures for s in self.steps if s.harness)
+
+    @property
+    def gates_breached(self) -> bool:
+        return any(not result.passed for result in self.gates)
+
+    @property
+    def verdict(self) -> str:
+        if not self.complete:
+            verdict = "INCOMPLETE"
+        elif self.gates:
+            verdict = "SLO BREACHED" if self.gates_breached else "PASS"
+        elif not self.steps:
+            verdict = "NO DATA"
+        else:
+            verdict = "FAIL" if self.target_failures or self.harness_failures else "PASS"
+        if self.health.saturated:
+            verdict += " (not a valid measurement of the target: the load generator saturated)"
+        return verdict
+
+
+def gather(run_dir: Path, gates: list[GateResult], complete: bool) -> Findings:
+    return Findings(
+        steps=read_steps(run_dir),
+        failures=read_failures(run_dir),
+        gates=gates,
+        delivery=read_delivery(run_dir),
+        health=judge(read_health(run_dir)),
+        complete=complete,
     )
-    lines = [header, "-" * len(header)]
-    for step in sorted(steps, key=lambda s: (s.harness, s.request_type, s.name)):
+
+
+# --- the pieces, as plain rows, shared by the three renderings ---------------------------------------
+
+STEP_HEADER = ("type", "step", "requests", "failures", "p50 ms", "p95 ms", "p99 ms", "req/s")
+
+
+def step_rows(findings: Findings) -> list[tuple[str, ...]]:
+    ordered = sorted(findings.steps, key=lambda s: (s.harness, s.request_type, s.name))
+    return [
+        (s.request_type, s.name, str(s.count), str(s.failures), f"{s.median_ms:.0f}", f"{s.p95_ms:.0f}",
+         f"{s.p99_ms:.0f}", f"{s.rps:.2f}")
+        for s in ordered
+    ]  # fmt: skip
+
+
+def failure_lines(findings: Findings) -> list[str]:
+    lines = [
+        f"failures of the system under test: {findings.target_failures}",
+        f"failures of the harness (agents, ports, protocol): {findings.harness_failures}",
+    ]
+    for failure in sorted(findings.failures, key=lambda f: -f.occurrences)[:5]:
+        lines.append(f"{failure.occurrences} x {failure.request_type} {failure.name}: {failure.error[:200]}")
+    return lines
+
+
+def delivery_lines(findings: Findings) -> list[str]:
+    d = findings.delivery
+    if d is None:
+        return []
+    return [f"messages sent {d.sent}, delivered in time {d.delivered}, late {d.late}, lost {d.lost}"]
+
+
+def health_lines(findings: Findings) -> list[str]:
+    h = findings.health
+    if not h.samples:
+        return ["no generator health samples were taken"]
+    lines = [
+        f"host CPU above {SATURATED_CPU_PERCENT:.0f}% in {h.saturated_share:.0%} of samples "
+        f"(peak {h.peak_host_cpu:.0f}%; Locust and agents peaked at {h.peak_generator_cpu:.0f}% of the host)",
+        f"memory of Locust and agents: peak PSS {h.peak_pss_bytes / MIB:.0f} MiB, USS {h.peak_uss_bytes / MIB:.0f} MiB",
+        f"peak open files {h.peak_open_files}, peak live agents {h.peak_live_agents}",
+    ]
+    if h.saturated:
         lines.append(
-            f"{step.request_type:<9} {step.name:<22} {step.count:>7} {step.failures:>6} "
-            f"{step.median_ms:>8.0f} {step.p95_ms:>8.0f} {step.p99_ms:>8.0f} {step.rps:>7.2f}"
+            "WARNING: the load generator saturated its CPU: the latencies include its own queueing, so this run is "
+            "not a valid measurement of the target. Use fewer users per host or more hosts."
         )
-    target_failures = sum(s.failures for s in steps if not s.harness)
-    harness_failures = sum(s.failures for s in steps if s.harness)
-    lines.append("")
-    lines.append(f"failures of the system under test: {target_failures}")
-    lines.append(f"failures of the harness (agents, ports, protocol): {harness_failures}")
-    failures = read_failures(run_dir)
-    if failures:
-        lines.append("most frequent errors:")
-        for failure in sorted(failures, key=lambda f: -f.occurrences)[:5]:
-            lines.append(f"  {failure.occurrences:>5} x {failure.request_type} {failure.name}: {failure.error[:160]}")
-    return "\n".join(lines), target_failures, harness_failures
+    return lines
+
+
+# --- renderings ---------------------------------------------------------------------------------------
+
+
+def _text_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=False)]
+    widths[1] = max(widths[1], 20)
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(
+            cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(cells, widths, strict=False))
+        )
+
+    return [line(header), "-" * len(line(header)), *(line(row) for row in rows)]
+
+
+def render_text(findings: Findings) -> str:
+    lines = _text_table(STEP_HEADER, step_rows(findings)) if findings.steps else ["no statistics were written"]
+    lines += ["", *failure_lines(findings)]
+    if findings.gates:
+        lines += ["", "SLO gates:", *(f"  {result.line()}" for result in findings.gates)]
+    if findings.delivery:
+        lines += ["", *delivery_lines(findings)]
+    lines += ["", "load generator:", *(f"  {line}" for line in health_lines(findings))]
+    lines += ["", f"verdict: {findings.verdict}"]
+    return "\n".join(lines)
+
+
+def render_markdown(findings: Findings, manifest: Manifest) -> str:
+    out = [f"# Akrida run {manifest.run_id}", "", f"**Verdict: {findings.verdict}**", ""]
+    out += [f"- {label}: {value}" for label, value in _facts(manifest)]
+    out += ["", "## Steps", "", "| " + " | ".join(STEP_HEADER) + " |", "|" + "---|" * len(STEP_HEADER)]
+    out += ["| " + " | ".join(row) + " |" for row in step_rows(findings)]
+    out += ["", "## Failures", "", *(f"- {line}" for line in failure_lines(findings))]
+    if findings.gates:
+        out += ["", "## SLO gates", "", *(f"- {result.line()}" for result in findings.gates)]
+    if findings.delivery:
+        out += ["", "## Message delivery", "", *(f"- {line}" for line in delivery_lines(findings))]
+    out += ["", "## Load generator health", "", *(f"- {line}" for line in health_lines(findings))]
+    out += ["", "## Charts", ""]
+    out += [f"![{name}]({name})" for name in (LATENCY_CHART, LOAD_CHART, GENERATOR_CHART)]
+    out += ["", "Locust's own report: [report.html](report.html). Run details: [manifest.json](manifest.json).", ""]
+    return "\n".join(out)
+
+
+def render_html(findings: Findings, manifest: Manifest) -> str:
+    e = html.escape
+    bad = not findings.verdict.startswith("PASS")
+    rows = "".join("<tr>" + "".join(f"<td>{e(cell)}</td>" for cell in row) + "</tr>" for row in step_rows(findings))
+
+    def items(lines: list[str]) -> str:
+        return "<ul>" + "".join(f"<li>{e(line)}</li>" for line in lines) + "</ul>"
+
+    sections = [
+        f"<h1>Akrida run {e(manifest.run_id)}</h1>",
+        f'<p class="verdict {"bad" if bad else "good"}">Verdict: {e(findings.verdict)}</p>',
+        items([f"{label}: {value}" for label, value in _facts(manifest)]),
+        "<h2>Steps</h2><table><tr>" + "".join(f"<th>{e(h)}</th>" for h in STEP_HEADER) + f"</tr>{rows}</table>",
+        "<h2>Failures</h2>" + items(failure_lines(findings)),
+    ]
+    if findings.gates:
+        sections.append("<h2>SLO gates</h2>" + items([result.line() for result in findings.gates]))
+    if findings.delivery:
+        sections.append("<h2>Message delivery</h2>" + items(delivery_lines(findings)))
+    sections.append("<h2>Load generator health</h2>" + items(health_lines(findings)))
+    sections.append(
+        "<h2>Charts</h2>"
+        + "".join(f'<p><img src="{name}" alt="{name}"></p>' for name in (LATENCY_CHART, LOAD_CHART, GENERATOR_CHART))
+    )
+    sections.append('<p>Locust\'s own report: <a href="report.html">report.html</a>. '
+                    'Run details: <a href="manifest.json">manifest.json</a>.</p>')  # fmt: skip
+    style = (
+        "body{font-family:sans-serif;max-width:960px;margin:2em auto;color:#222}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
+        "td:nth-child(-n+2),th:nth-child(-n+2){text-align:left}.verdict{font-size:1.3em;font-weight:bold}"
+        ".good{color:#17703a}.bad{color:#b3261e}img{max-width:100%}"
+    )
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Akrida {e(manifest.run_id)}</title>'
+        f"<style>{style}</style></head><body>{''.join(sections)}</body></html>\n"
+    )
+
+
+def _facts(manifest: Manifest) -> list[tuple[str, str]]:
+    hosts = ", ".join(f"{h['name']} ({h['cores']} cores, {h['memory_bytes'] / 2**30:.0f} GiB)" for h in manifest.hosts)
+    return [
+        ("scenario", manifest.scenario),
+        ("holders", f"{manifest.users} at {manifest.spawn_rate:g}/s for {manifest.run_time_s}s"),
+        ("started / ended", f"{manifest.started_at} / {manifest.ended_at or 'not ended'}"),
+        ("status", manifest.status),
+        ("target", ", ".join(f"{k}: {v}" for k, v in manifest.target.items()) or "unknown"),
+        ("hosts", hosts),
+    ]

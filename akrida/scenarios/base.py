@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from locust import User, between, events, task
+from locust import User, between, task
 from locust.env import Environment
 
 from akrida.agent import AgentError
+from akrida.scenarios import hooks  # noqa: F401 - registers the per-process listeners
 from akrida.scenarios.holder import Holder
 from akrida.scenarios.runtime import get_runtime
 from akrida.scenarios.steps import StepFailed
@@ -67,8 +68,3 @@ class HolderUser(User):
 
     def iteration(self) -> None:
         raise NotImplementedError
-
-
-@events.quitting.add_listener
-def _kill_leftover_agents(environment: Environment, **_kwargs) -> None:
-    get_runtime().kill_all_agents()

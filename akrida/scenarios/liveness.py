@@ -5,6 +5,7 @@ No holder agents: this measures the admin API and the harness's own ceiling.
 
 from locust import User, between, task
 
+from akrida.scenarios import hooks  # noqa: F401 - registers the per-process listeners
 from akrida.scenarios.runtime import get_runtime
 from akrida.scenarios.steps import ADMIN, StepFailed, TargetFailure, step
 

@@ -3,17 +3,33 @@
 Each holder connects to the issuer once (`create_invitation`, `receive_invitation`, `issuer_connection`);
 then every iteration the issuer sends one message and the holder waits for it: `basic_message` is the
 time from the admin API call to the holder having it. A message that never arrives, or arrives
-changed, is a failure of the system under test.
+changed, is a failure of the system under test. Every message is counted (sent, delivered, late,
+lost) for the run's delivery report.
 """
 
+import contextlib
+import itertools
 import uuid
 
+from akrida.agent import AgentError, CommandFailed
 from akrida.scenarios.base import HolderUser
 from akrida.scenarios.steps import ADMIN, TargetFailure, step
 
+# How long a stopping holder still waits for messages that timed out earlier.
+STRAGGLER_WAIT_MS = 2000
+
 
 class MediatorMessageUser(HolderUser):
+    def on_start(self) -> None:
+        self.sequence = itertools.count(1)
+        self.outstanding: set[str] = set()  # sent, timed out, not (yet) received
+        super().on_start()
+
     def prepare(self) -> None:
+        # A new agent has a new connection: messages sent to the old one were lost with our agent,
+        # not by the target, so they leave the delivery count.
+        self.runtime.delivery.sent -= len(self.outstanding)
+        self.outstanding.clear()
         issuer = self.runtime.issuer
         with step(self.environment, "create_invitation", ADMIN):
             invitation = issuer.create_invitation()
@@ -24,9 +40,43 @@ class MediatorMessageUser(HolderUser):
         self.holder.facts["holder_connection_id"] = connected["connectionId"]
 
     def iteration(self) -> None:
-        content = f"akrida {uuid.uuid4()}"
+        content = f"akrida #{next(self.sequence)} {uuid.uuid4()}"
         with step(self.environment, "basic_message"):
             self.runtime.issuer.send_message(self.holder.facts["issuer_connection_id"], content)
-            received = self.holder.agent.call("receiveMessage", connectionId=self.holder.facts["holder_connection_id"])
-            if received.get("content") != content:
-                raise TargetFailure(f"expected message {content!r}, received {received.get('content')!r}")
+            self.runtime.delivery.sent += 1
+            self._receive(content)
+
+    def _receive(self, content: str, timeout_ms: int | None = None) -> None:
+        """Waits for `content`, counting earlier timed-out messages that turn up on the way as late."""
+        arguments = {"connectionId": self.holder.facts["holder_connection_id"]}
+        if timeout_ms is not None:
+            arguments["timeoutMs"] = timeout_ms
+        while True:
+            try:
+                received = self.holder.agent.call("receiveMessage", **arguments)["content"]
+            except CommandFailed as error:
+                if error.kind == "timeout":
+                    self.outstanding.add(content)
+                raise
+            if received == content:
+                self.runtime.delivery.delivered += 1
+                return
+            if received in self.outstanding:
+                self.outstanding.discard(received)
+                self.runtime.delivery.late += 1
+                continue
+            raise TargetFailure(f"expected message {content!r}, received {received!r}")
+
+    def on_stop(self) -> None:
+        # Messages that timed out may still arrive: give them a last chance to count as late.
+        with contextlib.suppress(AgentError):
+            for _ in range(len(self.outstanding) + 10):  # bounded even if the target keeps sending
+                if not self.outstanding or not self.holder.ready:
+                    break
+                connection = self.holder.facts["holder_connection_id"]
+                reply = self.holder.agent.call("receiveMessage", connectionId=connection, timeoutMs=STRAGGLER_WAIT_MS)
+                received = reply["content"]
+                if received in self.outstanding:
+                    self.outstanding.discard(received)
+                    self.runtime.delivery.late += 1
+        super().on_stop()

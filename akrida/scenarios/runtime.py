@@ -10,6 +10,7 @@ from pathlib import Path
 
 from akrida.agent import AgentConfig, AgentProcess, PortPool
 from akrida.controllers import AcapyAdmin
+from akrida.report.delivery import DeliveryCounts
 from akrida.settings import Settings
 
 RUN_DIR_VARIABLE = "AKRIDA_RUN_DIR"
@@ -20,6 +21,7 @@ class Runtime:
     settings: Settings
     run_dir: Path | None = None
     agents: set[AgentProcess] = field(default_factory=set)
+    delivery: DeliveryCounts = field(default_factory=DeliveryCounts)
     _names: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     @cached_property

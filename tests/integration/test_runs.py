@@ -7,6 +7,7 @@ import socket
 import pytest
 
 from akrida import paths
+from akrida.report.delivery import read_delivery
 from akrida.report.stats import read_failures
 from tests.integration.helpers import akrida, describe, only_run_dir, steps_by_key
 
@@ -44,6 +45,9 @@ def test_scenario_runs_clean(scenario, target, tmp_path):
     assert all(step.failures == 0 for step in steps.values()), describe(result, run_dir)
     assert not any(step.harness for step in steps.values())
     assert "failures of the system under test: 0" in result.stdout
+    if scenario == "mediator_message":
+        delivery = read_delivery(run_dir)
+        assert delivery.sent > 0 and delivery.lost == 0 and delivery.delivered + delivery.late == delivery.sent
 
 
 def test_connection_without_mediation_uses_inbound_ports(target, tmp_path):

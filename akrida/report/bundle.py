@@ -1,0 +1,55 @@
+"""The run bundle: everything a run leaves in results/<run-id>/, finished in one place.
+
+`finish()` is called at the end of every run, also a failed or interrupted one, and `akrida report`
+calls `rebuild()` to write the summary again from the files alone.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from akrida.report import charts
+from akrida.report.gates import evaluate, parse_gates
+from akrida.report.health import read_health
+from akrida.report.manifest import Manifest, now
+from akrida.report.progress import HISTORY_FILE
+from akrida.report.summary import Findings, gather, render_html, render_markdown
+
+SUMMARY_MD = "summary.md"
+SUMMARY_HTML = "summary.html"
+
+
+def finish(run_dir: Path, manifest: Manifest, complete: bool) -> Findings:
+    """Evaluates the gates, draws the charts, writes summary.md, summary.html and manifest.json."""
+    manifest.ended_at = manifest.ended_at or now()
+    manifest.status = "complete" if complete else "incomplete"
+    gates = parse_gates(manifest.config.get("SLO", ""))
+    findings = gather(run_dir, [], complete)
+    findings.gates = evaluate(gates, findings.steps, _duration(run_dir, manifest))
+    manifest.verdict = findings.verdict
+    manifest.gates = [{"gate": r.gate.text.strip(), "measured": r.measured, "passed": r.passed} for r in findings.gates]
+    charts.latency_chart(run_dir)
+    charts.load_chart(run_dir)
+    charts.generator_chart(run_dir, read_health(run_dir))
+    (run_dir / SUMMARY_MD).write_text(render_markdown(findings, manifest))
+    (run_dir / SUMMARY_HTML).write_text(render_html(findings, manifest))
+    manifest.write(run_dir)
+    return findings
+
+
+def rebuild(run_dir: Path) -> Findings:
+    manifest = Manifest.read(run_dir)
+    return finish(run_dir, manifest, complete=manifest.status == "complete")
+
+
+def _duration(run_dir: Path, manifest: Manifest) -> float:
+    """Seconds of load, from Locust's history (the run may have ended early)."""
+    try:
+        with open(run_dir / HISTORY_FILE, newline="") as handle:
+            stamps = [float(row["Timestamp"]) for row in csv.DictReader(handle) if row.get("Name") == "Aggregated"]
+    except (OSError, KeyError, ValueError):
+        stamps = []
+    if len(stamps) >= 2 and stamps[-1] > stamps[0]:
+        return stamps[-1] - stamps[0]
+    return float(manifest.run_time_s)

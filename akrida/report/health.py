@@ -1,0 +1,173 @@
+"""Health of the load generator, sampled where the load is made.
+
+A load test measures the target only while the generator has headroom. When the generator host
+runs out of CPU, latencies include the generator's own queueing. Each Locust process samples its
+host and its own process tree (the Locust process plus its holder agents) every few seconds, and
+writes the samples to health/<host>-<pid>.csv in the run folder.
+
+Memory is counted as USS and PSS. Holder agents share library pages, and RSS would count those
+pages once per agent.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import psutil
+
+HEALTH_DIR = "health"
+INTERVAL_SECONDS = 3.0
+# A run is not a valid measurement of the target when the generator host's CPU stayed above
+# SATURATED_CPU_PERCENT for at least SATURATED_SHARE of the samples.
+SATURATED_CPU_PERCENT = 90.0
+SATURATED_SHARE = 0.25
+
+
+@dataclass(frozen=True)
+class HealthSample:
+    timestamp: float
+    host: str
+    host_cpu_percent: float  # the whole host, 0-100
+    generator_cpu_percent: float  # this process and its children, as a share of the host, 0-100
+    uss_bytes: int
+    pss_bytes: int
+    open_files: int
+    processes: int
+    live_agents: int
+
+
+class HealthSampler:
+    """Samples the process tree rooted at this process. Call `sample()` every few seconds."""
+
+    def __init__(self, live_agents: Callable[[], int] = lambda: 0):
+        self.process = psutil.Process()
+        self.live_agents = live_agents
+        self.host = socket.gethostname()
+        self.cores = psutil.cpu_count() or 1
+        self._cpu_seconds: dict[int, float] = {}
+        self._last = time.monotonic()
+        self._last_wall = time.time()
+        psutil.cpu_percent(interval=None)  # the first call only sets the baseline
+
+    def sample(self) -> HealthSample:
+        now = time.monotonic()
+        elapsed = max(now - self._last, 1e-6)
+        self._last = now
+        last_wall, self._last_wall = self._last_wall, time.time()
+        tree = [self.process, *self.process.children(recursive=True)]
+        used = uss = pss = files = 0
+        seen: dict[int, float] = {}
+        for member in tree:
+            try:
+                with member.oneshot():
+                    times = member.cpu_times()
+                    total = times.user + times.system
+                    memory = member.memory_full_info()
+                    files += member.num_fds()
+                    created_after_last = member.create_time() >= last_wall
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                continue
+            seen[member.pid] = total
+            previous = self._cpu_seconds.get(member.pid)
+            if previous is not None:
+                used += total - previous
+            elif created_after_last:  # born since the last sample: all its CPU is this interval's
+                used += total
+            uss += memory.uss
+            pss += getattr(memory, "pss", memory.uss)
+        self._cpu_seconds = seen
+        return HealthSample(
+            timestamp=time.time(),
+            host=self.host,
+            host_cpu_percent=psutil.cpu_percent(interval=None),
+            generator_cpu_percent=min(100.0, 100.0 * used / (elapsed * self.cores)),
+            uss_bytes=uss,
+            pss_bytes=pss,
+            open_files=files,
+            processes=len(seen),
+            live_agents=self.live_agents(),
+        )
+
+
+class HealthLog:
+    """Appends samples to health/<host>-<pid>.csv under the run folder."""
+
+    def __init__(self, run_dir: Path):
+        folder = run_dir / HEALTH_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / f"{socket.gethostname()}-{os.getpid()}.csv"
+        self._names = [field.name for field in fields(HealthSample)]
+        with open(self.path, "w", newline="") as handle:
+            csv.writer(handle).writerow(self._names)
+
+    def write(self, sample: HealthSample) -> None:
+        with open(self.path, "a", newline="") as handle:
+            csv.DictWriter(handle, self._names).writerow(asdict(sample))
+
+
+def read_health(run_dir: Path) -> list[HealthSample]:
+    """Every sample of every generator process of the run, oldest first."""
+    samples = []
+    for path in sorted((run_dir / HEALTH_DIR).glob("*.csv")):
+        with open(path, newline="") as handle:
+            for row in csv.DictReader(handle):
+                try:
+                    samples.append(
+                        HealthSample(
+                            timestamp=float(row["timestamp"]),
+                            host=row["host"],
+                            host_cpu_percent=float(row["host_cpu_percent"]),
+                            generator_cpu_percent=float(row["generator_cpu_percent"]),
+                            uss_bytes=int(row["uss_bytes"]),
+                            pss_bytes=int(row["pss_bytes"]),
+                            open_files=int(row["open_files"]),
+                            processes=int(row["processes"]),
+                            live_agents=int(row["live_agents"]),
+                        )
+                    )
+                except (KeyError, ValueError):
+                    continue  # a line cut short by an interrupted run
+    return sorted(samples, key=lambda s: s.timestamp)
+
+
+@dataclass(frozen=True)
+class HealthVerdict:
+    samples: int
+    saturated_share: float
+    peak_host_cpu: float
+    peak_generator_cpu: float
+    peak_pss_bytes: int
+    peak_uss_bytes: int
+    peak_open_files: int
+    peak_live_agents: int
+
+    @property
+    def saturated(self) -> bool:
+        return self.samples > 0 and self.saturated_share >= SATURATED_SHARE
+
+
+def judge(samples: list[HealthSample]) -> HealthVerdict:
+    if not samples:
+        return HealthVerdict(0, 0.0, 0.0, 0.0, 0, 0, 0, 0)
+    # Several generator processes on one host sample the same host CPU; per timestamp bucket the
+    # memory and agents add up, while the host CPU is the same figure seen twice.
+    by_moment: dict[tuple[str, int], list[HealthSample]] = {}
+    for sample in samples:
+        by_moment.setdefault((sample.host, int(sample.timestamp // INTERVAL_SECONDS)), []).append(sample)
+    hot = sum(1 for group in by_moment.values() if max(s.host_cpu_percent for s in group) > SATURATED_CPU_PERCENT)
+    return HealthVerdict(
+        samples=len(by_moment),
+        saturated_share=hot / len(by_moment),
+        peak_host_cpu=max(s.host_cpu_percent for s in samples),
+        peak_generator_cpu=max(sum(s.generator_cpu_percent for s in g) for g in by_moment.values()),
+        peak_pss_bytes=max(sum(s.pss_bytes for s in g) for g in by_moment.values()),
+        peak_uss_bytes=max(sum(s.uss_bytes for s in g) for g in by_moment.values()),
+        peak_open_files=max(sum(s.open_files for s in g) for g in by_moment.values()),
+        peak_live_agents=max(sum(s.live_agents for s in g) for g in by_moment.values()),
+    )
