@@ -96,12 +96,12 @@ class AgentProcess:
         log_path = (self.config.log_dir / f"{self.name}.log") if self.config.log_dir else None
         self._log = BoundedLog(log_path, self.config.log_max_bytes)
         self._process = subprocess.Popen(
-            [self.config.node, str(self.config.script)],
+            [self.config.node, str(self.config.script.resolve())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=self.config.environment(),
-            cwd=str(self.config.script.parent),
+            cwd=str(self.config.script.resolve().parent),
             # A Ctrl-C in the terminal goes to the driver, which shuts agents down in order.
             start_new_session=True,
         )
