@@ -47,7 +47,11 @@ fi
 key=$(digest pyproject.toml)
 if ! fresh venv "$key" || [[ ! -x .venv/bin/akrida ]]; then
   say "Python environment (.venv) with akrida and its dependencies"
-  [[ -x .venv/bin/python ]] || python3 -m venv .venv
+  if [[ ! -x .venv/bin/pip ]]; then
+    # One retry: ensurepip has been seen to fail once and then succeed on the same machine.
+    python3 -m venv --clear .venv || { sleep 2; python3 -m venv --clear .venv; } \
+      || fail "python3 -m venv failed; on Debian install python3-venv"
+  fi
   quiet_pip .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
   stamp venv "$key"
 fi

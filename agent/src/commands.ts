@@ -78,6 +78,20 @@ const handlers: Record<string, Handler> = {
     return holder.receiveMessage(optionalString(request, 'connectionId'), timeoutOf(request, session))
   },
 
+  async createDidKey(_request, session) {
+    return (await started(session, 'createDidKey')).createDidKey()
+  },
+
+  async receiveCredential(request, session) {
+    const holder = await started(session, 'receiveCredential')
+    return holder.exchanges.receiveCredential(optionalString(request, 'connectionId'), timeoutOf(request, session))
+  },
+
+  async presentationExchange(request, session) {
+    const holder = await started(session, 'presentationExchange')
+    return holder.exchanges.presentationExchange(optionalString(request, 'connectionId'), timeoutOf(request, session))
+  },
+
   async deleteOobRecordById(request, session) {
     return (await started(session, 'deleteOobRecordById')).deleteOutOfBandRecord(requiredString(request, 'outOfBandId'))
   },

@@ -1,9 +1,19 @@
 import {
   Agent,
+  AutoAcceptCredential,
+  AutoAcceptProof,
   BasicMessageEventTypes,
   BasicMessageRole,
   ConnectionsModule,
   ConsoleLogger,
+  CredentialsModule,
+  DifPresentationExchangeProofFormatService,
+  JsonLdCredentialFormatService,
+  KeyType,
+  ProofsModule,
+  V2CredentialProtocol,
+  V2ProofProtocol,
+  W3cCredentialsModule,
   HttpOutboundTransport,
   KeyDerivationMethod,
   LogLevel,
@@ -18,6 +28,8 @@ import { HttpInboundTransport, agentDependencies } from '@credo-ts/node'
 import { ariesAskar } from '@hyperledger/aries-askar-nodejs'
 import { randomBytes } from 'crypto'
 
+import { offlineDocumentLoader } from './documentLoader'
+import { Exchanges } from './exchanges'
 import { checkInvitationUrl } from './invitation'
 import { log } from './log'
 import { CommandError } from './protocol'
@@ -68,12 +80,15 @@ const randomHex = (bytes: number) => randomBytes(bytes).toString('hex')
 /** One simulated wallet: a Credo agent with an in-memory wallet and the inboxes the commands read. */
 export class Holder {
   readonly messages = new Inbox<ReceivedMessage>()
+  readonly exchanges: Exchanges
   private readonly pingResponses = new Inbox<PingResponse>(100)
 
   private constructor(
     readonly agent: Agent,
     readonly options: StartOptions,
-  ) {}
+  ) {
+    this.exchanges = new Exchanges(agent)
+  }
 
   static async start(options: StartOptions): Promise<Holder> {
     if (options.mediatorInvitationUrl) checkInvitationUrl(options.mediatorInvitationUrl, 'mediatorInvitationUrl')
@@ -99,6 +114,15 @@ export class Holder {
       modules: {
         askar: new AskarModule({ ariesAskar }),
         connections: new ConnectionsModule({ autoAcceptConnections: true }),
+        w3cCredentials: new W3cCredentialsModule({ documentLoader: offlineDocumentLoader }),
+        credentials: new CredentialsModule({
+          autoAcceptCredentials: AutoAcceptCredential.ContentApproved,
+          credentialProtocols: [new V2CredentialProtocol({ credentialFormats: [new JsonLdCredentialFormatService()] })],
+        }),
+        proofs: new ProofsModule({
+          autoAcceptProofs: AutoAcceptProof.ContentApproved,
+          proofProtocols: [new V2ProofProtocol({ proofFormats: [new DifPresentationExchangeProofFormatService()] })],
+        }),
         ...(withMediation
           ? {
               mediationRecipient: new MediationRecipientModule({
@@ -205,6 +229,15 @@ export class Holder {
       'waiting for a basic message',
     )
     return { connectionId: message.connectionId, content: message.content, sentTime: message.sentTime }
+  }
+
+  /** A did:key for the holder to be the subject of W3C credentials. */
+  async createDidKey(): Promise<{ did: string }> {
+    const result = await this.agent.dids.create({ method: 'key', options: { keyType: KeyType.Ed25519 } })
+    if (result.didState.state !== 'finished' || !result.didState.did) {
+      throw new CommandError('local', `creating a did:key failed: ${JSON.stringify(result.didState)}`)
+    }
+    return { did: result.didState.did }
   }
 
   async deleteOutOfBandRecord(outOfBandId: string): Promise<{ deleted: string }> {

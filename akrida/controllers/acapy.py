@@ -101,6 +101,54 @@ class AcapyAdmin:
     def send_message(self, connection_id: str, content: str) -> None:
         self.request("POST", f"/connections/{connection_id}/send-message", json={"content": content})
 
+    # --- W3C JSON-LD credentials (issue-credential 2.0, present-proof 2.0) ------------------------
+
+    def create_did_key(self) -> str:
+        """A new Ed25519 did:key in the agent's wallet, to sign JSON-LD credentials with."""
+        created = self.request("POST", "/wallet/did/create", json={"method": "key", "options": {"key_type": "ed25519"}})
+        return created["result"]["did"]
+
+    def offer_ld_credential(self, connection_id: str, credential: dict[str, Any]) -> str:
+        """Offers `credential` (signed with Ed25519Signature2018 on issue); returns the exchange id."""
+        body = {
+            "connection_id": connection_id,
+            "auto_remove": False,
+            "filter": {"ld_proof": {"credential": credential, "options": LD_PROOF_OPTIONS}},
+        }
+        return self.request("POST", "/issue-credential-2.0/send-offer", json=body)["cred_ex_id"]
+
+    def request_ld_presentation(self, connection_id: str, definition: dict[str, Any], challenge: str) -> str:
+        """Asks for a DIF presentation; returns the presentation exchange id."""
+        body = {
+            "connection_id": connection_id,
+            "auto_verify": True,
+            "auto_remove": False,
+            "presentation_request": {
+                "dif": {"options": {"challenge": challenge, "domain": "akrida"}, "presentation_definition": definition}
+            },
+        }
+        return self.request("POST", "/present-proof-2.0/send-request", json=body)["pres_ex_id"]
+
+    def wait_for_verification(self, presentation_id: str, timeout: float) -> tuple[str, bool]:
+        """Polls until the exchange is done or abandoned; returns (state, verified)."""
+        deadline = time.monotonic() + timeout
+        delay = 0.05
+        while True:
+            record = self.request("GET", f"/present-proof-2.0/records/{presentation_id}")
+            if record["state"] in ("done", "abandoned", "deleted"):
+                return record["state"], record.get("verified") == "true"
+            if time.monotonic() + delay > deadline:
+                raise ControllerError(
+                    f"presentation {presentation_id} was not verified within {timeout:g}s (state: {record['state']})"
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
+# ACA-Py and Credo agree on Ed25519Signature2018 for did:key; Credo's did:key resolver gives 2018
+# verification keys, so 2020 signatures fail to verify on the holder.
+LD_PROOF_OPTIONS = {"proofType": "Ed25519Signature2018", "proofPurpose": "assertionMethod"}
+
 
 def _reason(error: requests.ConnectionError) -> str:
     text = str(error)

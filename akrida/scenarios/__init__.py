@@ -48,6 +48,20 @@ SCENARIOS: dict[str, Scenario] = {
             summary="holders make CONNECTIONS_PER_USER new connections to the issuer per iteration",
         ),
         Scenario(
+            "issue",
+            "akrida.scenarios.credentials:IssueUser",
+            needs_mediator=False,
+            needs_issuer=True,
+            summary="the issuer offers W3C JSON-LD credentials; holders accept and store them",
+        ),
+        Scenario(
+            "present",
+            "akrida.scenarios.credentials:PresentUser",
+            needs_mediator=False,
+            needs_issuer=True,
+            summary="each holder gets one JSON-LD credential, then proves it to the verifier over and over",
+        ),
+        Scenario(
             "liveness",
             "akrida.scenarios.liveness:LivenessUser",
             needs_mediator=False,

@@ -9,7 +9,7 @@ from akrida.agent import AgentError
 from akrida.scenarios import hooks  # noqa: F401 - registers the per-process listeners
 from akrida.scenarios.holder import Holder
 from akrida.scenarios.runtime import get_runtime
-from akrida.scenarios.steps import StepFailed
+from akrida.scenarios.steps import ADMIN, StepFailed, step
 
 
 def _wait_time():
@@ -65,6 +65,17 @@ class HolderUser(User):
 
     def prepare(self) -> None:
         """Runs after every (re)start of the agent."""
+
+    def connect_to_issuer(self) -> None:
+        """Connects the holder to the issuer; records both sides' connection ids in holder.facts."""
+        issuer = self.runtime.issuer
+        with step(self.environment, "create_invitation", ADMIN):
+            invitation = issuer.create_invitation()
+        connected = self.holder.call("receive_invitation", "receiveInvitation", invitationUrl=invitation.url)
+        with step(self.environment, "issuer_connection", ADMIN):
+            issuer_side = issuer.wait_for_connection(invitation.invitation_id, self.settings.agent_timeout)
+        self.holder.facts["issuer_connection_id"] = issuer_side
+        self.holder.facts["holder_connection_id"] = connected["connectionId"]
 
     def iteration(self) -> None:
         raise NotImplementedError

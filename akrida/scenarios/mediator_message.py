@@ -13,7 +13,7 @@ import uuid
 
 from akrida.agent import AgentError, CommandFailed
 from akrida.scenarios.base import HolderUser
-from akrida.scenarios.steps import ADMIN, TargetFailure, step
+from akrida.scenarios.steps import TargetFailure, step
 
 # How long a stopping holder still waits for messages that timed out earlier.
 STRAGGLER_WAIT_MS = 2000
@@ -30,14 +30,7 @@ class MediatorMessageUser(HolderUser):
         # not by the target, so they leave the delivery count.
         self.runtime.delivery.sent -= len(self.outstanding)
         self.outstanding.clear()
-        issuer = self.runtime.issuer
-        with step(self.environment, "create_invitation", ADMIN):
-            invitation = issuer.create_invitation()
-        connected = self.holder.call("receive_invitation", "receiveInvitation", invitationUrl=invitation.url)
-        with step(self.environment, "issuer_connection", ADMIN):
-            issuer_side = issuer.wait_for_connection(invitation.invitation_id, self.settings.agent_timeout)
-        self.holder.facts["issuer_connection_id"] = issuer_side
-        self.holder.facts["holder_connection_id"] = connected["connectionId"]
+        self.connect_to_issuer()
 
     def iteration(self) -> None:
         content = f"akrida #{next(self.sequence)} {uuid.uuid4()}"

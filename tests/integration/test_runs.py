@@ -27,7 +27,10 @@ EXPECTED_STEPS = {
     },
     "connection": {("didcomm", "startup"), ("admin", "create_invitation"), ("didcomm", "receive_invitation")},
     "liveness": {("admin", "liveness")},
-}
+    "issue": {("didcomm", "startup"), ("didcomm", "receive_invitation"), ("didcomm", "create_did_key"),
+              ("admin", "issuer_did"), ("didcomm", "receive_credential")},
+    "present": {("didcomm", "startup"), ("didcomm", "receive_credential"), ("didcomm", "present_proof")},
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("scenario", sorted(EXPECTED_STEPS))

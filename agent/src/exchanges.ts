@@ -1,0 +1,136 @@
+// Credential and proof exchanges of one holder: offers and proof requests are buffered as they
+// arrive, so a command that waits for one never misses one that came first.
+import {
+  Agent,
+  CredentialEventTypes,
+  CredentialState,
+  ProofEventTypes,
+  ProofState,
+} from '@credo-ts/core'
+import type { CredentialStateChangedEvent, ProofStateChangedEvent } from '@credo-ts/core'
+
+import { CommandError } from './protocol'
+import { Inbox, withTimeout } from './wait'
+
+interface Arrival {
+  id: string
+  threadId: string
+  connectionId?: string
+}
+
+const CREDENTIAL_FAILED = [CredentialState.Abandoned, CredentialState.Declined]
+const PROOF_FAILED = [ProofState.Abandoned, ProofState.Declined]
+
+export class Exchanges {
+  readonly offers = new Inbox<Arrival>()
+  readonly proofRequests = new Inbox<Arrival>()
+  private readonly credentialStates = new Map<string, { state: CredentialState; error?: string }>()
+  private readonly proofStates = new Map<string, { state: ProofState; error?: string }>()
+  private readonly settled = new Set<() => void>()
+
+  constructor(private readonly agent: Agent) {
+    agent.events.on<CredentialStateChangedEvent>(CredentialEventTypes.CredentialStateChanged, ({ payload }) => {
+      const record = payload.credentialRecord
+      this.credentialStates.set(record.id, { state: record.state, error: record.errorMessage })
+      if (record.state === CredentialState.OfferReceived) {
+        this.offers.push({ id: record.id, threadId: record.threadId, connectionId: record.connectionId })
+      }
+      this.notify()
+    })
+    agent.events.on<ProofStateChangedEvent>(ProofEventTypes.ProofStateChanged, ({ payload }) => {
+      const record = payload.proofRecord
+      this.proofStates.set(record.id, { state: record.state, error: record.errorMessage })
+      if (record.state === ProofState.RequestReceived) {
+        this.proofRequests.push({ id: record.id, threadId: record.threadId, connectionId: record.connectionId })
+      }
+      this.notify()
+    })
+  }
+
+  /** Takes the next credential offer, accepts it and waits until the credential is stored. */
+  async receiveCredential(connectionId: string | undefined, timeoutMs: number) {
+    const started = Date.now()
+    const offer = await this.offers.take(
+      (item) => connectionId === undefined || item.connectionId === connectionId,
+      timeoutMs,
+      'waiting for a credential offer',
+    )
+    const offeredAt = Date.now()
+    // ContentApproved auto-accept does not accept unsolicited offers: the holder accepts it itself.
+    await withTimeout(this.agent.credentials.acceptOffer({ credentialRecordId: offer.id }), remaining(started, timeoutMs), 'accepting the credential offer')
+    await this.waitFor(
+      () => this.credentialStates.get(offer.id),
+      CredentialState.Done,
+      CREDENTIAL_FAILED,
+      remaining(started, timeoutMs),
+      'the credential to be issued and stored',
+    )
+    return { credentialExchangeId: offer.id, threadId: offer.threadId, ms: Date.now() - offeredAt }
+  }
+
+  /** Takes the next proof request, answers it with matching credentials and waits until it is done. */
+  async presentationExchange(connectionId: string | undefined, timeoutMs: number) {
+    const started = Date.now()
+    const request = await this.proofRequests.take(
+      (item) => connectionId === undefined || item.connectionId === connectionId,
+      timeoutMs,
+      'waiting for a proof request',
+    )
+    const requestedAt = Date.now()
+    let selected
+    try {
+      selected = await this.agent.proofs.selectCredentialsForRequest({ proofRecordId: request.id })
+    } catch (error) {
+      throw new CommandError('failed', `no stored credential satisfies the proof request: ${(error as Error).message}`)
+    }
+    await withTimeout(
+      this.agent.proofs.acceptRequest({ proofRecordId: request.id, proofFormats: selected.proofFormats }),
+      remaining(started, timeoutMs),
+      'sending the presentation',
+    )
+    // Done means the verifier acknowledged the presentation, which ACA-Py does once it verified it.
+    await this.waitFor(
+      () => this.proofStates.get(request.id),
+      ProofState.Done,
+      PROOF_FAILED,
+      remaining(started, timeoutMs),
+      'the verifier to acknowledge the presentation',
+    )
+    return { proofExchangeId: request.id, threadId: request.threadId, ms: Date.now() - requestedAt }
+  }
+
+  private async waitFor<S extends string>(
+    current: () => { state: S; error?: string } | undefined,
+    done: S,
+    failed: S[],
+    timeoutMs: number,
+    what: string,
+  ): Promise<void> {
+    let wake: () => void = () => undefined
+    const check = (resolve: () => void, reject: (error: Error) => void) => {
+      const now = current()
+      if (now?.state === done) return resolve()
+      if (now && failed.includes(now.state)) {
+        return reject(new CommandError('failed', `the exchange ended ${now.state}: ${now.error ?? 'no reason given'}`))
+      }
+    }
+    const settled = new Promise<void>((resolve, reject) => {
+      wake = () => check(resolve, reject)
+      this.settled.add(wake)
+      check(resolve, reject)
+    })
+    try {
+      await withTimeout(settled, timeoutMs, `waiting for ${what}`)
+    } finally {
+      this.settled.delete(wake)
+    }
+  }
+
+  private notify(): void {
+    for (const wake of [...this.settled]) wake()
+  }
+}
+
+function remaining(started: number, timeoutMs: number): number {
+  return Math.max(1, timeoutMs - (Date.now() - started))
+}

@@ -1,0 +1,40 @@
+"""The W3C JSON-LD credential the load test issues, and the presentation definition that asks for it.
+
+No ledger and no remote context: the vocabulary is inline (`@vocab`), so both Credo and ACA-Py can
+sign and verify offline. The credential type is an absolute IRI because Credo matches a
+presentation definition's schema URI against literal `type` values, while ACA-Py matches expanded
+types; an absolute IRI is the same in both views.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+VOCABULARY = "urn:akrida:vocab#"
+CREDENTIAL_TYPE = f"{VOCABULARY}LoadTestCredential"
+
+
+def credential(issuer_did: str, subject_did: str, sequence: int) -> dict[str, Any]:
+    return {
+        "@context": ["https://www.w3.org/2018/credentials/v1", {"@vocab": VOCABULARY}],
+        "type": ["VerifiableCredential", CREDENTIAL_TYPE],
+        "issuer": issuer_did,
+        "issuanceDate": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "credentialSubject": {"id": subject_did, "givenName": "Holder", "sequence": str(sequence)},
+    }
+
+
+def presentation_definition() -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "format": {"ldp_vp": {"proof_type": ["Ed25519Signature2018"]}},
+        "input_descriptors": [
+            {
+                "id": "akrida_credential",
+                "schema": [{"uri": CREDENTIAL_TYPE}],
+                "constraints": {"fields": [{"path": ["$.credentialSubject.givenName"]}]},
+            }
+        ],
+    }

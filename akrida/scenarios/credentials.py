@@ -1,0 +1,62 @@
+"""issue and present: W3C JSON-LD credentials (ld_proof, DIF presentation exchange), no ledger needed.
+
+issue:   each holder connects to the issuer once and creates its did:key; then every iteration the
+         issuer offers a credential and the holder accepts it. `receive_credential` is the time from
+         the offer (admin call included) until the credential is stored in the holder's wallet.
+present: each holder gets one credential once; then every iteration the verifier asks for a
+         presentation. `present_proof` is the time from the request until the verifier has verified
+         it. A presentation the verifier rejects is a failure of the system under test.
+"""
+
+import itertools
+import uuid
+
+from akrida.scenarios.base import HolderUser
+from akrida.scenarios.credential_content import credential, presentation_definition
+from akrida.scenarios.steps import ADMIN, TargetFailure, step
+
+_issuer_did: dict[str, str] = {}  # per issuer admin URL, created once per process
+
+
+class CredentialUser(HolderUser):
+    abstract = True
+
+    def prepare(self) -> None:
+        self.connect_to_issuer()
+        self.holder.facts["subject_did"] = self.holder.call("create_did_key", "createDidKey")["did"]
+        self.sequence = itertools.count(1)
+
+    def issuer_did(self) -> str:
+        issuer = self.runtime.issuer
+        if issuer.base_url not in _issuer_did:
+            with step(self.environment, "issuer_did", ADMIN):
+                _issuer_did[issuer.base_url] = issuer.create_did_key()
+        return _issuer_did[issuer.base_url]
+
+    def issue_one(self) -> None:
+        offer = credential(self.issuer_did(), self.holder.facts["subject_did"], next(self.sequence))
+        with step(self.environment, "receive_credential"):
+            self.runtime.issuer.offer_ld_credential(self.holder.facts["issuer_connection_id"], offer)
+            self.holder.agent.call("receiveCredential", connectionId=self.holder.facts["holder_connection_id"])
+
+
+class IssueUser(CredentialUser):
+    def iteration(self) -> None:
+        self.issue_one()
+
+
+class PresentUser(CredentialUser):
+    def prepare(self) -> None:
+        super().prepare()
+        self.issue_one()
+
+    def iteration(self) -> None:
+        verifier = self.runtime.issuer
+        with step(self.environment, "present_proof"):
+            exchange = verifier.request_ld_presentation(
+                self.holder.facts["issuer_connection_id"], presentation_definition(), challenge=str(uuid.uuid4())
+            )
+            self.holder.agent.call("presentationExchange", connectionId=self.holder.facts["holder_connection_id"])
+            state, verified = verifier.wait_for_verification(exchange, self.settings.agent_timeout)
+            if not verified:
+                raise TargetFailure(f"the verifier did not verify the presentation (state {state})")
