@@ -249,6 +249,8 @@ SETTINGS: tuple[Setting, ...] = (
         _integer(1, 10000),
         "Connections each holder makes per iteration in the connection scenario.",
     ),
+    Setting("ISSUE_WEIGHT", "issue_weight", _integer(0), "mix scenario: relative weight of issuances."),
+    Setting("PRESENT_WEIGHT", "present_weight", _integer(0), "mix scenario: relative weight of proofs."),
     Setting("WAIT_MIN", "wait_min", _number(0), "Least seconds a holder waits between iterations."),
     Setting("WAIT_MAX", "wait_max", _number(0), "Most seconds a holder waits between iterations."),
     Setting("RESULTS_DIR", "results_dir", parse_path, "Folder that receives one sub-folder per run."),
@@ -293,6 +295,8 @@ class Settings:
     agent_log_level: str = "warn"
     agent_log_max_bytes: int = 1_048_576
     connections_per_user: int = 1
+    issue_weight: int = 3
+    present_weight: int = 1
     wait_min: float = 1.0
     wait_max: float = 2.0
     results_dir: Path = Path("results")
@@ -332,6 +336,8 @@ class Settings:
         problems = []
         if self.wait_max < self.wait_min:
             problems.append(f"WAIT_MAX={self.wait_max:g} is below WAIT_MIN={self.wait_min:g}: raise WAIT_MAX")
+        if self.issue_weight + self.present_weight == 0:
+            problems.append("ISSUE_WEIGHT and PRESENT_WEIGHT are both 0: give at least one a positive weight")
         if _SCENARIOS[self.scenario].needs_mediator and not self.with_mediation:
             problems.append(f"SCENARIO={self.scenario} needs WITH_MEDIATION=true")
         return problems

@@ -62,6 +62,13 @@ SCENARIOS: dict[str, Scenario] = {
             summary="each holder gets one JSON-LD credential, then proves it to the verifier over and over",
         ),
         Scenario(
+            "mix",
+            "akrida.scenarios.credentials:MixUser",
+            needs_mediator=False,
+            needs_issuer=True,
+            summary="issuances and proofs drawn with the weights ISSUE_WEIGHT:PRESENT_WEIGHT",
+        ),
+        Scenario(
             "liveness",
             "akrida.scenarios.liveness:LivenessUser",
             needs_mediator=False,

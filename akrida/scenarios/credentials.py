@@ -1,4 +1,4 @@
-"""issue and present: W3C JSON-LD credentials (ld_proof, DIF presentation exchange), no ledger needed.
+"""issue, present and mix: W3C JSON-LD credentials (ld_proof, DIF presentation exchange), no ledger needed.
 
 issue:   each holder connects to the issuer once and creates its did:key; then every iteration the
          issuer offers a credential and the holder accepts it. `receive_credential` is the time from
@@ -6,9 +6,12 @@ issue:   each holder connects to the issuer once and creates its did:key; then e
 present: each holder gets one credential once; then every iteration the verifier asks for a
          presentation. `present_proof` is the time from the request until the verifier has verified
          it. A presentation the verifier rejects is a failure of the system under test.
+mix:     each iteration is an issuance or a proof, drawn with the weights ISSUE_WEIGHT:PRESENT_WEIGHT
+         (3:1 by default), on holders that hold at least one credential.
 """
 
 import itertools
+import random
 import uuid
 
 from akrida.scenarios.base import HolderUser
@@ -51,6 +54,9 @@ class PresentUser(CredentialUser):
         self.issue_one()
 
     def iteration(self) -> None:
+        self.present_one()
+
+    def present_one(self) -> None:
         verifier = self.runtime.issuer
         with step(self.environment, "present_proof"):
             exchange = verifier.request_ld_presentation(
@@ -60,3 +66,10 @@ class PresentUser(CredentialUser):
             state, verified = verifier.wait_for_verification(exchange, self.settings.agent_timeout)
             if not verified:
                 raise TargetFailure(f"the verifier did not verify the presentation (state {state})")
+
+
+class MixUser(PresentUser):
+    def iteration(self) -> None:
+        weights = (self.settings.issue_weight, self.settings.present_weight)
+        action = random.choices((self.issue_one, self.present_one), weights=weights)[0]
+        action()

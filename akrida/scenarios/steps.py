@@ -17,15 +17,10 @@ from contextlib import contextmanager
 from locust.env import Environment
 from locust.exception import RescheduleTask
 
-from akrida.agent.errors import AgentError
-from akrida.controllers.base import ControllerError
 from akrida.scenarios import ADMIN, DIDCOMM, HARNESS
+from akrida.scenarios.attribution import TargetFailure, is_harness_failure
 
 __all__ = ["ADMIN", "DIDCOMM", "HARNESS", "StepFailed", "TargetFailure", "fire", "step"]
-
-
-class TargetFailure(Exception):
-    """The system under test answered wrongly (for example, delivered the wrong message)."""
 
 
 class StepFailed(RescheduleTask):
@@ -35,12 +30,6 @@ class StepFailed(RescheduleTask):
         super().__init__(str(cause))
         self.cause = cause
         self.harness = harness
-
-
-def is_harness_failure(error: BaseException) -> bool:
-    if isinstance(error, AgentError):
-        return error.harness
-    return not isinstance(error, ControllerError | TargetFailure)
 
 
 def fire(environment: Environment, request_type: str, name: str, started: float,

@@ -30,13 +30,15 @@ EXPECTED_STEPS = {
     "issue": {("didcomm", "startup"), ("didcomm", "receive_invitation"), ("didcomm", "create_did_key"),
               ("admin", "issuer_did"), ("didcomm", "receive_credential")},
     "present": {("didcomm", "startup"), ("didcomm", "receive_credential"), ("didcomm", "present_proof")},
+    "mix": {("didcomm", "receive_credential"), ("didcomm", "present_proof")},
 }  # fmt: skip
 
 
 @pytest.mark.parametrize("scenario", sorted(EXPECTED_STEPS))
 def test_scenario_runs_clean(scenario, target, tmp_path):
     settings = {"SCENARIO": scenario, "USERS": "5", "SPAWN_RATE": "5", "RUN_TIME": "20s", "WAIT_MIN": "0.5",
-                "WAIT_MAX": "1", "CONNECTIONS_PER_USER": "2"}  # fmt: skip
+                "WAIT_MAX": "1", "CONNECTIONS_PER_USER": "2",
+                "ISSUE_WEIGHT": "1", "PRESENT_WEIGHT": "1"}  # fmt: skip
     result = akrida("run", results=tmp_path, **settings)
     run_dir = only_run_dir(tmp_path)
     assert result.returncode == 0, describe(result, run_dir)
