@@ -7,10 +7,11 @@ AKRIDA := $(VENV)/bin/akrida
 PYTEST := $(VENV)/bin/pytest
 RUFF   := $(VENV)/bin/ruff
 
-.PHONY: help setup run test lint clean
+.PHONY: help setup setup-ledger run test lint clean
 
 help:
 	@echo "make setup   install everything (idempotent; fast the second time)"
+	@echo "make setup-ledger  also install the local Indy ledger (needs Python 3.8; for AnonCreds)"
 	@echo "make run     run a load test, e.g. make run USERS=20 SPAWN_RATE=2 RUN_TIME=60s SCENARIO=mediator_ping"
 	@echo "make test    run the test suite (unit, then integration with real ACA-Py and Credo)"
 	@echo "make lint    ruff check and format check"
@@ -19,10 +20,13 @@ help:
 setup:
 	@scripts/setup.sh
 
+setup-ledger: setup
+	@scripts/install-indy-pool.sh .akrida/indy
+
 run: setup
 	@$(AKRIDA) run
 
-test: setup
+test: setup setup-ledger
 	$(PYTEST) $(PYTEST_ARGS)
 
 lint: setup

@@ -6,10 +6,11 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 from akrida import __version__, paths, runner
-from akrida.controllers import ControllerError
+from akrida.controllers import AcapyAdmin, ControllerError
 from akrida.invitation import InvitationError
 from akrida.local.errors import LocalTargetError
 from akrida.local.stack import LocalTarget
@@ -78,12 +79,19 @@ def _parser() -> argparse.ArgumentParser:
 
     local = commands.add_parser("local", help="the embedded target (ACA-Py mediator and issuer on this machine)")
     local_commands = local.add_subparsers(title="actions", required=True)
-    for action, handler, text in (
-        ("up", _local_up, "start it and keep it running between runs"),
-        ("down", _local_down, "stop it"),
-        ("status", _local_status, "show whether it runs and where"),
-    ):
-        local_commands.add_parser(action, help=text).set_defaults(handler=handler)
+    up = local_commands.add_parser("up", help="start it and keep it running between runs")
+    up.add_argument("--ledger", action="store_true", help="also start a local Indy ledger; the issuer writes to it")
+    up.set_defaults(handler=_local_up)
+    local_commands.add_parser("down", help="stop it").set_defaults(handler=_local_down)
+    local_commands.add_parser("status", help="show whether it runs and where").set_defaults(handler=_local_status)
+
+    target = commands.add_parser("target", help="prepare the target for credential scenarios")
+    target_commands = target.add_subparsers(title="actions", required=True)
+    bootstrap = target_commands.add_parser(
+        "bootstrap", help="create the issuer's signing DID (ld_proof) or a schema and credential definition (indy)"
+    )
+    bootstrap.add_argument("--format", choices=("ld_proof", "indy"), default="ld_proof")
+    bootstrap.set_defaults(handler=_target_bootstrap)
     return parser
 
 
@@ -156,12 +164,33 @@ def _scenarios(_arguments: argparse.Namespace) -> int:
 
 def _local_up(arguments: argparse.Namespace) -> int:
     settings = _settings(arguments)
-    target = LocalTarget(settings.local_host, settings.local_base_port)
+    target = LocalTarget(settings.local_host, settings.local_base_port, ledger=arguments.ledger)
     info = target.up(paths.LOCAL_STATE_DIR / "logs")
     print(f"mediator invitation (MEDIATION_URL): {info.mediation_url[:60]}…")
     print(f"issuer admin API (ISSUER_URL):      {info.issuer_admin_url}")
+    if info.genesis_file:
+        print(f"Indy ledger genesis file:          {info.genesis_file}")
     print(f"logs: {info.log_dir}")
     print("`akrida run` uses this target until `akrida local down`.")
+    return runner.EXIT_OK
+
+
+def _target_bootstrap(arguments: argparse.Namespace) -> int:
+    settings = _settings(arguments)
+    if settings.uses_embedded_target:
+        info = LocalTarget.current()
+        if info is None:
+            raise LocalTargetError("no target configured and the embedded one is not running: `akrida local up` first")
+        settings = runner._pointed_at(settings, info)
+    issuer = AcapyAdmin(settings.issuer_url, settings.admin_headers(), timeout=30)
+    issuer.check_ready()
+    if arguments.format == "ld_proof":
+        print(f"ISSUER_DID={issuer.create_did_key()}")
+        return runner.EXIT_OK
+    version = time.strftime("%Y.%m%d.%H%M%S")
+    schema_id = issuer.create_schema("akrida", version, ["givenName", "score"])
+    print(f"SCHEMA_ID={schema_id}")
+    print(f"CRED_DEF_ID={issuer.create_credential_definition(schema_id, 'akrida')}")
     return runner.EXIT_OK
 
 

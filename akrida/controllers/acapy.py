@@ -101,6 +101,17 @@ class AcapyAdmin:
     def send_message(self, connection_id: str, content: str) -> None:
         self.request("POST", f"/connections/{connection_id}/send-message", json={"content": content})
 
+    # --- AnonCreds on an Indy ledger -------------------------------------------------------------
+
+    def create_schema(self, name: str, version: str, attributes: list[str]) -> str:
+        body = {"schema_name": name, "schema_version": version, "attributes": attributes}
+        return self.request("POST", "/schemas", json=body, timeout=max(self.timeout, 120))["schema_id"]
+
+    def create_credential_definition(self, schema_id: str, tag: str, revocable: bool = False) -> str:
+        body = {"schema_id": schema_id, "tag": tag, "support_revocation": revocable}
+        created = self.request("POST", "/credential-definitions", json=body, timeout=max(self.timeout, 120))
+        return created["credential_definition_id"]
+
     # --- W3C JSON-LD credentials (issue-credential 2.0, present-proof 2.0) ------------------------
 
     def create_did_key(self) -> str:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -15,7 +13,10 @@ import requests
 
 from akrida import paths
 from akrida.local.errors import LocalTargetError
+from akrida.local.ledger import TRUSTEE_SEED
 from akrida.local.postgres import PostgresCredentials
+from akrida.local.processes import process_alive, runs, tail
+from akrida.local.processes import terminate as terminate_process
 
 ACAPY_VERSION = "1.7.0"
 DIDEXCHANGE = "https://didcomm.org/didexchange/1.1"
@@ -42,6 +43,7 @@ class AcapyAgent:
     ws_port: int | None = None
     extra_args: tuple[str, ...] = ()
     pool_size: int = 20
+    genesis_file: Path | None = None  # on an Indy ledger (as its trustee), else --no-ledger
 
     @property
     def wallet_name(self) -> str:
@@ -66,7 +68,7 @@ class AcapyAgent:
             "--outbound-transport", "ws",
             "--endpoint", *endpoints,
             "--admin", self.host, str(self.admin_port),
-            "--no-ledger",
+            *(("--genesis-file", str(self.genesis_file)) if self.genesis_file else ("--no-ledger",)),
             "--wallet-type", "askar",
             "--wallet-name", self.wallet_name,
             "--wallet-storage-type", "postgres_storage",
@@ -96,6 +98,9 @@ class AcapyAgent:
             ),
             HOME=str(paths.LOCAL_STATE_DIR),
         )
+        if self.genesis_file:
+            # The ledger's well-known test trustee (see ledger.py), so the issuer may write to it.
+            env.update(ACAPY_WALLET_SEED=TRUSTEE_SEED, ACAPY_WALLET_ALLOW_INSECURE_SEED="true")
         return env
 
 
@@ -165,47 +170,12 @@ def launch(
     return RunningAcapy(agent, process.pid, log_path, admin_api_key)
 
 
-def process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child of ours still answers kill(0); ask /proc whether it is really running.
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    if state == "Z":
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        return False
-    return True
+MARKER = b"aca-py"
 
 
 def is_acapy(pid: int) -> bool:
-    """Guards against killing an unrelated process that reused a recorded pid."""
-    try:
-        return b"aca-py" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
+    return runs(pid, MARKER)
 
 
 def terminate(pid: int, grace: float = 15.0) -> None:
-    if not process_alive(pid) or not is_acapy(pid):
-        return
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if not process_alive(pid):
-            return
-        time.sleep(0.1)
-    os.kill(pid, signal.SIGKILL)
-
-
-def tail(path: Path, lines: int = 25) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
+    terminate_process(pid, MARKER, grace)

@@ -18,9 +18,12 @@ import requests
 from akrida import paths
 from akrida.local import acapy
 from akrida.local.errors import LocalTargetError
+from akrida.local.ledger import NODES, IndyPool
 from akrida.local.postgres import LocalPostgres
+from akrida.local.processes import runs, terminate
 
 STATE_FILE = paths.LOCAL_STATE_DIR / "state.json"
+LEDGER_MARKER = b"indy_wrapper.py"
 
 # Offsets from LOCAL_BASE_PORT. Ten ports are reserved; the rest are for the verifier and ledger.
 MEDIATOR_HTTP, MEDIATOR_WS, MEDIATOR_ADMIN, ISSUER_HTTP, ISSUER_ADMIN, POSTGRES = range(6)
@@ -40,6 +43,8 @@ class TargetInfo:
     pids: dict[str, int] = field(default_factory=dict)
     log_dir: str = ""
     started_at: float = 0.0
+    genesis_file: str = ""  # set when the issuer writes to the local Indy ledger
+    ledger_pids: list[int] = field(default_factory=list)
 
     def as_environment(self) -> dict[str, str]:
         """Settings that point a run at this target."""
@@ -51,9 +56,10 @@ class TargetInfo:
 
 
 class LocalTarget:
-    def __init__(self, host: str = "127.0.0.1", base_port: int = 8100):
+    def __init__(self, host: str = "127.0.0.1", base_port: int = 8100, ledger: bool = False):
         self.host = host
         self.base_port = base_port
+        self.ledger = ledger
 
     def port(self, offset: int) -> int:
         return self.base_port + offset
@@ -78,6 +84,18 @@ class LocalTarget:
         postgres = LocalPostgres(self.host, self.port(POSTGRES))
         database = postgres.start()
 
+        ledger_pids: list[int] = []
+        genesis_file = None
+        if self.ledger:
+            pool = IndyPool()
+            pool.check_installed()
+            progress(f"embedded target: starting the local Indy ledger ({NODES} nodes on {self.host}:9701-9708)")
+            ledger_pids = pool.start(log_dir)
+            genesis_file = pool.genesis_file
+            # Recorded at once, so that a failed start can still be cleaned up by `down`.
+            self._write_state(TargetInfo("", "", "", "", self.host, self.base_port, {}, str(log_dir),
+                                         time.time(), str(genesis_file), ledger_pids))  # fmt: skip
+
         admin_api_key = secrets.token_urlsafe(24)
         agents = [
             acapy.AcapyAgent(
@@ -96,6 +114,7 @@ class LocalTarget:
                 self.port(ISSUER_ADMIN),
                 extra_args=acapy.ISSUER_ARGS,
                 pool_size=30,
+                genesis_file=genesis_file,
             ),
         ]
         postgres.drop_databases([agent.wallet_name for agent in agents])
@@ -114,6 +133,8 @@ class LocalTarget:
             pids={running.agent.name: running.pid for running in launched},
             log_dir=str(log_dir),
             started_at=time.time(),
+            genesis_file=str(genesis_file or ""),
+            ledger_pids=ledger_pids,
         )
         # Record the pids before waiting, so a failed start can still be cleaned up by `down`.
         self._write_state(info)
@@ -167,6 +188,10 @@ class LocalTarget:
         for name, pid in (state.pids if state else {}).items():
             progress(f"embedded target: stopping {name} (pid {pid})")
             acapy.terminate(pid)
+        if state and state.ledger_pids:
+            progress("embedded target: stopping the local Indy ledger")
+            for pid in state.ledger_pids:
+                terminate(pid, LEDGER_MARKER)
         progress("embedded target: stopping PostgreSQL")
         postgres.stop()
         if state and state.log_dir and Path(state.log_dir).is_dir():
@@ -181,7 +206,9 @@ class LocalTarget:
         state = _read_state()
         if state is None or not state.mediation_url:
             return None
-        if not all(acapy.process_alive(pid) and acapy.is_acapy(pid) for pid in state.pids.values()):
+        if not all(acapy.is_acapy(pid) for pid in state.pids.values()):
+            return None
+        if not all(runs(pid, LEDGER_MARKER) for pid in state.ledger_pids):
             return None
         return state
 
@@ -190,7 +217,8 @@ class LocalTarget:
         state = _read_state()
         if state is None:
             return {"running": False}
-        processes = {name: acapy.process_alive(pid) and acapy.is_acapy(pid) for name, pid in state.pids.items()}
+        processes = {name: acapy.is_acapy(pid) for name, pid in state.pids.items()}
+        processes.update({f"indy-node{i}": runs(pid, LEDGER_MARKER) for i, pid in enumerate(state.ledger_pids, 1)})
         return {
             "running": bool(state.mediation_url) and all(processes.values()),
             "processes": {name: ("running" if alive else "stopped") for name, alive in processes.items()},
@@ -198,6 +226,7 @@ class LocalTarget:
             "issuer_admin_url": state.issuer_admin_url,
             "mediator_admin_url": state.mediator_admin_url,
             "log_dir": state.log_dir,
+            "genesis_file": state.genesis_file or None,
         }
 
     def _write_state(self, info: TargetInfo) -> None:
