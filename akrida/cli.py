@@ -6,14 +6,13 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 from akrida import __version__, paths, runner
 from akrida.controllers import AcapyAdmin, ControllerError
 from akrida.invitation import InvitationError
 from akrida.local.errors import LocalTargetError
-from akrida.local.stack import LocalTarget
+from akrida.local.stack import LocalTarget, bootstrap_anoncreds
 from akrida.preflight import check_target
 from akrida.report import bundle, compare
 from akrida.report.summary import render_text
@@ -170,6 +169,8 @@ def _local_up(arguments: argparse.Namespace) -> int:
     print(f"issuer admin API (ISSUER_URL):      {info.issuer_admin_url}")
     if info.genesis_file:
         print(f"Indy ledger genesis file:          {info.genesis_file}")
+    if info.cred_def_id:
+        print(f"credential definition (CRED_DEF_ID): {info.cred_def_id}")
     print(f"logs: {info.log_dir}")
     print("`akrida run` uses this target until `akrida local down`.")
     return runner.EXIT_OK
@@ -187,10 +188,7 @@ def _target_bootstrap(arguments: argparse.Namespace) -> int:
     if arguments.format == "ld_proof":
         print(f"ISSUER_DID={issuer.create_did_key()}")
         return runner.EXIT_OK
-    version = time.strftime("%Y.%m%d.%H%M%S")
-    schema_id = issuer.create_schema("akrida", version, ["givenName", "score"])
-    print(f"SCHEMA_ID={schema_id}")
-    print(f"CRED_DEF_ID={issuer.create_credential_definition(schema_id, 'akrida')}")
+    print(f"CRED_DEF_ID={bootstrap_anoncreds(issuer)}")
     return runner.EXIT_OK
 
 

@@ -40,6 +40,16 @@ def check_target(settings: Settings) -> TargetCheck:
         checked.lines.append(f"issuer admin API {settings.issuer_url} is ready (ACA-Py {version})")
         checked.target["issuer"] = settings.issuer_url
         checked.acapy_version = version
+        if scenario.credentials and settings.credential_format == "indy":
+            if not settings.cred_def_id or settings.ledger_genesis_file is None:
+                raise TargetUnreachable(
+                    "CREDENTIAL_FORMAT=indy needs an issuer on a ledger: set CRED_DEF_ID and LEDGER_GENESIS_FILE, "
+                    "or start the embedded target with `akrida local up --ledger`"
+                )
+            issuer = AcapyAdmin(settings.issuer_url, settings.admin_headers(), timeout=10.0)
+            issuer.check_credential_definition(settings.cred_def_id)
+            checked.lines.append(f"credential definition {settings.cred_def_id} is known to the issuer")
+            checked.target["cred_def_id"] = settings.cred_def_id
     return checked
 
 

@@ -149,8 +149,11 @@ def _exit_code(findings: Findings) -> int:
 
 
 def _pointed_at(settings: Settings, info: TargetInfo) -> Settings:
+    """The settings aimed at the embedded target; what the user set explicitly (CRED_DEF_ID …) wins."""
     environment = settings.as_environment()
-    environment.update(info.as_environment())
+    for name, value in info.as_environment().items():
+        if name in ("MEDIATION_URL", "ISSUER_URL", "ISSUER_API_KEY") or not environment.get(name):
+            environment[name] = value
     return Settings.from_mapping(environment)
 
 

@@ -23,6 +23,7 @@ from akrida.report.gates import GateSyntaxError, parse_gates
 from akrida.scenarios import SCENARIOS as _SCENARIOS
 
 SCENARIOS = tuple(_SCENARIOS)
+CREDENTIAL_FORMATS = ("ld_proof", "indy")
 PICKUP_STRATEGIES = ("implicit", "pickup_v1", "pickup_v2", "pickup_v2_live", "none")
 AGENT_LOG_LEVELS = ("test", "trace", "debug", "info", "warn", "error", "fatal", "off")
 REDACTED = "***"
@@ -249,6 +250,21 @@ SETTINGS: tuple[Setting, ...] = (
         _integer(1, 10000),
         "Connections each holder makes per iteration in the connection scenario.",
     ),
+    Setting(
+        "CREDENTIAL_FORMAT",
+        "credential_format",
+        _choice(CREDENTIAL_FORMATS),
+        "Credentials of issue, present and mix: ld_proof (W3C JSON-LD, no ledger) or indy (AnonCreds).",
+    ),
+    Setting(
+        "CRED_DEF_ID", "cred_def_id", parse_text, "indy: the credential definition to issue (akrida target bootstrap)."
+    ),
+    Setting(
+        "LEDGER_GENESIS_FILE",
+        "ledger_genesis_file",
+        parse_path,
+        "indy: genesis file of the issuer's Indy ledger, for the holders to read it.",
+    ),
     Setting("ISSUE_WEIGHT", "issue_weight", _integer(0), "mix scenario: relative weight of issuances."),
     Setting("PRESENT_WEIGHT", "present_weight", _integer(0), "mix scenario: relative weight of proofs."),
     Setting("WAIT_MIN", "wait_min", _number(0), "Least seconds a holder waits between iterations."),
@@ -295,6 +311,9 @@ class Settings:
     agent_log_level: str = "warn"
     agent_log_max_bytes: int = 1_048_576
     connections_per_user: int = 1
+    credential_format: str = "ld_proof"
+    cred_def_id: str = ""
+    ledger_genesis_file: Path | None = None
     issue_weight: int = 3
     present_weight: int = 1
     wait_min: float = 1.0
@@ -336,6 +355,17 @@ class Settings:
         problems = []
         if self.wait_max < self.wait_min:
             problems.append(f"WAIT_MAX={self.wait_max:g} is below WAIT_MIN={self.wait_min:g}: raise WAIT_MAX")
+        if self.credential_format == "indy" and _SCENARIOS[self.scenario].credentials:
+            if not self.cred_def_id and not self.uses_embedded_target:
+                problems.append(
+                    "CREDENTIAL_FORMAT=indy needs CRED_DEF_ID: create one with `akrida target bootstrap --format indy`"
+                )
+            if self.ledger_genesis_file is not None and not self.ledger_genesis_file.is_file():
+                problems.append(f"LEDGER_GENESIS_FILE={self.ledger_genesis_file}: no such file")
+            if self.ledger_genesis_file is None and not self.uses_embedded_target:
+                problems.append(
+                    "CREDENTIAL_FORMAT=indy needs LEDGER_GENESIS_FILE, the genesis file of the issuer's ledger"
+                )
         if self.issue_weight + self.present_weight == 0:
             problems.append("ISSUE_WEIGHT and PRESENT_WEIGHT are both 0: give at least one a positive weight")
         if _SCENARIOS[self.scenario].needs_mediator and not self.with_mediation:
@@ -376,6 +406,8 @@ def _format(value: Any) -> str:
         return "-".join(str(part) for part in value)
     if isinstance(value, dict):
         return json.dumps(value) if value else ""
+    if value is None:
+        return ""
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)

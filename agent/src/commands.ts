@@ -45,6 +45,7 @@ async function start(request: Request, session: Session) {
       pickupStrategy: parsePickupStrategy(optionalString(request, 'pickupStrategy')),
       inboundPort: optionalInteger(request, 'inboundPort', 1, 65535),
       endpoint: optionalString(request, 'endpoint'),
+      ledgerGenesisPath: optionalString(request, 'ledgerGenesisPath'),
     })
   session.starting = starting
   try {

@@ -1,36 +1,24 @@
 import {
   Agent,
-  AutoAcceptCredential,
-  AutoAcceptProof,
   BasicMessageEventTypes,
   BasicMessageRole,
-  ConnectionsModule,
   ConsoleLogger,
-  CredentialsModule,
-  DifPresentationExchangeProofFormatService,
-  JsonLdCredentialFormatService,
   KeyType,
-  ProofsModule,
-  V2CredentialProtocol,
-  V2ProofProtocol,
-  W3cCredentialsModule,
   HttpOutboundTransport,
   KeyDerivationMethod,
   LogLevel,
-  MediationRecipientModule,
   MediatorPickupStrategy,
   TrustPingEventTypes,
   WsOutboundTransport,
 } from '@credo-ts/core'
 import type { BasicMessageStateChangedEvent, TrustPingResponseReceivedEvent } from '@credo-ts/core'
-import { AskarModule } from '@credo-ts/askar'
 import { HttpInboundTransport, agentDependencies } from '@credo-ts/node'
 import { ariesAskar } from '@hyperledger/aries-askar-nodejs'
 import { randomBytes } from 'crypto'
 
-import { offlineDocumentLoader } from './documentLoader'
 import { Exchanges } from './exchanges'
 import { checkInvitationUrl } from './invitation'
+import { ModuleOptions, buildModules, prepareAnonCreds } from './modules'
 import { log } from './log'
 import { CommandError } from './protocol'
 import { Inbox, withTimeout } from './wait'
@@ -53,12 +41,10 @@ export function parsePickupStrategy(value: string | undefined): MediatorPickupSt
   return PICKUP_STRATEGIES[name]
 }
 
-export interface StartOptions {
+export interface StartOptions extends ModuleOptions {
   label: string
   logLevel: LogLevel
   timeoutMs: number
-  mediatorInvitationUrl?: string
-  pickupStrategy: MediatorPickupStrategy
   inboundPort?: number
   endpoint?: string
 }
@@ -111,27 +97,7 @@ export class Holder {
         endpoints: withMediation ? undefined : [options.endpoint ?? `http://127.0.0.1:${options.inboundPort}`],
       },
       dependencies: agentDependencies,
-      modules: {
-        askar: new AskarModule({ ariesAskar }),
-        connections: new ConnectionsModule({ autoAcceptConnections: true }),
-        w3cCredentials: new W3cCredentialsModule({ documentLoader: offlineDocumentLoader }),
-        credentials: new CredentialsModule({
-          autoAcceptCredentials: AutoAcceptCredential.ContentApproved,
-          credentialProtocols: [new V2CredentialProtocol({ credentialFormats: [new JsonLdCredentialFormatService()] })],
-        }),
-        proofs: new ProofsModule({
-          autoAcceptProofs: AutoAcceptProof.ContentApproved,
-          proofProtocols: [new V2ProofProtocol({ proofFormats: [new DifPresentationExchangeProofFormatService()] })],
-        }),
-        ...(withMediation
-          ? {
-              mediationRecipient: new MediationRecipientModule({
-                mediatorInvitationUrl: options.mediatorInvitationUrl,
-                mediatorPickupStrategy: options.pickupStrategy,
-              }),
-            }
-          : {}),
-      },
+      modules: buildModules(options),
     })
     agent.registerOutboundTransport(new WsOutboundTransport())
     agent.registerOutboundTransport(new HttpOutboundTransport())
@@ -144,6 +110,11 @@ export class Holder {
       await withTimeout(agent.initialize(), options.timeoutMs, 'agent initialization and mediation')
     } catch (error) {
       throw classifyStartError(error)
+    }
+    try {
+      await prepareAnonCreds(agent, options)
+    } catch (error) {
+      throw new CommandError('local', `setting up AnonCreds failed: ${(error as Error).message}`)
     }
     if (withMediation) {
       const mediator = await agent.mediationRecipient.findDefaultMediator()

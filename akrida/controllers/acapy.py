@@ -112,6 +112,44 @@ class AcapyAdmin:
         created = self.request("POST", "/credential-definitions", json=body, timeout=max(self.timeout, 120))
         return created["credential_definition_id"]
 
+    def check_credential_definition(self, cred_def_id: str) -> None:
+        """Raises ControllerError, naming CRED_DEF_ID, unless the issuer knows the credential definition."""
+        try:
+            found = self.request("GET", f"/credential-definitions/{cred_def_id}")
+            reason = "" if found and found.get("credential_definition") else "it answers null"
+        except TargetUnreachable:
+            raise
+        except ControllerError as error:
+            reason = str(error)
+        if reason:
+            raise ControllerError(
+                f"CRED_DEF_ID={cred_def_id} is not a credential definition the issuer at {self.base_url} knows "
+                f"({reason}): create one with `akrida target bootstrap --format indy`"
+            )
+
+    def offer_indy_credential(self, connection_id: str, cred_def_id: str, attributes: dict[str, str]) -> str:
+        """Offers an AnonCreds credential over issue-credential 2.0; returns the exchange id."""
+        body = {
+            "connection_id": connection_id,
+            "auto_remove": False,
+            "credential_preview": {
+                "@type": "issue-credential/2.0/credential-preview",
+                "attributes": [{"name": name, "value": value} for name, value in attributes.items()],
+            },
+            "filter": {"indy": {"cred_def_id": cred_def_id}},
+        }
+        return self.request("POST", "/issue-credential-2.0/send-offer", json=body)["cred_ex_id"]
+
+    def request_indy_presentation(self, connection_id: str, proof_request: dict[str, Any]) -> str:
+        """Asks for an AnonCreds presentation over present-proof 2.0; returns the exchange id."""
+        body = {
+            "connection_id": connection_id,
+            "auto_verify": True,
+            "auto_remove": False,
+            "presentation_request": {"indy": proof_request},
+        }
+        return self.request("POST", "/present-proof-2.0/send-request", json=body)["pres_ex_id"]
+
     # --- W3C JSON-LD credentials (issue-credential 2.0, present-proof 2.0) ------------------------
 
     def create_did_key(self) -> str:

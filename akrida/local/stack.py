@@ -16,6 +16,7 @@ from pathlib import Path
 import requests
 
 from akrida import paths
+from akrida.controllers import AcapyAdmin
 from akrida.local import acapy
 from akrida.local.errors import LocalTargetError
 from akrida.local.ledger import NODES, IndyPool
@@ -45,14 +46,18 @@ class TargetInfo:
     started_at: float = 0.0
     genesis_file: str = ""  # set when the issuer writes to the local Indy ledger
     ledger_pids: list[int] = field(default_factory=list)
+    cred_def_id: str = ""  # bootstrapped on the local ledger
 
     def as_environment(self) -> dict[str, str]:
         """Settings that point a run at this target."""
-        return {
+        environment = {
             "MEDIATION_URL": self.mediation_url,
             "ISSUER_URL": self.issuer_admin_url,
             "ISSUER_API_KEY": self.admin_api_key,
         }
+        if self.genesis_file:
+            environment.update(LEDGER_GENESIS_FILE=self.genesis_file, CRED_DEF_ID=self.cred_def_id)
+        return environment
 
 
 class LocalTarget:
@@ -142,6 +147,11 @@ class LocalTarget:
             for running in launched:
                 running.wait_ready()
             info.mediation_url = self._mediator_invitation(info)
+            if self.ledger:
+                progress("embedded target: writing a schema and a credential definition to the ledger")
+                info.cred_def_id = bootstrap_anoncreds(
+                    AcapyAdmin(info.issuer_admin_url, {"x-api-key": admin_api_key}, timeout=120)
+                )
         except BaseException:
             self.down(progress=lambda _message: None)
             raise
@@ -242,3 +252,13 @@ def _read_state() -> TargetInfo | None:
         return TargetInfo(**json.loads(STATE_FILE.read_text()))
     except (OSError, ValueError, TypeError):
         return None
+
+
+# The credential the AnonCreds scenarios issue: one text attribute, and one number for predicates.
+ANONCREDS_ATTRIBUTES = ["givenName", "score"]
+
+
+def bootstrap_anoncreds(issuer: AcapyAdmin) -> str:
+    """Writes a fresh schema and credential definition; returns the credential definition id."""
+    schema_id = issuer.create_schema("akrida", time.strftime("%Y.%m%d.%H%M%S"), ANONCREDS_ATTRIBUTES)
+    return issuer.create_credential_definition(schema_id, "akrida")

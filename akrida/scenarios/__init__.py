@@ -17,6 +17,7 @@ class Scenario:
     needs_mediator: bool
     needs_issuer: bool
     summary: str
+    credentials: bool = False  # issues or proves credentials (CREDENTIAL_FORMAT applies)
 
     @property
     def locustfile(self) -> str:
@@ -53,6 +54,7 @@ SCENARIOS: dict[str, Scenario] = {
             needs_mediator=False,
             needs_issuer=True,
             summary="the issuer offers W3C JSON-LD credentials; holders accept and store them",
+            credentials=True,
         ),
         Scenario(
             "present",
@@ -60,6 +62,7 @@ SCENARIOS: dict[str, Scenario] = {
             needs_mediator=False,
             needs_issuer=True,
             summary="each holder gets one JSON-LD credential, then proves it to the verifier over and over",
+            credentials=True,
         ),
         Scenario(
             "mix",
@@ -67,6 +70,7 @@ SCENARIOS: dict[str, Scenario] = {
             needs_mediator=False,
             needs_issuer=True,
             summary="issuances and proofs drawn with the weights ISSUE_WEIGHT:PRESENT_WEIGHT",
+            credentials=True,
         ),
         Scenario(
             "liveness",

@@ -1,4 +1,6 @@
-"""The W3C JSON-LD credential the load test issues, and the presentation definition that asks for it.
+"""The credentials the load test issues, and the requests that ask for them.
+
+W3C JSON-LD:
 
 No ledger and no remote context: the vocabulary is inline (`@vocab`), so both Credo and ACA-Py can
 sign and verify offline. The credential type is an absolute IRI because Credo matches a
@@ -37,4 +39,22 @@ def presentation_definition() -> dict[str, Any]:
                 "constraints": {"fields": [{"path": ["$.credentialSubject.givenName"]}]},
             }
         ],
+    }
+
+
+# AnonCreds (indy): the attributes of the schema that `akrida target bootstrap --format indy` writes.
+def indy_attributes(sequence: int) -> dict[str, str]:
+    return {"givenName": "Holder", "score": str(40 + sequence % 50)}
+
+
+def indy_proof_request(cred_def_id: str) -> dict[str, Any]:
+    """One revealed attribute and one predicate (score >= 18), both from the given credential definition."""
+    restriction = [{"cred_def_id": cred_def_id}]
+    return {
+        "name": "akrida proof",
+        "version": "1.0",
+        "requested_attributes": {"given_name": {"name": "givenName", "restrictions": restriction}},
+        "requested_predicates": {
+            "adult": {"name": "score", "p_type": ">=", "p_value": 18, "restrictions": restriction}
+        },
     }

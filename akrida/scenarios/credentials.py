@@ -15,7 +15,12 @@ import random
 import uuid
 
 from akrida.scenarios.base import HolderUser
-from akrida.scenarios.credential_content import credential, presentation_definition
+from akrida.scenarios.credential_content import (
+    credential,
+    indy_attributes,
+    indy_proof_request,
+    presentation_definition,
+)
 from akrida.scenarios.steps import ADMIN, TargetFailure, step
 
 _issuer_did: dict[str, str] = {}  # per issuer admin URL, created once per process
@@ -26,7 +31,8 @@ class CredentialUser(HolderUser):
 
     def prepare(self) -> None:
         self.connect_to_issuer()
-        self.holder.facts["subject_did"] = self.holder.call("create_did_key", "createDidKey")["did"]
+        if not self.indy:  # AnonCreds binds credentials to the link secret instead
+            self.holder.facts["subject_did"] = self.holder.call("create_did_key", "createDidKey")["did"]
         self.sequence = itertools.count(1)
 
     def issuer_did(self) -> str:
@@ -36,10 +42,20 @@ class CredentialUser(HolderUser):
                 _issuer_did[issuer.base_url] = issuer.create_did_key()
         return _issuer_did[issuer.base_url]
 
+    @property
+    def indy(self) -> bool:
+        return self.settings.credential_format == "indy"
+
     def issue_one(self) -> None:
-        offer = credential(self.issuer_did(), self.holder.facts["subject_did"], next(self.sequence))
+        issuer, connection = self.runtime.issuer, self.holder.facts["issuer_connection_id"]
+        sequence = next(self.sequence)
+        if not self.indy:
+            offer = credential(self.issuer_did(), self.holder.facts["subject_did"], sequence)
         with step(self.environment, "receive_credential"):
-            self.runtime.issuer.offer_ld_credential(self.holder.facts["issuer_connection_id"], offer)
+            if self.indy:
+                issuer.offer_indy_credential(connection, self.settings.cred_def_id, indy_attributes(sequence))
+            else:
+                issuer.offer_ld_credential(connection, offer)
             self.holder.agent.call("receiveCredential", connectionId=self.holder.facts["holder_connection_id"])
 
 
@@ -58,10 +74,12 @@ class PresentUser(CredentialUser):
 
     def present_one(self) -> None:
         verifier = self.runtime.issuer
+        connection = self.holder.facts["issuer_connection_id"]
         with step(self.environment, "present_proof"):
-            exchange = verifier.request_ld_presentation(
-                self.holder.facts["issuer_connection_id"], presentation_definition(), challenge=str(uuid.uuid4())
-            )
+            if self.indy:
+                exchange = verifier.request_indy_presentation(connection, indy_proof_request(self.settings.cred_def_id))
+            else:
+                exchange = verifier.request_ld_presentation(connection, presentation_definition(), str(uuid.uuid4()))
             self.holder.agent.call("presentationExchange", connectionId=self.holder.facts["holder_connection_id"])
             state, verified = verifier.wait_for_verification(exchange, self.settings.agent_timeout)
             if not verified:

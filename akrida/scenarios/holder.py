@@ -69,6 +69,8 @@ class Holder:
         settings = self.runtime.settings
         with step(self.environment, "startup"):
             arguments: dict[str, Any] = {"logLevel": settings.agent_log_level}
+            if settings.credential_format == "indy" and settings.ledger_genesis_file:
+                arguments["ledgerGenesisPath"] = str(settings.ledger_genesis_file.resolve())
             if settings.with_mediation:
                 arguments["mediatorInvitationUrl"] = settings.mediation_url
                 arguments["pickupStrategy"] = settings.pickup_strategy

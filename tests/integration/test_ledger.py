@@ -1,4 +1,4 @@
-"""The local Indy ledger: `akrida local up --ledger` and `akrida target bootstrap`, as a user runs them."""
+"""AnonCreds on a local Indy ledger, as a user runs it: `akrida local up --ledger`, bootstrap, runs."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from akrida import paths
-from tests.integration.helpers import akrida, describe
+from tests.integration.helpers import akrida, describe, only_run_dir, steps_by_key
 
 pytestmark = pytest.mark.integration
 
@@ -28,32 +28,59 @@ def indy_nodes() -> list[int]:
     return found
 
 
-def test_ledger_up_bootstrap_and_down(tmp_path):
-    up = akrida("local", "up", "--ledger", results=tmp_path, **LEDGER_SETTINGS)
-    try:
-        assert up.returncode == 0, describe(up)
-        assert "Indy ledger genesis file:" in up.stdout
-        status = json.loads(akrida("local", "status", results=tmp_path, **LEDGER_SETTINGS).stdout)
-        assert status["running"] and status["genesis_file"]
-        assert [name for name in status["processes"] if name.startswith("indy-node")] == [
-            "indy-node1", "indy-node2", "indy-node3", "indy-node4"
-        ]  # fmt: skip
-
-        # AnonCreds: the issuer, trustee of the local ledger, writes a schema and a credential definition.
-        indy = akrida("target", "bootstrap", "--format", "indy", results=tmp_path, **LEDGER_SETTINGS)
-        assert indy.returncode == 0, describe(indy)
-        assert re.search(r"^SCHEMA_ID=\w+:2:akrida:[\d.]+$", indy.stdout, re.MULTILINE), indy.stdout
-        assert re.search(r"^CRED_DEF_ID=\w+:3:CL:\d+:akrida$", indy.stdout, re.MULTILINE), indy.stdout
-
-        # JSON-LD needs no ledger: the issuer's did:key.
-        jsonld = akrida("target", "bootstrap", results=tmp_path, **LEDGER_SETTINGS)
-        assert jsonld.returncode == 0, describe(jsonld)
-        assert re.fullmatch(r"ISSUER_DID=did:key:z6Mk\w+\n", jsonld.stdout)
-    finally:
-        down = akrida("local", "down", results=tmp_path, **LEDGER_SETTINGS)
+@pytest.fixture(scope="module")
+def ledger(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ledger")
+    akrida("local", "down", results=folder, **LEDGER_SETTINGS)  # leftovers of an aborted session
+    up = akrida("local", "up", "--ledger", results=folder, **LEDGER_SETTINGS)
+    assert up.returncode == 0, describe(up)
+    yield up.stdout
+    down = akrida("local", "down", results=folder, **LEDGER_SETTINGS)
     assert down.returncode == 0, describe(down)
     assert "stopping the local Indy ledger" in down.stdout
     assert not indy_nodes(), "an Indy node outlived `akrida local down`"
+
+
+def test_ledger_target_starts_and_bootstraps(ledger, tmp_path):
+    assert "Indy ledger genesis file:" in ledger
+    assert re.search(r"credential definition \(CRED_DEF_ID\): \w+:3:CL:\d+:akrida", ledger)
+    status = json.loads(akrida("local", "status", results=tmp_path, **LEDGER_SETTINGS).stdout)
+    assert status["running"] and status["genesis_file"]
+    assert sorted(name for name in status["processes"] if name.startswith("indy-node")) == [
+        "indy-node1", "indy-node2", "indy-node3", "indy-node4"
+    ]  # fmt: skip
+
+    # The issuer, trustee of the local ledger, writes another schema and credential definition.
+    indy = akrida("target", "bootstrap", "--format", "indy", results=tmp_path, **LEDGER_SETTINGS)
+    assert indy.returncode == 0, describe(indy)
+    assert re.fullmatch(r"CRED_DEF_ID=\w+:3:CL:\d+:akrida\n", indy.stdout), indy.stdout
+    # JSON-LD needs no ledger: the issuer's did:key.
+    jsonld = akrida("target", "bootstrap", results=tmp_path, **LEDGER_SETTINGS)
+    assert jsonld.returncode == 0, describe(jsonld)
+    assert re.fullmatch(r"ISSUER_DID=did:key:z6Mk\w+\n", jsonld.stdout)
+
+
+@pytest.mark.parametrize("scenario", ["issue", "present"])
+def test_anoncreds_scenarios_run_clean(ledger, scenario, tmp_path):
+    result = akrida("run", results=tmp_path, SCENARIO=scenario, CREDENTIAL_FORMAT="indy", USERS="3",
+                    SPAWN_RATE="3", RUN_TIME="20s", WAIT_MIN="0.5", WAIT_MAX="1", **LEDGER_SETTINGS)  # fmt: skip
+    run_dir = only_run_dir(tmp_path)
+    assert result.returncode == 0, describe(result, run_dir)
+    assert "is known to the issuer" in result.stdout
+    steps = steps_by_key(run_dir)
+    expected = ("didcomm", "receive_credential") if scenario == "issue" else ("didcomm", "present_proof")
+    assert steps[expected].count >= 3 and steps[expected].failures == 0, describe(result, run_dir)
+    assert all(step.failures == 0 for step in steps.values())
+
+
+def test_unknown_cred_def_is_a_clear_error_before_load(ledger, tmp_path):
+    bogus = "V4SGRU86Z58d6TV7PBUe6f:3:CL:999999:nope"
+    result = akrida("run", results=tmp_path, SCENARIO="issue", CREDENTIAL_FORMAT="indy", CRED_DEF_ID=bogus,
+                    **LEDGER_SETTINGS)  # fmt: skip
+    assert result.returncode == 3, describe(result)
+    assert f"CRED_DEF_ID={bogus} is not a credential definition the issuer" in result.stderr
+    assert "akrida target bootstrap --format indy" in result.stderr
+    assert "running issue" not in result.stdout
 
 
 def test_bootstrap_without_a_target_says_what_to_do(tmp_path):

@@ -131,3 +131,20 @@ def test_readme_documents_every_setting():
     readme = (ROOT / "README.md").read_text()
     for setting in SETTINGS:
         assert f"`{setting.env}`" in readme, f"{setting.env} missing from README"
+
+
+def test_anoncreds_against_a_real_target_needs_its_ids(tmp_path):
+    target = {"MEDIATION_URL": invitation_url(), "ISSUER_URL": "http://127.0.0.1:8031"}
+    with pytest.raises(SettingsError) as caught:
+        load(SCENARIO="issue", CREDENTIAL_FORMAT="indy", **target)
+    assert "CREDENTIAL_FORMAT=indy needs CRED_DEF_ID" in str(caught.value)
+    assert "CREDENTIAL_FORMAT=indy needs LEDGER_GENESIS_FILE" in str(caught.value)
+    with pytest.raises(SettingsError, match="LEDGER_GENESIS_FILE=.*: no such file"):
+        load(SCENARIO="issue", CREDENTIAL_FORMAT="indy", CRED_DEF_ID="x", LEDGER_GENESIS_FILE=str(tmp_path / "no"))
+    genesis = tmp_path / "genesis"
+    genesis.write_text("{}\n")
+    settings = load(SCENARIO="present", CREDENTIAL_FORMAT="indy", CRED_DEF_ID="a:3:CL:1:t",
+                    LEDGER_GENESIS_FILE=str(genesis), **target)  # fmt: skip
+    assert settings.ledger_genesis_file == genesis
+    # Scenarios without credentials ignore the format.
+    assert load(SCENARIO="mediator_ping", CREDENTIAL_FORMAT="indy", **target).credential_format == "indy"

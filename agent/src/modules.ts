@@ -1,0 +1,108 @@
+// The Credo modules of one holder. AnonCreds (with an Indy ledger) is loaded only when a start asks
+// for it: its native libraries and code would otherwise cost every holder start-up time and memory.
+import {
+  AutoAcceptCredential,
+  AutoAcceptProof,
+  ConnectionsModule,
+  CredentialsModule,
+  DidsModule,
+  DifPresentationExchangeProofFormatService,
+  JsonLdCredentialFormatService,
+  KeyDidResolver,
+  MediationRecipientModule,
+  MediatorPickupStrategy,
+  PeerDidResolver,
+  ProofsModule,
+  V2CredentialProtocol,
+  V2ProofProtocol,
+  W3cCredentialsModule,
+} from '@credo-ts/core'
+import type { Agent, Module } from '@credo-ts/core'
+import { AskarModule } from '@credo-ts/askar'
+import { ariesAskar } from '@hyperledger/aries-askar-nodejs'
+import { readFileSync } from 'fs'
+
+import { offlineDocumentLoader } from './documentLoader'
+import { CommandError } from './protocol'
+
+export interface ModuleOptions {
+  mediatorInvitationUrl?: string
+  pickupStrategy: MediatorPickupStrategy
+  /** Path of an Indy pool's genesis file: enables AnonCreds (legacy indy formats, v1 and v2). */
+  ledgerGenesisPath?: string
+}
+
+export const INDY_NAMESPACE = 'akrida:ledger'
+
+export function buildModules(options: ModuleOptions): Record<string, Module> {
+  const credentialFormats: unknown[] = [new JsonLdCredentialFormatService()]
+  const proofFormats: unknown[] = [new DifPresentationExchangeProofFormatService()]
+  const credentialProtocols: unknown[] = []
+  const proofProtocols: unknown[] = []
+  const modules: Record<string, Module> = {
+    askar: new AskarModule({ ariesAskar }),
+    connections: new ConnectionsModule({ autoAcceptConnections: true }),
+    w3cCredentials: new W3cCredentialsModule({ documentLoader: offlineDocumentLoader }),
+  }
+
+  if (options.ledgerGenesisPath) {
+    let genesisTransactions: string
+    try {
+      genesisTransactions = readFileSync(options.ledgerGenesisPath, 'utf8')
+    } catch (error) {
+      throw new CommandError('request', `ledgerGenesisPath cannot be read: ${(error as Error).message}`)
+    }
+    /* eslint-disable @typescript-eslint/no-var-requires */
+    const { anoncreds } = require('@hyperledger/anoncreds-nodejs')
+    const { indyVdr } = require('@hyperledger/indy-vdr-nodejs')
+    const anon = require('@credo-ts/anoncreds') as typeof import('@credo-ts/anoncreds')
+    const vdr = require('@credo-ts/indy-vdr') as typeof import('@credo-ts/indy-vdr')
+    /* eslint-enable @typescript-eslint/no-var-requires */
+    const indyCredentialFormat = new anon.LegacyIndyCredentialFormatService()
+    const indyProofFormat = new anon.LegacyIndyProofFormatService()
+    credentialFormats.unshift(indyCredentialFormat)
+    proofFormats.unshift(indyProofFormat)
+    credentialProtocols.push(new anon.V1CredentialProtocol({ indyCredentialFormat }))
+    proofProtocols.push(new anon.V1ProofProtocol({ indyProofFormat }))
+    modules.indyVdr = new vdr.IndyVdrModule({
+      indyVdr,
+      networks: [{ isProduction: false, indyNamespace: INDY_NAMESPACE, genesisTransactions, connectOnStartup: true }],
+    })
+    modules.anoncreds = new anon.AnonCredsModule({ registries: [new vdr.IndyVdrAnonCredsRegistry()], anoncreds })
+    modules.dids = new DidsModule({
+      resolvers: [new vdr.IndyVdrSovDidResolver(), new vdr.IndyVdrIndyDidResolver(), new KeyDidResolver(), new PeerDidResolver()],
+    })
+  }
+
+  // ContentApproved: the holder accepts what it asked for; unsolicited offers and requests are
+  // accepted by the receiveCredential and presentationExchange commands themselves.
+  modules.credentials = new CredentialsModule({
+    autoAcceptCredentials: AutoAcceptCredential.ContentApproved,
+    credentialProtocols: [
+      ...credentialProtocols,
+      new V2CredentialProtocol({ credentialFormats: credentialFormats as [JsonLdCredentialFormatService] }),
+    ] as never,
+  })
+  modules.proofs = new ProofsModule({
+    autoAcceptProofs: AutoAcceptProof.ContentApproved,
+    proofProtocols: [
+      ...proofProtocols,
+      new V2ProofProtocol({ proofFormats: proofFormats as [DifPresentationExchangeProofFormatService] }),
+    ] as never,
+  })
+  if (options.mediatorInvitationUrl) {
+    modules.mediationRecipient = new MediationRecipientModule({
+      mediatorInvitationUrl: options.mediatorInvitationUrl,
+      mediatorPickupStrategy: options.pickupStrategy,
+    })
+  }
+  return modules
+}
+
+/** AnonCreds holders need a link secret before they can take a credential. */
+export async function prepareAnonCreds(agent: Agent, options: ModuleOptions): Promise<void> {
+  if (!options.ledgerGenesisPath) return
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { AnonCredsApi } = require('@credo-ts/anoncreds') as typeof import('@credo-ts/anoncreds')
+  await agent.dependencyManager.resolve(AnonCredsApi).createLinkSecret({ setAsDefault: true })
+}
