@@ -139,7 +139,7 @@ def test_anoncreds_against_a_real_target_needs_its_ids(tmp_path):
         load(SCENARIO="issue", CREDENTIAL_FORMAT="indy", **target)
     assert "CREDENTIAL_FORMAT=indy needs CRED_DEF_ID" in str(caught.value)
     assert "CREDENTIAL_FORMAT=indy needs LEDGER_GENESIS_FILE" in str(caught.value)
-    with pytest.raises(SettingsError, match="LEDGER_GENESIS_FILE=.*: no such file"):
+    with pytest.raises(SettingsError, match=r"LEDGER_GENESIS_FILE=.*: no such file"):
         load(SCENARIO="issue", CREDENTIAL_FORMAT="indy", CRED_DEF_ID="x", LEDGER_GENESIS_FILE=str(tmp_path / "no"))
     genesis = tmp_path / "genesis"
     genesis.write_text("{}\n")
