@@ -260,6 +260,12 @@ SETTINGS: tuple[Setting, ...] = (
         "CRED_DEF_ID", "cred_def_id", parse_text, "indy: the credential definition to issue (akrida target bootstrap)."
     ),
     Setting(
+        "REVOCABLE_CRED_DEF_ID",
+        "revocable_cred_def_id",
+        parse_text,
+        "issue_revoke: a revocable credential definition (its issuer needs a tails server).",
+    ),
+    Setting(
         "LEDGER_GENESIS_FILE",
         "ledger_genesis_file",
         parse_path,
@@ -313,6 +319,7 @@ class Settings:
     connections_per_user: int = 1
     credential_format: str = "ld_proof"
     cred_def_id: str = ""
+    revocable_cred_def_id: str = ""
     ledger_genesis_file: Path | None = None
     issue_weight: int = 3
     present_weight: int = 1
@@ -366,6 +373,13 @@ class Settings:
                 problems.append(
                     "CREDENTIAL_FORMAT=indy needs LEDGER_GENESIS_FILE, the genesis file of the issuer's ledger"
                 )
+        if self.scenario == "issue_revoke":
+            if self.credential_format != "indy":
+                problems.append(
+                    "SCENARIO=issue_revoke needs CREDENTIAL_FORMAT=indy (revocation is AnonCreds only here)"
+                )
+            elif not self.revocable_cred_def_id and not self.uses_embedded_target:
+                problems.append("SCENARIO=issue_revoke needs REVOCABLE_CRED_DEF_ID, a revocable credential definition")
         if self.issue_weight + self.present_weight == 0:
             problems.append("ISSUE_WEIGHT and PRESENT_WEIGHT are both 0: give at least one a positive weight")
         if _SCENARIOS[self.scenario].needs_mediator and not self.with_mediation:

@@ -81,7 +81,16 @@ export class Exchanges {
     try {
       selected = await this.agent.proofs.selectCredentialsForRequest({ proofRecordId: request.id })
     } catch (error) {
-      throw new CommandError('failed', `no stored credential satisfies the proof request: ${(error as Error).message}`)
+      // Only revoked credentials match: a real wallet still answers, and the verifier decides.
+      // Credo's selection leaves revoked AnonCreds credentials out unless told otherwise.
+      try {
+        selected = await this.agent.proofs.selectCredentialsForRequest({
+          proofRecordId: request.id,
+          proofFormats: { indy: { filterByNonRevocationRequirements: false } } as never,
+        })
+      } catch {
+        throw new CommandError('failed', `no stored credential satisfies the proof request: ${(error as Error).message}`)
+      }
     }
     await withTimeout(
       this.agent.proofs.acceptRequest({ proofRecordId: request.id, proofFormats: selected.proofFormats }),

@@ -108,7 +108,9 @@ class AcapyAdmin:
         return self.request("POST", "/schemas", json=body, timeout=max(self.timeout, 120))["schema_id"]
 
     def create_credential_definition(self, schema_id: str, tag: str, revocable: bool = False) -> str:
-        body = {"schema_id": schema_id, "tag": tag, "support_revocation": revocable}
+        body: dict[str, Any] = {"schema_id": schema_id, "tag": tag, "support_revocation": revocable}
+        if revocable:
+            body["revocation_registry_size"] = REVOCATION_REGISTRY_SIZE
         created = self.request("POST", "/credential-definitions", json=body, timeout=max(self.timeout, 120))
         return created["credential_definition_id"]
 
@@ -139,6 +141,13 @@ class AcapyAdmin:
             "filter": {"indy": {"cred_def_id": cred_def_id}},
         }
         return self.request("POST", "/issue-credential-2.0/send-offer", json=body)["cred_ex_id"]
+
+    def revoke(self, credential_exchange_id: str) -> None:
+        """Revokes the credential of an issue-credential 2.0 exchange and publishes it to the ledger."""
+        self.request(
+            "POST", "/revocation/revoke", json={"cred_ex_id": credential_exchange_id, "publish": True},
+            timeout=max(self.timeout, 60),
+        )  # fmt: skip
 
     def request_indy_presentation(self, connection_id: str, proof_request: dict[str, Any]) -> str:
         """Asks for an AnonCreds presentation over present-proof 2.0; returns the exchange id."""
@@ -193,6 +202,9 @@ class AcapyAdmin:
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
 
+
+# Credentials per revocation registry; ACA-Py opens a new registry when one fills up.
+REVOCATION_REGISTRY_SIZE = 1000
 
 # ACA-Py and Credo agree on Ed25519Signature2018 for did:key; Credo's did:key resolver gives 2018
 # verification keys, so 2020 signatures fail to verify on the holder.

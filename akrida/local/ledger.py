@@ -16,6 +16,7 @@ from pathlib import Path
 
 from akrida import paths
 from akrida.local.errors import LocalTargetError
+from akrida.local.processes import terminate
 
 INDY_HOME = paths.STATE_DIR / "indy"
 NODES = 4
@@ -67,6 +68,7 @@ class IndyPool:
     def start(self, log_dir: Path, timeout: float = 120.0) -> list[int]:
         """Creates the pool on first use, starts its nodes and waits until they accept clients."""
         self.check_installed()
+        self.stop_strays()
         busy = [port for port in range(FIRST_PORT, FIRST_PORT + 2 * NODES) if _listening(self.host, port)]
         if busy:
             raise LocalTargetError(
@@ -89,6 +91,24 @@ class IndyPool:
                     env=self._environment(), cwd=str(self.home), start_new_session=True,
                 )  # fmt: skip
             pids.append(process.pid)
+        try:
+            self._wait_listening(pids, log_dir, timeout)
+        except LocalTargetError:
+            for pid in pids:  # no half-started pool is left behind
+                terminate(pid, b"indy_wrapper.py", grace=5)
+            raise
+        return pids
+
+    def stop_strays(self) -> int:
+        """Stops nodes of this pool left by a crashed run: only one pool per folder can run (RocksDB
+        locks its ledgers), so any such node is a leftover. Returns how many were stopped."""
+        wrapper = str(self.wrapper).encode()
+        strays = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline_has(p, wrapper)]
+        for pid in strays:
+            terminate(pid, wrapper, grace=10)
+        return len(strays)
+
+    def _wait_listening(self, pids: list[int], log_dir: Path, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while not all(_listening(self.host, port) for port in self.client_ports()):
             if time.monotonic() > deadline:
@@ -98,7 +118,6 @@ class IndyPool:
             if any(_exited(pid) for pid in pids):
                 raise LocalTargetError(f"an Indy node exited during start-up; see {log_dir}/indy-node*.log")
             time.sleep(0.5)
-        return pids
 
     def _generate(self) -> None:
         for folder in ("etc", "var/lib", "var/log", "var/backup", "var/plugins", "var/node_info", "var/cli"):
@@ -120,6 +139,13 @@ class IndyPool:
 
     def _environment(self) -> dict[str, str]:
         return {**os.environ, "AKRIDA_INDY_HOME": str(self.home), "HOME": str(self.home)}
+
+
+def _cmdline_has(proc: Path, marker: bytes) -> bool:
+    try:
+        return marker in (proc / "cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 def _listening(host: str, port: int) -> bool:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import secrets
 import socket
+import subprocess
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,9 +27,10 @@ from akrida.local.processes import runs, terminate
 
 STATE_FILE = paths.LOCAL_STATE_DIR / "state.json"
 LEDGER_MARKER = b"indy_wrapper.py"
+TAILS_MARKER = b"akrida.local.tails"
 
 # Offsets from LOCAL_BASE_PORT. Ten ports are reserved; the rest are for the verifier and ledger.
-MEDIATOR_HTTP, MEDIATOR_WS, MEDIATOR_ADMIN, ISSUER_HTTP, ISSUER_ADMIN, POSTGRES = range(6)
+MEDIATOR_HTTP, MEDIATOR_WS, MEDIATOR_ADMIN, ISSUER_HTTP, ISSUER_ADMIN, POSTGRES, TAILS = range(7)
 PORT_SPAN = 10
 
 
@@ -47,6 +50,8 @@ class TargetInfo:
     genesis_file: str = ""  # set when the issuer writes to the local Indy ledger
     ledger_pids: list[int] = field(default_factory=list)
     cred_def_id: str = ""  # bootstrapped on the local ledger
+    revocable_cred_def_id: str = ""
+    tails_pid: int = 0
 
     def as_environment(self) -> dict[str, str]:
         """Settings that point a run at this target."""
@@ -56,7 +61,11 @@ class TargetInfo:
             "ISSUER_API_KEY": self.admin_api_key,
         }
         if self.genesis_file:
-            environment.update(LEDGER_GENESIS_FILE=self.genesis_file, CRED_DEF_ID=self.cred_def_id)
+            environment.update(
+                LEDGER_GENESIS_FILE=self.genesis_file,
+                CRED_DEF_ID=self.cred_def_id,
+                REVOCABLE_CRED_DEF_ID=self.revocable_cred_def_id,
+            )
         return environment
 
 
@@ -90,38 +99,12 @@ class LocalTarget:
         database = postgres.start()
 
         ledger_pids: list[int] = []
-        genesis_file = None
+        genesis_file = tails_url = None
         if self.ledger:
-            pool = IndyPool()
-            pool.check_installed()
-            progress(f"embedded target: starting the local Indy ledger ({NODES} nodes on {self.host}:9701-9708)")
-            ledger_pids = pool.start(log_dir)
-            genesis_file = pool.genesis_file
-            # Recorded at once, so that a failed start can still be cleaned up by `down`.
-            self._write_state(TargetInfo("", "", "", "", self.host, self.base_port, {}, str(log_dir),
-                                         time.time(), str(genesis_file), ledger_pids))  # fmt: skip
+            ledger_pids, genesis_file, tails_url = self._start_ledger(log_dir, progress)
 
         admin_api_key = secrets.token_urlsafe(24)
-        agents = [
-            acapy.AcapyAgent(
-                "mediator",
-                self.host,
-                self.port(MEDIATOR_HTTP),
-                self.port(MEDIATOR_ADMIN),
-                ws_port=self.port(MEDIATOR_WS),
-                extra_args=acapy.MEDIATOR_ARGS,
-                pool_size=50,
-            ),
-            acapy.AcapyAgent(
-                "issuer",
-                self.host,
-                self.port(ISSUER_HTTP),
-                self.port(ISSUER_ADMIN),
-                extra_args=acapy.ISSUER_ARGS,
-                pool_size=30,
-                genesis_file=genesis_file,
-            ),
-        ]
+        agents = self._agents(genesis_file, tails_url)
         postgres.drop_databases([agent.wallet_name for agent in agents])
         progress("embedded target: starting ACA-Py " + " and ".join(a.name for a in agents))
         launched = [
@@ -149,15 +132,54 @@ class LocalTarget:
             info.mediation_url = self._mediator_invitation(info)
             if self.ledger:
                 progress("embedded target: writing a schema and a credential definition to the ledger")
-                info.cred_def_id = bootstrap_anoncreds(
-                    AcapyAdmin(info.issuer_admin_url, {"x-api-key": admin_api_key}, timeout=120)
-                )
+                issuer = AcapyAdmin(info.issuer_admin_url, {"x-api-key": admin_api_key}, timeout=300)
+                info.cred_def_id = bootstrap_anoncreds(issuer)
+                progress("embedded target: writing a revocable credential definition (tails files take a while)")
+                info.revocable_cred_def_id = bootstrap_anoncreds(issuer, revocable=True)
         except BaseException:
             self.down(progress=lambda _message: None)
             raise
         self._write_state(info)
         progress(f"embedded target: ready in {time.monotonic() - started:.1f}s")
         return info
+
+    def _start_ledger(self, log_dir: Path, progress) -> tuple[list[int], Path, str]:
+        """The local Indy pool and a tails server; returns their pids, the genesis file and the tails URL."""
+        pool = IndyPool()
+        pool.check_installed()
+        progress(f"embedded target: starting the local Indy ledger ({NODES} nodes on {self.host}:9701-9708)")
+        pids = pool.start(log_dir)
+        partial = TargetInfo("", "", "", "", self.host, self.base_port, {}, str(log_dir), time.time(),
+                             str(pool.genesis_file), pids)  # fmt: skip
+        # Recorded at each step, so that a failed start can still be cleaned up by `down`.
+        self._write_state(partial)
+        pids.append(_start_tails_server(self.host, self.port(TAILS), log_dir))
+        self._write_state(partial)
+        return pids, pool.genesis_file, f"http://{self.host}:{self.port(TAILS)}"
+
+    def _agents(self, genesis_file: Path | None, tails_url: str | None) -> list[acapy.AcapyAgent]:
+        """The mediator and the issuer; the issuer writes to the ledger when there is one."""
+        tails = ("--tails-server-base-url", tails_url, "--tails-server-upload-url", tails_url) if tails_url else ()
+        return [
+            acapy.AcapyAgent(
+                "mediator",
+                self.host,
+                self.port(MEDIATOR_HTTP),
+                self.port(MEDIATOR_ADMIN),
+                ws_port=self.port(MEDIATOR_WS),
+                extra_args=acapy.MEDIATOR_ARGS,
+                pool_size=50,
+            ),
+            acapy.AcapyAgent(
+                "issuer",
+                self.host,
+                self.port(ISSUER_HTTP),
+                self.port(ISSUER_ADMIN),
+                extra_args=acapy.ISSUER_ARGS + tails,
+                pool_size=30,
+                genesis_file=genesis_file,
+            ),
+        ]
 
     def _mediator_invitation(self, info: TargetInfo) -> str:
         """A multi-use invitation: every holder of a run connects to the mediator through it."""
@@ -174,7 +196,7 @@ class LocalTarget:
 
     def _check_ports_free(self) -> None:
         busy = []
-        for offset in range(POSTGRES + 1):
+        for offset in range(TAILS + 1):
             with socket.socket() as probe:
                 probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
@@ -202,6 +224,7 @@ class LocalTarget:
             progress("embedded target: stopping the local Indy ledger")
             for pid in state.ledger_pids:
                 terminate(pid, LEDGER_MARKER)
+                terminate(pid, TAILS_MARKER)
         progress("embedded target: stopping PostgreSQL")
         postgres.stop()
         if state and state.log_dir and Path(state.log_dir).is_dir():
@@ -218,7 +241,7 @@ class LocalTarget:
             return None
         if not all(acapy.is_acapy(pid) for pid in state.pids.values()):
             return None
-        if not all(runs(pid, LEDGER_MARKER) for pid in state.ledger_pids):
+        if not all(runs(pid, LEDGER_MARKER) or runs(pid, TAILS_MARKER) for pid in state.ledger_pids):
             return None
         return state
 
@@ -228,7 +251,10 @@ class LocalTarget:
         if state is None:
             return {"running": False}
         processes = {name: acapy.is_acapy(pid) for name, pid in state.pids.items()}
-        processes.update({f"indy-node{i}": runs(pid, LEDGER_MARKER) for i, pid in enumerate(state.ledger_pids, 1)})
+        nodes = [pid for pid in state.ledger_pids if runs(pid, LEDGER_MARKER) or not runs(pid, TAILS_MARKER)]
+        processes.update({f"indy-node{i}": runs(pid, LEDGER_MARKER) for i, pid in enumerate(nodes, 1)})
+        if any(runs(pid, TAILS_MARKER) for pid in state.ledger_pids):
+            processes["tails-server"] = True
         return {
             "running": bool(state.mediation_url) and all(processes.values()),
             "processes": {name: ("running" if alive else "stopped") for name, alive in processes.items()},
@@ -258,7 +284,24 @@ def _read_state() -> TargetInfo | None:
 ANONCREDS_ATTRIBUTES = ["givenName", "score"]
 
 
-def bootstrap_anoncreds(issuer: AcapyAdmin) -> str:
-    """Writes a fresh schema and credential definition; returns the credential definition id."""
+def bootstrap_anoncreds(issuer: AcapyAdmin, revocable: bool = False) -> str:
+    """Writes a fresh schema and credential definition; returns the credential definition id.
+    A revocable one needs an issuer with a tails server."""
     schema_id = issuer.create_schema("akrida", time.strftime("%Y.%m%d.%H%M%S"), ANONCREDS_ATTRIBUTES)
-    return issuer.create_credential_definition(schema_id, "akrida")
+    return issuer.create_credential_definition(schema_id, "revocable" if revocable else "akrida", revocable)
+
+
+def _start_tails_server(host: str, port: int, log_dir: Path) -> int:
+    with open(log_dir / "tails.log", "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "akrida.local.tails", "--host", host, "--port", str(port),
+             "--directory", str(paths.LOCAL_STATE_DIR / "tails")],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex((host, port)) == 0:
+                return process.pid
+        time.sleep(0.1)
+    raise LocalTargetError(f"the tails server did not start on {host}:{port}; see {log_dir / 'tails.log'}")

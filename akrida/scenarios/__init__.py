@@ -65,6 +65,14 @@ SCENARIOS: dict[str, Scenario] = {
             credentials=True,
         ),
         Scenario(
+            "issue_revoke",
+            "akrida.scenarios.credentials:IssueRevokeUser",
+            needs_mediator=False,
+            needs_issuer=True,
+            summary="AnonCreds: each iteration issues a revocable credential, then revokes and publishes it",
+            credentials=True,
+        ),
+        Scenario(
             "mix",
             "akrida.scenarios.credentials:MixUser",
             needs_mediator=False,

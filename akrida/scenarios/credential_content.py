@@ -47,10 +47,11 @@ def indy_attributes(sequence: int) -> dict[str, str]:
     return {"givenName": "Holder", "score": str(40 + sequence % 50)}
 
 
-def indy_proof_request(cred_def_id: str) -> dict[str, Any]:
-    """One revealed attribute and one predicate (score >= 18), both from the given credential definition."""
+def indy_proof_request(cred_def_id: str, non_revoked_at: int | None = None) -> dict[str, Any]:
+    """One revealed attribute and one predicate (score >= 18), both from the given credential definition.
+    With `non_revoked_at` (epoch seconds) the holder must also prove the credential was not revoked then."""
     restriction = [{"cred_def_id": cred_def_id}]
-    return {
+    request: dict[str, Any] = {
         "name": "akrida proof",
         "version": "1.0",
         "requested_attributes": {"given_name": {"name": "givenName", "restrictions": restriction}},
@@ -58,3 +59,6 @@ def indy_proof_request(cred_def_id: str) -> dict[str, Any]:
             "adult": {"name": "score", "p_type": ">=", "p_value": 18, "restrictions": restriction}
         },
     }
+    if non_revoked_at is not None:
+        request["non_revoked"] = {"from": non_revoked_at, "to": non_revoked_at}
+    return request

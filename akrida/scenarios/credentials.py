@@ -6,6 +6,7 @@ issue:   each holder connects to the issuer once and creates its did:key; then e
 present: each holder gets one credential once; then every iteration the verifier asks for a
          presentation. `present_proof` is the time from the request until the verifier has verified
          it. A presentation the verifier rejects is a failure of the system under test.
+issue_revoke: AnonCreds only: issue a revocable credential, then revoke it, every iteration.
 mix:     each iteration is an issuance or a proof, drawn with the weights ISSUE_WEIGHT:PRESENT_WEIGHT
          (3:1 by default), on holders that hold at least one credential.
 """
@@ -46,17 +47,20 @@ class CredentialUser(HolderUser):
     def indy(self) -> bool:
         return self.settings.credential_format == "indy"
 
-    def issue_one(self) -> None:
+    def issue_one(self, cred_def_id: str | None = None) -> str:
+        """Issues one credential to this holder; returns the issuer's exchange id."""
         issuer, connection = self.runtime.issuer, self.holder.facts["issuer_connection_id"]
         sequence = next(self.sequence)
         if not self.indy:
             offer = credential(self.issuer_did(), self.holder.facts["subject_did"], sequence)
         with step(self.environment, "receive_credential"):
             if self.indy:
-                issuer.offer_indy_credential(connection, self.settings.cred_def_id, indy_attributes(sequence))
+                cred_def = cred_def_id or self.settings.cred_def_id
+                exchange = issuer.offer_indy_credential(connection, cred_def, indy_attributes(sequence))
             else:
-                issuer.offer_ld_credential(connection, offer)
+                exchange = issuer.offer_ld_credential(connection, offer)
             self.holder.agent.call("receiveCredential", connectionId=self.holder.facts["holder_connection_id"])
+        return exchange
 
 
 class IssueUser(CredentialUser):
@@ -84,6 +88,17 @@ class PresentUser(CredentialUser):
             state, verified = verifier.wait_for_verification(exchange, self.settings.agent_timeout)
             if not verified:
                 raise TargetFailure(f"the verifier did not verify the presentation (state {state})")
+
+
+class IssueRevokeUser(CredentialUser):
+    """issue_revoke: every iteration issues a revocable AnonCreds credential, then revokes it and
+    publishes the revocation: `receive_credential` and `revoke_credential` (the admin call, ledger
+    write included)."""
+
+    def iteration(self) -> None:
+        exchange = self.issue_one(self.settings.revocable_cred_def_id)
+        with step(self.environment, "revoke_credential", ADMIN):
+            self.runtime.issuer.revoke(exchange)
 
 
 class MixUser(PresentUser):

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
 
 from akrida import paths
+from akrida.agent import AgentConfig, AgentProcess
+from akrida.controllers import AcapyAdmin
+from akrida.scenarios.credential_content import indy_attributes, indy_proof_request
 from tests.integration.helpers import akrida, describe, only_run_dir, steps_by_key
 
 pytestmark = pytest.mark.integration
@@ -60,7 +64,7 @@ def test_ledger_target_starts_and_bootstraps(ledger, tmp_path):
     assert re.fullmatch(r"ISSUER_DID=did:key:z6Mk\w+\n", jsonld.stdout)
 
 
-@pytest.mark.parametrize("scenario", ["issue", "present"])
+@pytest.mark.parametrize("scenario", ["issue", "present", "issue_revoke"])
 def test_anoncreds_scenarios_run_clean(ledger, scenario, tmp_path):
     result = akrida("run", results=tmp_path, SCENARIO=scenario, CREDENTIAL_FORMAT="indy", USERS="3",
                     SPAWN_RATE="3", RUN_TIME="20s", WAIT_MIN="0.5", WAIT_MAX="1", **LEDGER_SETTINGS)  # fmt: skip
@@ -68,7 +72,8 @@ def test_anoncreds_scenarios_run_clean(ledger, scenario, tmp_path):
     assert result.returncode == 0, describe(result, run_dir)
     assert "is known to the issuer" in result.stdout
     steps = steps_by_key(run_dir)
-    expected = ("didcomm", "receive_credential") if scenario == "issue" else ("didcomm", "present_proof")
+    expected = {"issue": ("didcomm", "receive_credential"), "present": ("didcomm", "present_proof"),
+                "issue_revoke": ("admin", "revoke_credential")}[scenario]  # fmt: skip
     assert steps[expected].count >= 3 and steps[expected].failures == 0, describe(result, run_dir)
     assert all(step.failures == 0 for step in steps.values())
 
@@ -87,3 +92,35 @@ def test_bootstrap_without_a_target_says_what_to_do(tmp_path):
     result = akrida("target", "bootstrap", results=tmp_path, AKRIDA_LOCAL_STATE_DIR=str(tmp_path / "none"))
     assert result.returncode == 3
     assert "`akrida local up` first" in result.stderr
+
+
+def test_revocation_is_reflected_in_the_next_proof(ledger, tmp_path):
+    """Issue a revocable credential, prove it (with a predicate), revoke it, prove again: the holder
+    still answers, and the verifier now refuses the proof."""
+    status = json.loads(akrida("local", "status", results=tmp_path, **LEDGER_SETTINGS).stdout)
+    state = json.loads((Path(LEDGER_SETTINGS["AKRIDA_LOCAL_STATE_DIR"]) / "state.json").read_text())
+    issuer = AcapyAdmin(status["issuer_admin_url"], {"x-api-key": state["admin_api_key"]}, timeout=120)
+    cred_def = state["revocable_cred_def_id"]
+    assert cred_def, "the ledger target has no revocable credential definition"
+    holder = AgentProcess(AgentConfig(timeout=90, log_dir=tmp_path), "revocation-holder")
+    holder.spawn()
+    try:
+        holder.call("start", mediatorInvitationUrl=status["mediation_url"], ledgerGenesisPath=status["genesis_file"])
+        invitation = issuer.create_invitation()
+        holder.call("receiveInvitation", invitationUrl=invitation.url)
+        connection = issuer.wait_for_connection(invitation.invitation_id, timeout=60)
+        exchange = issuer.offer_indy_credential(connection, cred_def, indy_attributes(1))
+        holder.call("receiveCredential")
+
+        def prove() -> bool:
+            request = indy_proof_request(cred_def, non_revoked_at=int(time.time()))
+            presentation = issuer.request_indy_presentation(connection, request)
+            holder.call("presentationExchange")
+            return issuer.wait_for_verification(presentation, timeout=90)[1]
+
+        assert prove(), "a valid credential must prove"
+        issuer.revoke(exchange)
+        time.sleep(2)  # the non-revocation interval must start after the revocation's ledger time
+        assert not prove(), "a revoked credential must no longer prove"
+    finally:
+        holder.shutdown()
