@@ -9,17 +9,29 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
-from akrida.invitation import InvitationError, decode_invitation
-from akrida.report.gates import GateSyntaxError, parse_gates
+from akrida.parsers import (
+    InvalidValue,
+    choice,
+    integer,
+    number,
+    parse_bool,
+    parse_duration,
+    parse_headers,
+    parse_host,
+    parse_http_url,
+    parse_invitation_url,
+    parse_path,
+    parse_port_range,
+    parse_slo,
+    parse_text,
+)
 from akrida.scenarios import SCENARIOS as _SCENARIOS
 
 SCENARIOS = tuple(_SCENARIOS)
@@ -35,139 +47,6 @@ class SettingsError(ValueError):
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__("invalid settings:\n" + "\n".join(f"  - {problem}" for problem in problems))
-
-
-class _Invalid(ValueError):
-    """Raised by a parser with the 'expected …' half of the message."""
-
-
-# --- parsers: each takes the raw string and returns the typed value or raises _Invalid -------------
-
-_TRUE = {"true", "1", "yes"}
-_FALSE = {"false", "0", "no"}
-
-
-def parse_bool(raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise _Invalid("expected true/false, 1/0 or yes/no")
-
-
-def _integer(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
-    def parse(raw: str) -> int:
-        try:
-            value = int(raw.strip())
-        except ValueError:
-            value = None
-        if value is None or value < minimum or (maximum is not None and value > maximum):
-            bound = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
-            raise _Invalid(f"expected a whole number {bound}")
-        return value
-
-    return parse
-
-
-def _number(minimum: float) -> Callable[[str], float]:
-    def parse(raw: str) -> float:
-        try:
-            value = float(raw.strip())
-        except ValueError:
-            value = None
-        if value is None or value != value or value < minimum:
-            raise _Invalid(f"expected a number of at least {minimum:g}")
-        return value
-
-    return parse
-
-
-def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
-    def parse(raw: str) -> str:
-        value = raw.strip().lower()
-        if value not in choices:
-            raise _Invalid(f"expected one of {', '.join(choices)}")
-        return value
-
-    return parse
-
-
-_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$")
-
-
-def parse_duration(raw: str) -> int:
-    """Locust's run-time syntax (`90`, `90s`, `5m`, `1h30m`) to seconds."""
-    match = _DURATION.match(raw.strip().lower())
-    if not raw.strip() or not match or not any(match.groups()):
-        raise _Invalid("expected a duration such as 60s, 5m or 1h30m")
-    hours, minutes, seconds = (int(part or 0) for part in match.groups())
-    total = hours * 3600 + minutes * 60 + seconds
-    if total < 1:
-        raise _Invalid("expected a duration of at least 1s")
-    return total
-
-
-def parse_port_range(raw: str) -> tuple[int, int]:
-    match = re.fullmatch(r"\s*(\d+)\s*-\s*(\d+)\s*", raw)
-    if not match:
-        raise _Invalid("expected FIRST-LAST, for example 10000-10999")
-    first, last = int(match[1]), int(match[2])
-    if not 1024 <= first <= last <= 65535:
-        raise _Invalid("expected 1024 <= FIRST <= LAST <= 65535")
-    return first, last
-
-
-def parse_http_url(raw: str) -> str:
-    value = raw.strip().rstrip("/")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise _Invalid("expected an http(s) URL such as http://127.0.0.1:8031")
-    return value
-
-
-def parse_invitation_url(raw: str) -> str:
-    value = raw.strip()
-    try:
-        decode_invitation(value)
-    except InvitationError as error:
-        raise _Invalid(f"expected a DIDComm invitation URL with ?oob=… or ?c_i=… ({error})") from None
-    return value
-
-
-def parse_headers(raw: str) -> dict[str, str]:
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        value = None
-    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise _Invalid('expected a JSON object of strings, for example {"Authorization": "Bearer …"}')
-    return value
-
-
-def parse_host(raw: str) -> str:
-    value = raw.strip()
-    if not value or any(c.isspace() for c in value) or "/" in value:
-        raise _Invalid("expected a host name or IP address")
-    return value
-
-
-def parse_path(raw: str) -> Path:
-    if not raw.strip():
-        raise _Invalid("expected a folder path")
-    return Path(raw.strip())
-
-
-def parse_text(raw: str) -> str:
-    return raw.strip()
-
-
-def parse_slo(raw: str) -> str:
-    try:
-        parse_gates(raw, setting="SLO")
-    except GateSyntaxError as error:
-        raise _Invalid(str(error).removeprefix("SLO: ")) from None
-    return raw.strip()
 
 
 # --- the settings ----------------------------------------------------------------------------------
@@ -189,14 +68,14 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("SCENARIO", "scenario", _choice(SCENARIOS), "Scenario to run: " + ", ".join(SCENARIOS) + "."),
-    Setting("USERS", "users", _integer(1), "Number of simulated holders (Locust users)."),
-    Setting("SPAWN_RATE", "spawn_rate", _number(0.01), "Holders started per second."),
+    Setting("SCENARIO", "scenario", choice(SCENARIOS), "Scenario to run: " + ", ".join(SCENARIOS) + "."),
+    Setting("USERS", "users", integer(1), "Number of simulated holders (Locust users)."),
+    Setting("SPAWN_RATE", "spawn_rate", number(0.01), "Holders started per second."),
     Setting(
         "RUN_TIME", "run_time", parse_duration, "How long the load runs (60s, 5m, 1h30m).", format=lambda v: f"{v}s"
     ),
     Setting("UI", "ui", parse_bool, "Start Locust's web UI instead of running headless."),
-    Setting("UI_PORT", "ui_port", _integer(1, 65535), "Port of Locust's web UI."),
+    Setting("UI_PORT", "ui_port", integer(1, 65535), "Port of Locust's web UI."),
     Setting(
         "MEDIATION_URL",
         "mediation_url",
@@ -221,7 +100,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "PICKUP_STRATEGY",
         "pickup_strategy",
-        _choice(PICKUP_STRATEGIES),
+        choice(PICKUP_STRATEGIES),
         "How holders collect messages from the mediator: " + ", ".join(PICKUP_STRATEGIES) + ".",
     ),
     Setting(
@@ -236,24 +115,24 @@ SETTINGS: tuple[Setting, ...] = (
         parse_host,
         "Host name the target uses to reach holders without mediation.",
     ),
-    Setting("AGENT_TIMEOUT", "agent_timeout", _number(1), "Seconds a holder waits for any one answer."),
-    Setting("AGENT_LOG_LEVEL", "agent_log_level", _choice(AGENT_LOG_LEVELS), "Log level of the holder agents."),
+    Setting("AGENT_TIMEOUT", "agent_timeout", number(1), "Seconds a holder waits for any one answer."),
+    Setting("AGENT_LOG_LEVEL", "agent_log_level", choice(AGENT_LOG_LEVELS), "Log level of the holder agents."),
     Setting(
         "AGENT_LOG_MAX_BYTES",
         "agent_log_max_bytes",
-        _integer(4096),
+        integer(4096),
         "Size cap of each holder's log file under the run folder.",
     ),
     Setting(
         "CONNECTIONS_PER_USER",
         "connections_per_user",
-        _integer(1, 10000),
+        integer(1, 10000),
         "Connections each holder makes per iteration in the connection scenario.",
     ),
     Setting(
         "CREDENTIAL_FORMAT",
         "credential_format",
-        _choice(CREDENTIAL_FORMATS),
+        choice(CREDENTIAL_FORMATS),
         "Credentials of issue, present and mix: ld_proof (W3C JSON-LD, no ledger) or indy (AnonCreds).",
     ),
     Setting(
@@ -271,10 +150,10 @@ SETTINGS: tuple[Setting, ...] = (
         parse_path,
         "indy: genesis file of the issuer's Indy ledger, for the holders to read it.",
     ),
-    Setting("ISSUE_WEIGHT", "issue_weight", _integer(0), "mix scenario: relative weight of issuances."),
-    Setting("PRESENT_WEIGHT", "present_weight", _integer(0), "mix scenario: relative weight of proofs."),
-    Setting("WAIT_MIN", "wait_min", _number(0), "Least seconds a holder waits between iterations."),
-    Setting("WAIT_MAX", "wait_max", _number(0), "Most seconds a holder waits between iterations."),
+    Setting("ISSUE_WEIGHT", "issue_weight", integer(0), "mix scenario: relative weight of issuances."),
+    Setting("PRESENT_WEIGHT", "present_weight", integer(0), "mix scenario: relative weight of proofs."),
+    Setting("WAIT_MIN", "wait_min", number(0), "Least seconds a holder waits between iterations."),
+    Setting("WAIT_MAX", "wait_max", number(0), "Most seconds a holder waits between iterations."),
     Setting("RESULTS_DIR", "results_dir", parse_path, "Folder that receives one sub-folder per run."),
     Setting(
         "SLO",
@@ -286,7 +165,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "LOCAL_BASE_PORT",
         "local_base_port",
-        _integer(1024, 65000),
+        integer(1024, 65000),
         "First of the ports the embedded target uses (it takes 10 from here).",
     ),
 )
@@ -349,7 +228,7 @@ class Settings:
                 continue  # unset or empty: the default
             try:
                 values[setting.attr] = setting.parse(text)
-            except _Invalid as error:
+            except InvalidValue as error:
                 shown = REDACTED if setting.secret else repr(text)
                 problems.append(f"{setting.env}={shown}: {error}")
         settings = cls(**values)

@@ -1,6 +1,19 @@
 """Clients of the target's admin APIs."""
 
 from akrida.controllers.acapy import AcapyAdmin
-from akrida.controllers.base import ControllerError, Invitation, IssuerController, TargetUnreachable
+from akrida.controllers.base import (
+    ControllerError,
+    Invitation,
+    IssuerController,
+    TargetUnreachable,
+    VerifierController,
+)
 
-__all__ = ["AcapyAdmin", "ControllerError", "Invitation", "IssuerController", "TargetUnreachable"]
+__all__ = [
+    "AcapyAdmin",
+    "ControllerError",
+    "Invitation",
+    "IssuerController",
+    "TargetUnreachable",
+    "VerifierController",
+]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class ControllerError(Exception):
@@ -36,3 +36,35 @@ class IssuerController(Protocol):
         """Returns the issuer-side connection id once the connection from `invitation_id` is active."""
 
     def send_message(self, connection_id: str, content: str) -> None: ...
+
+    # Credentials. A controller that cannot do one format raises ControllerError saying so.
+
+    def create_did_key(self) -> str:
+        """A signing did:key for JSON-LD credentials."""
+
+    def offer_ld_credential(self, connection_id: str, credential: dict[str, Any]) -> str:
+        """Offers a W3C JSON-LD credential; returns the exchange id."""
+
+    def offer_indy_credential(self, connection_id: str, cred_def_id: str, attributes: dict[str, str]) -> str:
+        """Offers an AnonCreds credential; returns the exchange id."""
+
+    def revoke(self, credential_exchange_id: str) -> None:
+        """Revokes the credential of an exchange and publishes the revocation."""
+
+    def check_credential_definition(self, cred_def_id: str) -> None:
+        """Raises ControllerError, naming CRED_DEF_ID, unless the issuer knows it."""
+
+    def create_schema(self, name: str, version: str, attributes: list[str]) -> str: ...
+
+    def create_credential_definition(self, schema_id: str, tag: str, revocable: bool = False) -> str: ...
+
+
+class VerifierController(Protocol):
+    """What scenarios ask of the verifier-side agent (the issuer's agent in the embedded target)."""
+
+    def request_ld_presentation(self, connection_id: str, definition: dict[str, Any], challenge: str) -> str: ...
+
+    def request_indy_presentation(self, connection_id: str, proof_request: dict[str, Any]) -> str: ...
+
+    def wait_for_verification(self, presentation_id: str, timeout: float) -> tuple[str, bool]:
+        """Waits, bounded by `timeout`, until the exchange ends; returns (final state, verified)."""

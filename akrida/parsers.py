@@ -1,0 +1,144 @@
+"""Parsers for setting values: each takes the raw text of one variable and returns the typed value,
+or raises InvalidValue with the "expected …" half of the error message (settings.py adds the name)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from akrida.invitation import InvitationError, decode_invitation
+from akrida.report.gates import GateSyntaxError, parse_gates
+
+
+class InvalidValue(ValueError):
+    """Raised by a parser with the 'expected …' half of the message."""
+
+
+_TRUE = {"true", "1", "yes"}
+_FALSE = {"false", "0", "no"}
+
+
+def parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise InvalidValue("expected true/false, 1/0 or yes/no")
+
+
+def integer(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            value = None
+        if value is None or value < minimum or (maximum is not None and value > maximum):
+            bound = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
+            raise InvalidValue(f"expected a whole number {bound}")
+        return value
+
+    return parse
+
+
+def number(minimum: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            value = None
+        if value is None or value != value or value < minimum:
+            raise InvalidValue(f"expected a number of at least {minimum:g}")
+        return value
+
+    return parse
+
+
+def choice(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise InvalidValue(f"expected one of {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$")
+
+
+def parse_duration(raw: str) -> int:
+    """Locust's run-time syntax (`90`, `90s`, `5m`, `1h30m`) to seconds."""
+    match = _DURATION.match(raw.strip().lower())
+    if not raw.strip() or not match or not any(match.groups()):
+        raise InvalidValue("expected a duration such as 60s, 5m or 1h30m")
+    hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    total = hours * 3600 + minutes * 60 + seconds
+    if total < 1:
+        raise InvalidValue("expected a duration of at least 1s")
+    return total
+
+
+def parse_port_range(raw: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*(\d+)\s*-\s*(\d+)\s*", raw)
+    if not match:
+        raise InvalidValue("expected FIRST-LAST, for example 10000-10999")
+    first, last = int(match[1]), int(match[2])
+    if not 1024 <= first <= last <= 65535:
+        raise InvalidValue("expected 1024 <= FIRST <= LAST <= 65535")
+    return first, last
+
+
+def parse_http_url(raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidValue("expected an http(s) URL such as http://127.0.0.1:8031")
+    return value
+
+
+def parse_invitation_url(raw: str) -> str:
+    value = raw.strip()
+    try:
+        decode_invitation(value)
+    except InvitationError as error:
+        raise InvalidValue(f"expected a DIDComm invitation URL with ?oob=… or ?c_i=… ({error})") from None
+    return value
+
+
+def parse_headers(raw: str) -> dict[str, str]:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise InvalidValue('expected a JSON object of strings, for example {"Authorization": "Bearer …"}')
+    return value
+
+
+def parse_host(raw: str) -> str:
+    value = raw.strip()
+    if not value or any(c.isspace() for c in value) or "/" in value:
+        raise InvalidValue("expected a host name or IP address")
+    return value
+
+
+def parse_path(raw: str) -> Path:
+    if not raw.strip():
+        raise InvalidValue("expected a folder path")
+    return Path(raw.strip())
+
+
+def parse_text(raw: str) -> str:
+    return raw.strip()
+
+
+def parse_slo(raw: str) -> str:
+    try:
+        parse_gates(raw, setting="SLO")
+    except GateSyntaxError as error:
+        raise InvalidValue(str(error).removeprefix("SLO: ")) from None
+    return raw.strip()
