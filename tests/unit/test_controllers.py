@@ -8,7 +8,7 @@ from akrida.controllers import AcapyAdmin, IssuerController, VerifierController
 
 
 def interface_methods(protocol):
-    return [name for name, member in vars(protocol).items() if inspect.isfunction(member)]
+    return [name for name, member in vars(protocol).items() if inspect.isfunction(member) and not name.startswith("_")]
 
 
 @pytest.mark.parametrize("protocol", [IssuerController, VerifierController])
