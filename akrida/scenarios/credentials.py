@@ -15,6 +15,8 @@ import itertools
 import random
 import uuid
 
+from gevent.lock import BoundedSemaphore
+
 from akrida.scenarios.base import HolderUser
 from akrida.scenarios.credential_content import (
     credential,
@@ -90,14 +92,21 @@ class PresentUser(CredentialUser):
                 raise TargetFailure(f"the verifier did not verify the presentation (state {state})")
 
 
+# ACA-Py rejects concurrent publications to one revocation registry: the ledger refuses the second
+# registry entry written against a stale accumulator (InvalidClientRequest, seen with 3 holders).
+# Revocations are therefore published one at a time per load process; the wait for this lock is
+# not part of the measured step.
+_publishing = BoundedSemaphore(1)
+
+
 class IssueRevokeUser(CredentialUser):
     """issue_revoke: every iteration issues a revocable AnonCreds credential, then revokes it and
     publishes the revocation: `receive_credential` and `revoke_credential` (the admin call, ledger
-    write included)."""
+    write included; one at a time per load process)."""
 
     def iteration(self) -> None:
         exchange = self.issue_one(self.settings.revocable_cred_def_id)
-        with step(self.environment, "revoke_credential", ADMIN):
+        with _publishing, step(self.environment, "revoke_credential", ADMIN):
             self.runtime.issuer.revoke(exchange)
 
 
