@@ -7,12 +7,14 @@ AKRIDA := $(VENV)/bin/akrida
 PYTEST := $(VENV)/bin/pytest
 RUFF   := $(VENV)/bin/ruff
 
-.PHONY: help setup setup-ledger run test lint clean
+.PHONY: help setup setup-ledger run provision teardown test lint clean
 
 help:
 	@echo "make setup   install everything (idempotent; fast the second time)"
 	@echo "make setup-ledger  also install the local Indy ledger (needs Python 3.8; for AnonCreds)"
 	@echo "make run     run a load test, e.g. make run USERS=20 SPAWN_RATE=2 RUN_TIME=60s SCENARIO=mediator_ping"
+	@echo "make provision  make load hosts and prepare them: CLOUD=lab|aws WORKERS=N (then make run uses them)"
+	@echo "make teardown   destroy what provision made (safe to run twice)"
 	@echo "make test    run the test suite (unit, then integration with real ACA-Py and Credo)"
 	@echo "make lint    ruff check and format check"
 	@echo "make clean   remove the environments, the build and local state (keeps results/)"
@@ -25,6 +27,12 @@ setup-ledger: setup
 
 run: setup
 	@$(AKRIDA) run
+
+provision: setup
+	@$(AKRIDA) cluster provision
+
+teardown: setup
+	@$(AKRIDA) cluster teardown
 
 test: setup setup-ledger
 	$(PYTEST) $(PYTEST_ARGS)

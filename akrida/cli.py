@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 from akrida import __version__, paths, runner
+from akrida.cluster.errors import ClusterError
+from akrida.cluster.state import Cluster
 from akrida.controllers import AcapyAdmin, ControllerError
 from akrida.invitation import InvitationError
 from akrida.local.errors import LocalTargetError
@@ -21,6 +23,8 @@ from akrida.settings import Settings, SettingsError
 
 # Command-line options of `akrida run` and the settings they override.
 RUN_OPTIONS = {
+    "cloud": "CLOUD",
+    "workers": "WORKERS",
     "scenario": "SCENARIO",
     "users": "USERS",
     "spawn_rate": "SPAWN_RATE",
@@ -45,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     except LocalTargetError as error:
         print(f"akrida: embedded target: {error}", file=sys.stderr)
         return runner.EXIT_TARGET_UNREACHABLE
+    except ClusterError as error:
+        print(f"akrida: cluster: {error}", file=sys.stderr)
+        return runner.EXIT_FAILURES
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -91,6 +98,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     bootstrap.add_argument("--format", choices=("ld_proof", "indy"), default="ld_proof")
     bootstrap.set_defaults(handler=_target_bootstrap)
+
+    cluster = commands.add_parser("cluster", help="load hosts: lab hosts here or cloud VMs (CLOUD, WORKERS)")
+    cluster_commands = cluster.add_subparsers(title="actions", required=True)
+    provision = cluster_commands.add_parser("provision", help="make the hosts with Terraform and prepare them")
+    provision.add_argument("--cloud", help="lab or aws (CLOUD)")
+    provision.add_argument("--workers", help="worker hosts besides the master (WORKERS)")
+    provision.set_defaults(handler=_cluster_provision)
+    cluster_commands.add_parser(
+        "prepare", help="run the playbook again on the provisioned hosts (a second run changes nothing)"
+    ).set_defaults(handler=_cluster_prepare)
+    cluster_commands.add_parser("teardown", help="destroy what provision made (safe to run twice)").set_defaults(
+        handler=_cluster_teardown
+    )
+    cluster_commands.add_parser("status", help="show the provisioned cluster").set_defaults(handler=_cluster_status)
     return parser
 
 
@@ -202,6 +223,41 @@ def _local_status(_arguments: argparse.Namespace) -> int:
     status = LocalTarget.status()
     print(json.dumps(status, indent=2))
     return runner.EXIT_OK if status["running"] else 1
+
+
+def _cluster_provision(arguments: argparse.Namespace) -> int:
+    from akrida.cluster import provision  # Terraform and Ansible helpers load only here
+
+    provision.provision(_settings(arguments))
+    return runner.EXIT_OK
+
+
+def _cluster_prepare(arguments: argparse.Namespace) -> int:
+    from akrida.cluster import provision
+
+    result = provision.prepare(_settings(arguments))
+    for host, counts in sorted(result.recap.items()):
+        print(f"{host}: ok={counts.ok} changed={counts.changed} failed={counts.failed}")
+    return runner.EXIT_OK
+
+
+def _cluster_teardown(_arguments: argparse.Namespace) -> int:
+    from akrida.cluster import provision
+
+    if not provision.teardown():
+        print("cluster: nothing to tear down")
+    return runner.EXIT_OK
+
+
+def _cluster_status(_arguments: argparse.Namespace) -> int:
+    cluster = Cluster.current()
+    if cluster is None:
+        print("cluster: none provisioned (`make provision`)")
+        return 1
+    print(f"cluster: {cluster.cloud}, {'prepared' if cluster.prepared else 'NOT prepared (provision failed?)'}")
+    for host in cluster.hosts:
+        print(f"  {host.name:<10} {host.public_ip:<16} private {host.private_ip:<16} {host.root}")
+    return runner.EXIT_OK
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ or raises InvalidValue with the "expected …" half of the error message (settin
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Callable
@@ -142,3 +143,27 @@ def parse_slo(raw: str) -> str:
     except GateSyntaxError as error:
         raise InvalidValue(str(error).removeprefix("SLO: ")) from None
     return raw.strip()
+
+
+def parse_cidr(raw: str) -> str:
+    """An IPv4 or IPv6 network such as 203.0.113.7/32; a bare address means that one address."""
+    text = raw.strip()
+    try:
+        network = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise InvalidValue("expected a network in CIDR notation, such as 203.0.113.7/32") from None
+    return str(network)
+
+
+def parse_instance_type(raw: str) -> str:
+    text = raw.strip()
+    if not re.fullmatch(r"[a-z][a-z0-9-]*\.[a-z0-9]+", text):
+        raise InvalidValue("expected an instance type such as c7i.2xlarge")
+    return text
+
+
+def parse_region(raw: str) -> str:
+    text = raw.strip()
+    if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", text):
+        raise InvalidValue("expected an AWS region such as eu-central-1")
+    return text

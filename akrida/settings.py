@@ -22,13 +22,16 @@ from akrida.parsers import (
     integer,
     number,
     parse_bool,
+    parse_cidr,
     parse_duration,
     parse_headers,
     parse_host,
     parse_http_url,
+    parse_instance_type,
     parse_invitation_url,
     parse_path,
     parse_port_range,
+    parse_region,
     parse_slo,
     parse_text,
 )
@@ -36,6 +39,7 @@ from akrida.scenarios import SCENARIOS as _SCENARIOS
 
 SCENARIOS = tuple(_SCENARIOS)
 CREDENTIAL_FORMATS = ("ld_proof", "indy")
+CLOUDS = ("lab", "aws")
 PICKUP_STRATEGIES = ("implicit", "pickup_v1", "pickup_v2", "pickup_v2_live", "none")
 AGENT_LOG_LEVELS = ("test", "trace", "debug", "info", "warn", "error", "fatal", "off")
 REDACTED = "***"
@@ -168,6 +172,31 @@ SETTINGS: tuple[Setting, ...] = (
         integer(1024, 65000),
         "First of the ports the embedded target uses (it takes 10 from here).",
     ),
+    # --- the cluster (make provision / run / teardown) ---
+    Setting("CLOUD", "cloud", choice(CLOUDS), "Where `make provision` makes hosts: lab (this machine) or aws."),
+    Setting("WORKERS", "workers", integer(1, 200), "Worker hosts `make provision` makes, besides the master."),
+    Setting(
+        "WORKER_PROCESSES",
+        "worker_processes",
+        integer(0, 256),
+        "Locust worker processes per worker host; 0 means one per CPU core.",
+    ),
+    Setting("LAB_CIDR", "lab_cidr", parse_cidr, "Private network of the lab hosts (CLOUD=lab)."),
+    Setting(
+        "OPERATOR_CIDR",
+        "operator_cidr",
+        parse_cidr,
+        "CLOUD=aws: your address; SSH and the Locust UI open only to it (required, never 0.0.0.0/0).",
+    ),
+    Setting(
+        "TARGET_CIDR",
+        "target_cidr",
+        parse_cidr,
+        "CLOUD=aws: addresses of the system under test; AGENT_PORT_RANGE opens only to them (required).",
+    ),
+    Setting("AWS_REGION", "aws_region", parse_region, "CLOUD=aws: region of the hosts."),
+    Setting("MASTER_INSTANCE_TYPE", "master_instance_type", parse_instance_type, "CLOUD=aws: the master's type."),
+    Setting("WORKER_INSTANCE_TYPE", "worker_instance_type", parse_instance_type, "CLOUD=aws: each worker's type."),
 )
 
 
@@ -208,6 +237,15 @@ class Settings:
     slo: str = ""
     local_host: str = "127.0.0.1"
     local_base_port: int = 8100
+    cloud: str = "lab"
+    workers: int = 2
+    worker_processes: int = 0
+    lab_cidr: str = "10.200.0.0/24"
+    operator_cidr: str = ""
+    target_cidr: str = ""
+    aws_region: str = "eu-central-1"
+    master_instance_type: str = "c7i.large"
+    worker_instance_type: str = "c7i.2xlarge"
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:

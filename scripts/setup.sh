@@ -52,7 +52,7 @@ if ! fresh venv "$key" || [[ ! -x .venv/bin/akrida ]]; then
     python3 -m venv --clear .venv || { sleep 2; python3 -m venv --clear .venv; } \
       || fail "python3 -m venv failed; on Debian install python3-venv"
   fi
-  quiet_pip .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+  quiet_pip .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev,cluster]'
   stamp venv "$key"
 fi
 
