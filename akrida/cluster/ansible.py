@@ -15,7 +15,10 @@ from akrida import paths
 from akrida.cluster.errors import ClusterError
 
 PLAYBOOK = paths.ROOT / "playbooks" / "site.yml"
-RECAP = re.compile(r"^(?P<host>\S+)\s*:\s*ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)")
+RECAP = re.compile(
+    r"^(?P<host>\S+)\s*:\s*ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+"
+    r"unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)"
+)
 TASK = re.compile(r"^TASK \[(?P<name>.+?)\]")
 
 

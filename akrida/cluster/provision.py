@@ -120,7 +120,9 @@ def provision(settings: Settings, progress: Progress = print) -> Cluster:
     check_settings(settings)
     existing = Cluster.current()
     if existing is not None and existing.cloud != settings.cloud:
-        raise ClusterError(f"a {existing.cloud} cluster is provisioned: `make teardown` it before CLOUD={settings.cloud}")
+        raise ClusterError(
+            f"a {existing.cloud} cluster is provisioned: `make teardown` it before CLOUD={settings.cloud}"
+        )
     folder = CloudDir(settings.cloud)
     folder.root.mkdir(parents=True, exist_ok=True)
     folder.root.chmod(0o700)  # keys and Terraform variables (host keys) live here
@@ -180,7 +182,9 @@ def wait_for_ssh(cluster: Cluster, folder: CloudDir, timeout: float = SSH_WAIT_S
                     break
             except OSError as error:
                 if time.monotonic() > deadline:
-                    raise ClusterError(f"{host.name} ({host.public_ip}) did not open SSH in {timeout:.0f} s: {error}")
+                    raise ClusterError(
+                        f"{host.name} ({host.public_ip}) did not open SSH in {timeout:.0f} s: {error}"
+                    ) from error
                 time.sleep(2)
 
 
