@@ -66,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--spawn-rate", help="holders started per second (SPAWN_RATE)")
     run.add_argument("--run-time", help="duration such as 60s or 5m (RUN_TIME)")
     run.add_argument("--ui", action="store_true", help="start Locust's web UI instead of running headless")
+    run.add_argument("--local", action="store_true", help="run on this machine even when a cluster is provisioned")
     run.set_defaults(handler=_run)
 
     check = commands.add_parser("check", help="validate the settings and check that the target answers")
@@ -129,8 +130,20 @@ def _settings(arguments: argparse.Namespace) -> Settings:
 
 def _run(arguments: argparse.Namespace) -> int:
     settings = _settings(arguments)
+    cluster = None if arguments.local else Cluster.current()
+    if cluster is not None and not cluster.prepared:
+        raise ClusterError(
+            "the provisioned cluster was never fully prepared: run `make provision` again, or `make teardown`; "
+            "`akrida run --local` runs on this machine"
+        )
     try:
-        result = runner.run(settings)
+        if cluster is not None:
+            from akrida.cluster import distributed  # Fabric loads only for cluster runs
+
+            print(f"cluster: {cluster.cloud}, {len(cluster.workers)} workers (`akrida run --local` runs here)")
+            result = distributed.run(settings, cluster)
+        else:
+            result = runner.run(settings)
     except KeyboardInterrupt:
         return runner.EXIT_INTERRUPTED
     return result.exit_code
@@ -146,7 +159,7 @@ def _check(arguments: argparse.Namespace) -> int:
         if info is None:
             print("target: the embedded target (started by `akrida run`, or now with `akrida local up`)")
             return runner.EXIT_OK
-        settings = runner._pointed_at(settings, info)
+        settings = runner.pointed_at(settings, info)
     for line in check_target(settings).lines:
         print(f"check: {line}")
     return runner.EXIT_OK
@@ -203,7 +216,7 @@ def _target_bootstrap(arguments: argparse.Namespace) -> int:
         info = LocalTarget.current()
         if info is None:
             raise LocalTargetError("no target configured and the embedded one is not running: `akrida local up` first")
-        settings = runner._pointed_at(settings, info)
+        settings = runner.pointed_at(settings, info)
     issuer = AcapyAdmin(settings.issuer_url, settings.admin_headers(), timeout=30)
     issuer.check_ready()
     if arguments.format == "ld_proof":

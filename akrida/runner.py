@@ -104,7 +104,7 @@ def run(settings: Settings, progress=print) -> RunResult:
             else:
                 target = LocalTarget(settings.local_host, settings.local_base_port)
                 info = target.up(run_dir / "target", progress=progress)
-            settings = _pointed_at(settings, info)
+            settings = pointed_at(settings, info)
             manifest.target["embedded"] = "ACA-Py mediator and issuer on PostgreSQL"
             manifest.versions["acapy"] = ACAPY_VERSION
             manifest.config = settings.redacted()  # the configuration in effect
@@ -129,7 +129,7 @@ def run(settings: Settings, progress=print) -> RunResult:
         findings = bundle.finish(run_dir, manifest, complete=outcome.complete)
         progress("")
         progress(render_text(findings))
-        code = outcome.code if outcome.code is not None else _exit_code(findings)
+        code = outcome.code if outcome.code is not None else exit_code_for(findings)
         manifest.exit_code = code
         manifest.write(run_dir)
         progress(f"results: {run_dir} (summary.html, report.html, manifest.json)")
@@ -142,13 +142,13 @@ class _Outcome:
     code: int | None = None  # set when the run ended abnormally
 
 
-def _exit_code(findings: Findings) -> int:
+def exit_code_for(findings: Findings) -> int:
     if findings.gates:
         return EXIT_GATES_BREACHED if findings.gates_breached else EXIT_OK
     return EXIT_FAILURES if findings.target_failures or findings.harness_failures else EXIT_OK
 
 
-def _pointed_at(settings: Settings, info: TargetInfo) -> Settings:
+def pointed_at(settings: Settings, info: TargetInfo) -> Settings:
     """The settings aimed at the embedded target; what the user set explicitly (CRED_DEF_ID …) wins."""
     environment = settings.as_environment()
     for name, value in info.as_environment().items():

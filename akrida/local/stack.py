@@ -25,6 +25,8 @@ from akrida.local.ledger import NODES, IndyPool
 from akrida.local.postgres import LocalPostgres
 from akrida.local.processes import runs, terminate
 
+DATABASE_HOST = "127.0.0.1"
+
 STATE_FILE = paths.LOCAL_STATE_DIR / "state.json"
 LEDGER_MARKER = b"indy_wrapper.py"
 TAILS_MARKER = b"akrida.local.tails"
@@ -94,36 +96,47 @@ class LocalTarget:
         log_dir.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
 
-        progress(f"embedded target: starting PostgreSQL on {self.host}:{self.port(POSTGRES)}")
-        postgres = LocalPostgres(self.host, self.port(POSTGRES))
+        # The wallets' database serves only the target's own ACA-Py processes: loopback, whatever LOCAL_HOST is.
+        progress(f"embedded target: starting PostgreSQL on {DATABASE_HOST}:{self.port(POSTGRES)}")
+        postgres = LocalPostgres(DATABASE_HOST, self.port(POSTGRES))
         database = postgres.start()
 
         ledger_pids: list[int] = []
-        genesis_file = tails_url = None
-        if self.ledger:
-            ledger_pids, genesis_file, tails_url = self._start_ledger(log_dir, progress)
+        launched: list[acapy.RunningAcapy] = []
+        try:
+            genesis_file = tails_url = None
+            if self.ledger:
+                ledger_pids, genesis_file, tails_url = self._start_ledger(log_dir, progress)
 
-        admin_api_key = secrets.token_urlsafe(24)
-        agents = self._agents(genesis_file, tails_url)
-        postgres.drop_databases([agent.wallet_name for agent in agents])
-        progress("embedded target: starting ACA-Py " + " and ".join(a.name for a in agents))
-        launched = [
-            acapy.launch(agent, admin_api_key, secrets.token_urlsafe(24), database, log_dir / f"{agent.name}.log")
-            for agent in agents
-        ]
-        info = TargetInfo(
-            mediation_url="",
-            issuer_admin_url=agents[1].admin_url,
-            mediator_admin_url=agents[0].admin_url,
-            admin_api_key=admin_api_key,
-            host=self.host,
-            base_port=self.base_port,
-            pids={running.agent.name: running.pid for running in launched},
-            log_dir=str(log_dir),
-            started_at=time.time(),
-            genesis_file=str(genesis_file or ""),
-            ledger_pids=ledger_pids,
-        )
+            admin_api_key = secrets.token_urlsafe(24)
+            agents = self._agents(genesis_file, tails_url)
+            postgres.drop_databases([agent.wallet_name for agent in agents])
+            progress("embedded target: starting ACA-Py " + " and ".join(a.name for a in agents))
+            for agent in agents:
+                log = log_dir / f"{agent.name}.log"
+                launched.append(acapy.launch(agent, admin_api_key, secrets.token_urlsafe(24), database, log))
+            info = TargetInfo(
+                mediation_url="",
+                issuer_admin_url=agents[1].admin_url,
+                mediator_admin_url=agents[0].admin_url,
+                admin_api_key=admin_api_key,
+                host=self.host,
+                base_port=self.base_port,
+                pids={running.agent.name: running.pid for running in launched},
+                log_dir=str(log_dir),
+                started_at=time.time(),
+                genesis_file=str(genesis_file or ""),
+                ledger_pids=ledger_pids,
+            )
+        except BaseException:
+            # Nothing records this start yet, so `down` could not find what it started: stop it here.
+            for running in launched:
+                acapy.terminate(running.pid)
+            for pid in ledger_pids:
+                terminate(pid, LEDGER_MARKER)
+                terminate(pid, TAILS_MARKER)
+            postgres.stop()
+            raise
         # Record the pids before waiting, so a failed start can still be cleaned up by `down`.
         self._write_state(info)
         try:
@@ -214,7 +227,7 @@ class LocalTarget:
     def down(self, progress=print) -> bool:
         """Stops whatever the state file records. Returns False when nothing was running."""
         state = _read_state()
-        postgres = LocalPostgres(state.host if state else self.host, state.base_port + POSTGRES if state else 0)
+        postgres = LocalPostgres(DATABASE_HOST, state.base_port + POSTGRES if state else 0)
         if state is None and not postgres.running():
             return False
         for name, pid in (state.pids if state else {}).items():

@@ -1,0 +1,351 @@
+"""A distributed run on a provisioned cluster: Locust workers on every worker host, the master on the
+master host, and every result file brought home into results/<run-id>/.
+
+Whatever happens (failures, a lost host, Ctrl-C), every remote process is stopped and what the hosts
+gathered is fetched; a host that cannot be reached is named in the summary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+import shutil
+import sys
+import tarfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from akrida import runner
+from akrida.cluster.errors import ClusterError
+from akrida.cluster.remote import RemoteHost, connect
+from akrida.cluster.state import CloudDir, Cluster, Host
+from akrida.controllers import ControllerError
+from akrida.invitation import InvitationError
+from akrida.local.acapy import ACAPY_VERSION
+from akrida.local.errors import LocalTargetError
+from akrida.local.stack import LocalTarget
+from akrida.preflight import check_target
+from akrida.report import bundle
+from akrida.report.manifest import Manifest, now, this_host, versions
+from akrida.report.progress import HISTORY_FILE, progress_line
+from akrida.report.summary import render_text
+from akrida.scenarios import SCENARIOS
+from akrida.settings import Settings
+
+Progress = Callable[..., None]
+MASTER_PORT = 5557
+EXPECT_WORKERS_WAIT = 120  # seconds the master waits for every worker to connect
+STOP_TIMEOUT = 15  # seconds holders get to shut their agents down when the run time is up
+POLL_INTERVAL = 5.0
+MERGED_FOLDERS = ("health", "delivery")  # per-process files the summary reads from every host
+MASTER_FILES = ("locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv", "locust_exceptions.csv")
+
+
+@dataclass
+class HostReport:
+    name: str
+    fetched: bool = False
+    problem: str = ""
+    cores: int = 0
+    memory_bytes: int = 0
+
+
+@dataclass
+class _State:
+    complete: bool = False
+    code: int | None = None
+    started: dict[str, bool] = field(default_factory=dict)
+
+
+def remote_run_dir(host: Host, run_id: str) -> str:
+    return f"{host.root}/runs/{run_id}"
+
+
+def locust_arguments(settings: Settings, host: Host) -> list[str]:
+    locustfile = f"{host.root}/current/home/locustfiles/{SCENARIOS[settings.scenario].locustfile}"
+    return [f"{host.root}/bin/akrida-locust", "-f", locustfile]
+
+
+def worker_command(settings: Settings, worker: Host, master: Host, processes: int, run_dir: str) -> str:
+    command = [
+        *locust_arguments(settings, worker),
+        "--worker",
+        "--master-host", master.private_ip,
+        "--master-port", str(MASTER_PORT),
+        "--processes", str(processes),
+        "--logfile", f"{run_dir}/locust-worker.log",
+    ]  # fmt: skip
+    return _detached(command, run_dir, "worker")
+
+
+def master_command(settings: Settings, master: Host, expected_workers: int, run_dir: str) -> str:
+    command = [
+        *locust_arguments(settings, master),
+        "--master", "--headless", "--only-summary",
+        "--master-bind-host", master.private_ip,
+        "--master-bind-port", str(MASTER_PORT),
+        "--expect-workers", str(expected_workers),
+        "--expect-workers-max-wait", str(EXPECT_WORKERS_WAIT),
+        "-u", str(settings.users),
+        "-r", f"{settings.spawn_rate:g}",
+        "-t", f"{settings.run_time}s",
+        "--stop-timeout", str(STOP_TIMEOUT),
+        "--csv", f"{run_dir}/locust", "--csv-full-history",
+        "--html", f"{run_dir}/report.html",
+        "--logfile", f"{run_dir}/locust.log",
+    ]  # fmt: skip
+    return _detached(command, run_dir, "master")
+
+
+def _detached(command: list[str], run_dir: str, role: str) -> str:
+    """A shell line that starts `command` in its own session and returns at once with its pid.
+
+    `cd X && cmd &` would background a subshell that holds the SSH channel open, so run() would
+    wait for the whole run; `cd X || exit` and full redirection let the channel close. The exit code
+    lands in a file for the driver to read.
+    """
+    inner = f"{shlex.join(command)}; echo $? > {shlex.quote(run_dir)}/{role}.exit"
+    quoted = shlex.quote(run_dir)
+    return (
+        f"cd {quoted} || exit 1; AKRIDA_RUN_DIR={quoted} setsid nohup bash -c {shlex.quote(inner)} "
+        f"> {quoted}/{role}.out 2>&1 < /dev/null & echo $!"
+    )
+
+
+def stop_command(host: Host) -> str:
+    """Stops every process started from the host's akrida folder: Locust and the holder agents.
+
+    The first character is bracketed so that the pattern does not match the shell running it.
+    """
+    pattern = shlex.quote(f"[{host.root[0]}]{host.root[1:]}/")
+    return (
+        f"pkill -TERM -f {pattern}; for _ in $(seq 50); do pgrep -f {pattern} >/dev/null || exit 0; sleep 0.2; done; "
+        f"pkill -KILL -f {pattern}; exit 0"
+    )
+
+
+def run(settings: Settings, cluster: Cluster, progress: Progress = print) -> runner.RunResult:
+    """Runs one distributed load test. Whatever happens, the run folder gets its files and summary."""
+    if settings.ui:
+        raise ClusterError("UI=true is not supported on a cluster yet: run headless (UI=false)")
+    run_dir = runner.new_run_dir(settings)
+    progress(f"results: {run_dir}")
+    manifest = Manifest(
+        run_id=run_dir.name,
+        scenario=settings.scenario,
+        users=settings.users,
+        spawn_rate=settings.spawn_rate,
+        run_time_s=settings.run_time,
+        started_at=now(),
+        config=settings.redacted(),
+        hosts=[this_host("controller")],
+        versions=versions(),
+    )
+    manifest.target["cluster"] = f"{cluster.cloud}: 1 master, {len(cluster.workers)} workers"
+    manifest.write(run_dir)
+    folder = CloudDir(cluster.cloud)
+    target: LocalTarget | None = None
+    remotes: dict[str, RemoteHost] = {}
+    state = _State()
+    reports = {host.name: HostReport(host.name) for host in cluster.hosts}
+    try:
+        if settings.uses_embedded_target:
+            settings, target = _embedded_target(settings, cluster, run_dir, progress)
+            manifest.target["embedded"] = "ACA-Py mediator and issuer on PostgreSQL"
+            manifest.versions["acapy"] = ACAPY_VERSION
+            manifest.config = settings.redacted()
+        checked = check_target(settings)
+        for line in checked.lines:
+            progress(f"check: {line}")
+        manifest.target.update(checked.target)
+        manifest.versions["acapy"] = checked.acapy_version or manifest.versions.get("acapy")
+        for host in cluster.hosts:
+            remotes[host.name] = connect(host, cluster, folder)
+        progress(f"hosts: all {len(remotes)} answer over SSH")
+        _run_on_hosts(settings, cluster, remotes, run_dir, reports, state, progress)
+    except (ControllerError, InvitationError) as error:
+        progress(f"akrida: target check failed: {error}", file=sys.stderr)
+        state.code = runner.EXIT_TARGET_UNREACHABLE
+    except LocalTargetError as error:
+        progress(f"akrida: embedded target: {error}", file=sys.stderr)
+        state.code = runner.EXIT_TARGET_UNREACHABLE
+    except ClusterError as error:
+        progress(f"akrida: cluster: {error}", file=sys.stderr)
+        state.code = runner.EXIT_FAILURES
+    except KeyboardInterrupt:
+        progress("interrupted: stopping every host and fetching what they gathered")
+        state.code = runner.EXIT_INTERRUPTED
+    finally:
+        _stop_all(cluster, remotes, progress)
+        _fetch_all(cluster, remotes, run_dir, reports, progress)
+        for remote in remotes.values():
+            with contextlib.suppress(Exception):
+                remote.close()
+        if target is not None:
+            target.down(progress=progress)
+        manifest.hosts += [_host_entry(host, reports[host.name]) for host in cluster.hosts]
+        findings = bundle.finish(run_dir, manifest, complete=state.complete)
+        lost = [report for report in reports.values() if not report.fetched and state.started.get(report.name)]
+        progress("")
+        progress(render_text(findings))
+        for report in lost:
+            progress(f"host {report.name}: its files were not fetched: {report.problem}", file=sys.stderr)
+        code = state.code if state.code is not None else runner.exit_code_for(findings)
+        if code == runner.EXIT_OK and lost:
+            code = runner.EXIT_FAILURES  # a lost worker makes the figures partial
+        manifest.exit_code = code
+        manifest.write(run_dir)
+        progress(f"results: {run_dir} (summary.html, report.html, hosts/)")
+    return runner.RunResult(run_dir, code, findings.target_failures, findings.harness_failures)
+
+
+def _embedded_target(settings: Settings, cluster: Cluster, run_dir: Path, progress: Progress):
+    if not cluster.embedded_target_host:
+        raise ClusterError(
+            f"the {cluster.cloud} hosts cannot reach an embedded target on this machine: "
+            "set MEDIATION_URL (and ISSUER_URL for credential scenarios) to the system under test"
+        )
+    info = LocalTarget.current()
+    target = None
+    if info is not None and info.host != cluster.embedded_target_host:
+        raise ClusterError(
+            f"the embedded target runs on {info.host}, which the lab hosts cannot reach: "
+            f"`akrida local down`, then run again (it starts on {cluster.embedded_target_host})"
+        )
+    if info is None:
+        target = LocalTarget(cluster.embedded_target_host, settings.local_base_port)
+        info = target.up(run_dir / "target", progress=progress)
+    else:
+        progress("embedded target: already running (`akrida local up`), using it")
+    return runner.pointed_at(settings, info), target
+
+
+def _describe(remote: RemoteHost, report: HostReport) -> None:
+    cores, memory_kib = remote.run("nproc; awk '/^MemTotal:/ {print $2}' /proc/meminfo").split()[:2]
+    report.cores, report.memory_bytes = int(cores), int(memory_kib) * 1024
+
+
+def _run_on_hosts(settings, cluster, remotes, run_dir: Path, reports, state: _State, progress) -> None:
+    run_id = run_dir.name
+    master = remotes[cluster.master.name]
+    environment = settings.as_environment()
+    for host in cluster.hosts:
+        folder = remote_run_dir(host, run_id)
+        remote = remotes[host.name]
+        _describe(remote, reports[host.name])
+        remote.run(f"mkdir -p {shlex.quote(folder)}")
+        # Each host's holders announce the host's own address to the target (no load balancer).
+        host_environment = {**environment, "AGENT_ENDPOINT_HOST": host.public_ip}
+        remote.write(f"{folder}/.env", "".join(f"{k}={_dotenv_quote(v)}\n" for k, v in host_environment.items()))
+    expected = 0
+    for host in cluster.workers:
+        remote = remotes[host.name]
+        processes = settings.worker_processes or max(1, reports[host.name].cores)
+        expected += processes
+        folder = remote_run_dir(host, run_id)
+        state.started[host.name] = True
+        pid = remote.run(worker_command(settings, host, cluster.master, processes, folder), timeout=30).strip()
+        progress(f"{host.name}: {processes} Locust worker process(es), pid {pid}")
+    folder = remote_run_dir(cluster.master, run_id)
+    state.started[cluster.master.name] = True
+    pid = master.run(master_command(settings, cluster.master, expected, folder), timeout=30).strip()
+    progress(
+        f"master: pid {pid}; running {settings.scenario}: {settings.users} holders, {settings.spawn_rate:g}/s, "
+        f"{settings.run_time}s, on {expected} worker processes"
+    )
+    code = _wait_for_master(settings, master, folder, run_dir, progress)
+    state.complete = code in (0, 1)  # 1: requests failed, which the findings report
+    if not state.complete:
+        progress(f"akrida: the Locust master exited with code {code}; see hosts/master/locust.log", file=sys.stderr)
+        state.code = runner.EXIT_FAILURES
+
+
+def _wait_for_master(settings: Settings, master: RemoteHost, folder: str, run_dir: Path, progress) -> int:
+    started = time.monotonic()
+    deadline = started + settings.run_time + EXPECT_WORKERS_WAIT + STOP_TIMEOUT + 180
+    exit_file = shlex.quote(f"{folder}/master.exit")
+    while time.monotonic() < deadline:
+        time.sleep(POLL_INTERVAL)
+        text = master.run(f"cat {exit_file} 2>/dev/null || true").strip()
+        if text:
+            return int(text)
+        with contextlib.suppress(ClusterError):
+            master.get(f"{folder}/{HISTORY_FILE}", str(run_dir / HISTORY_FILE))
+            line = progress_line(run_dir, settings.users, time.monotonic() - started, settings.run_time)
+            if line:
+                progress(line)
+    raise ClusterError(f"the Locust master did not finish within {deadline - started:.0f} s")
+
+
+def _stop_all(cluster: Cluster, remotes: dict[str, RemoteHost], progress) -> None:
+    for host in cluster.hosts:
+        remote = remotes.get(host.name)
+        if remote is None:
+            continue
+        try:
+            remote.run(stop_command(host), timeout=60)
+        except ClusterError as error:
+            progress(f"{host.name}: could not stop its processes: {error}", file=sys.stderr)
+
+
+def _fetch_all(cluster: Cluster, remotes: dict[str, RemoteHost], run_dir: Path, reports, progress) -> None:
+    for host in cluster.hosts:
+        remote = remotes.get(host.name)
+        report = reports[host.name]
+        if remote is None:
+            report.problem = "never connected"
+            continue
+        try:
+            _fetch(remote, remote_run_dir(host, run_dir.name), run_dir / "hosts" / host.name)
+            report.fetched = True
+        except (ClusterError, tarfile.TarError) as error:
+            report.problem = str(error)
+    master_dir = run_dir / "hosts" / cluster.master.name
+    for name in (*MASTER_FILES, "report.html", "locust.log"):
+        if (master_dir / name).is_file():
+            shutil.copy2(master_dir / name, run_dir / name)
+    for host in cluster.hosts:
+        for merged in MERGED_FOLDERS:
+            source = run_dir / "hosts" / host.name / merged
+            if source.is_dir():
+                (run_dir / merged).mkdir(exist_ok=True)
+                for path in source.iterdir():
+                    shutil.copy2(path, run_dir / merged / f"{host.name}-{path.name}")
+    fetched = sum(report.fetched for report in reports.values())
+    progress(f"fetched the files of {fetched} of {len(reports)} hosts into {run_dir / 'hosts'}")
+
+
+def _fetch(remote: RemoteHost, folder: str, local: Path) -> None:
+    """The host's run folder, as one tar stream, without the .env that holds secrets."""
+    local.mkdir(parents=True, exist_ok=True)
+    archive = f"{folder}.tar.gz"
+    remote.run(f"tar -czf {shlex.quote(archive)} --exclude=./.env -C {shlex.quote(folder)} . && echo ok", timeout=300)
+    buffer = local.parent / f".{local.name}.tar.gz"
+    remote.get(archive, str(buffer))
+    with tarfile.open(buffer) as tar:
+        tar.extractall(local, filter="data")
+    buffer.unlink()
+    remote.run(f"rm -f {shlex.quote(archive)} {shlex.quote(folder)}/.env", check=False)
+
+
+def _host_entry(host: Host, report: HostReport) -> dict:
+    entry = {
+        "name": host.name,
+        "role": "master" if host.name == "master" else "worker",
+        "address": host.public_ip,
+        "cores": report.cores,
+        "memory_bytes": report.memory_bytes,
+    }
+    entry["results_fetched"] = report.fetched
+    if report.problem:
+        entry["problem"] = report.problem
+    return entry
+
+
+def _dotenv_quote(value: str) -> str:
+    """A value for python-dotenv: single quotes keep JSON and spaces as they are."""
+    if value == "" or all(c.isalnum() or c in "-_.:/@+,=" for c in value):
+        return value
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
