@@ -27,8 +27,10 @@ from akrida.cluster.state import CLUSTER_DIR, CloudDir, Cluster, Host
 from akrida.settings import Settings, SettingsError
 
 Progress = Callable[[str], None]
-LAB_PREFIX = "akl"
+# Prefix of the lab's namespaces and interfaces; the tests use their own so as never to touch yours.
+LAB_PREFIX = os.environ.get("AKRIDA_LAB_PREFIX") or "akl"
 LAB_SCRIPT = paths.ROOT / "scripts" / "lab-hosts.sh"
+ARCHIVE_DIR = paths.STATE_DIR / "cluster-archive"  # content-addressed, so every cluster may share it
 SSH_WAIT_SECONDS = 600.0  # cloud-init on a fresh VM takes a minute or two
 
 
@@ -149,7 +151,7 @@ def provision(settings: Settings, progress: Progress = print) -> Cluster:
     step("waiting for SSH on every host")
     wait_for_ssh(cluster, folder)
     step("building the release archive (wheelhouse, agent, native libraries)")
-    built = archive.build(CLUSTER_DIR / "archive", progress=step)
+    built = archive.build(ARCHIVE_DIR, progress=step)
     write_inventory(cluster, folder, built)
     config = write_ansible_config(folder)
     step(f"ansible-playbook playbooks/site.yml on {len(cluster.hosts)} hosts")
@@ -167,7 +169,7 @@ def prepare(settings: Settings, progress: Progress = print) -> PlaybookResult:
     if cluster is None:
         raise ClusterError("no cluster is provisioned: `make provision` first")
     folder = CloudDir(cluster.cloud)
-    built = archive.build(CLUSTER_DIR / "archive", progress=progress)
+    built = archive.build(ARCHIVE_DIR, progress=progress)
     write_inventory(cluster, folder, built)
     config = write_ansible_config(folder)
     return run_playbook(config, folder.ansible / "last-run.log", progress=progress)
