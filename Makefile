@@ -16,7 +16,7 @@ help:
 	@echo "make provision  make load hosts and prepare them: CLOUD=lab|aws WORKERS=N (then make run uses them)"
 	@echo "make teardown   destroy what provision made (safe to run twice)"
 	@echo "make test    run the test suite (unit, then integration with real ACA-Py and Credo)"
-	@echo "make lint    ruff check and format check"
+	@echo "make lint    ruff (check and format), terraform fmt -check, ansible-lint --offline"
 	@echo "make clean   remove the environments, the build and local state (keeps results/)"
 
 setup:
@@ -40,6 +40,8 @@ test: setup setup-ledger
 lint: setup
 	$(RUFF) check .
 	$(RUFF) format --check .
+	CHECKPOINT_DISABLE=1 TF_CLI_CONFIG_FILE=/dev/null $(VENV)/bin/akrida-terraform fmt -check -recursive infra
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH ANSIBLE_LINT_SKIP_SCHEMA_UPDATE=1 $(VENV)/bin/ansible-lint --offline --nocolor -q playbooks
 
 clean:
 	-@[ -x $(AKRIDA) ] && $(AKRIDA) local down
