@@ -149,6 +149,12 @@ SETTINGS: tuple[Setting, ...] = (
         "issue_revoke: a revocable credential definition (its issuer needs a tails server).",
     ),
     Setting(
+        "PROOF_NON_REVOKED",
+        "proof_non_revoked",
+        parse_bool,
+        "indy: proof requests also ask for proof of non-revocation (CRED_DEF_ID must be revocable).",
+    ),
+    Setting(
         "LEDGER_GENESIS_FILE",
         "ledger_genesis_file",
         parse_path,
@@ -228,6 +234,7 @@ class Settings:
     credential_format: str = "ld_proof"
     cred_def_id: str = ""
     revocable_cred_def_id: str = ""
+    proof_non_revoked: bool = False
     ledger_genesis_file: Path | None = None
     issue_weight: int = 3
     present_weight: int = 1
@@ -297,6 +304,8 @@ class Settings:
                 )
             elif not self.revocable_cred_def_id and not self.uses_embedded_target:
                 problems.append("SCENARIO=issue_revoke needs REVOCABLE_CRED_DEF_ID, a revocable credential definition")
+        if self.proof_non_revoked and self.credential_format != "indy":
+            problems.append("PROOF_NON_REVOKED=true needs CREDENTIAL_FORMAT=indy (revocation is AnonCreds only here)")
         if self.issue_weight + self.present_weight == 0:
             problems.append("ISSUE_WEIGHT and PRESENT_WEIGHT are both 0: give at least one a positive weight")
         if _SCENARIOS[self.scenario].needs_mediator and not self.with_mediation:

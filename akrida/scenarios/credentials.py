@@ -13,6 +13,7 @@ mix:     each iteration is an issuance or a proof, drawn with the weights ISSUE_
 
 import itertools
 import random
+import time
 import uuid
 
 from gevent.lock import BoundedSemaphore
@@ -83,7 +84,10 @@ class PresentUser(CredentialUser):
         connection = self.holder.facts["issuer_connection_id"]
         with step(self.environment, "present_proof"):
             if self.indy:
-                exchange = verifier.request_indy_presentation(connection, indy_proof_request(self.settings.cred_def_id))
+                # With PROOF_NON_REVOKED the verifier asks for non-revocation now, as production verifiers do.
+                now = int(time.time()) if self.settings.proof_non_revoked else None
+                request = indy_proof_request(self.settings.cred_def_id, non_revoked_at=now)
+                exchange = verifier.request_indy_presentation(connection, request)
             else:
                 exchange = verifier.request_ld_presentation(connection, presentation_definition(), str(uuid.uuid4()))
             self.holder.agent.call("presentationExchange", connectionId=self.holder.facts["holder_connection_id"])

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -124,3 +127,59 @@ def test_revocation_is_reflected_in_the_next_proof(ledger, tmp_path):
         assert not prove(), "a revoked credential must no longer prove"
     finally:
         holder.shutdown()
+
+
+def test_a_verifier_rejection_in_a_run_is_a_failure_of_the_system_under_test(ledger, tmp_path):
+    """A Locust run of `present` asking for non-revocation; mid-run the issuer revokes every
+    credential. The verifier then refuses the proofs: each refusal counts as a failure of
+    `didcomm present_proof` (the system under test), none as a harness failure."""
+    status = json.loads(akrida("local", "status", results=tmp_path, **LEDGER_SETTINGS).stdout)
+    state = json.loads((Path(LEDGER_SETTINGS["AKRIDA_LOCAL_STATE_DIR"]) / "state.json").read_text())
+    issuer = AcapyAdmin(status["issuer_admin_url"], {"x-api-key": state["admin_api_key"]}, timeout=120)
+    cred_def = state["revocable_cred_def_id"]
+
+    def verified_presentations() -> int:
+        records = issuer.request("GET", "/present-proof-2.0/records", params={"state": "done"})["results"]
+        return sum(record.get("verified") == "true" for record in records)
+
+    def issued_exchanges() -> list[str]:
+        records = issuer.request("GET", "/issue-credential-2.0/records", params={"state": "done"})["results"]
+        return [
+            record["cred_ex_record"]["cred_ex_id"]
+            for record in records
+            if cred_def in json.dumps(record["cred_ex_record"].get("by_format", {}))
+        ]
+
+    verified_before = verified_presentations()
+    environment = dict(os.environ)
+    environment.update(LEDGER_SETTINGS)
+    environment.update(
+        RESULTS_DIR=str(tmp_path), SCENARIO="present", CREDENTIAL_FORMAT="indy", CRED_DEF_ID=cred_def,
+        PROOF_NON_REVOKED="true", USERS="2", SPAWN_RATE="2", RUN_TIME="75s", WAIT_MIN="1", WAIT_MAX="2",
+    )  # fmt: skip
+    run = subprocess.Popen(
+        [sys.executable, "-m", "akrida.cli", "--env-file", str(tmp_path / "no.env"), "run"],
+        cwd=paths.ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while verified_presentations() < verified_before + 2:
+            assert run.poll() is None, run.communicate()
+            assert time.monotonic() < deadline, "no presentation was verified before the revocation"
+            time.sleep(1)
+        for exchange in issued_exchanges():
+            issuer.revoke(exchange)
+        stdout, stderr = run.communicate(timeout=300)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    result = subprocess.CompletedProcess(run.args, run.returncode, stdout, stderr)
+    run_dir = only_run_dir(tmp_path)
+    assert result.returncode == 1, describe(result, run_dir)
+    steps = steps_by_key(run_dir)
+    proofs = steps[("didcomm", "present_proof")]
+    assert proofs.failures >= 1, describe(result, run_dir)
+    assert proofs.count > proofs.failures, "the proofs before the revocation passed"
+    assert all(step.failures == 0 for key, step in steps.items() if key[0] == "harness"), describe(result, run_dir)
+    assert "failures of the harness (agents, ports, protocol): 0" in result.stdout
+    assert "did not verify the presentation" in (run_dir / "locust_failures.csv").read_text()
