@@ -243,7 +243,7 @@ def namespace_command() -> list[str] | None:
 def test_apply_and_destroy_against_moto(tf_env: dict[str, str], tmp_path: Path) -> None:
     moto_python = find_moto_python()
     if moto_python is None:
-        pytest.fail("needs a Python with moto[server,ec2]: `make setup` installs it (dev extra), or set AKRIDA_MOTO_PYTHON")
+        pytest.fail("needs moto[server,ec2]: `make setup` installs it (dev extra), or set AKRIDA_MOTO_PYTHON")
     namespace = namespace_command()
     if namespace is None:
         pytest.fail("needs `unshare` (util-linux) and `ip` (iproute2) to make a network namespace with loopback only")
