@@ -44,7 +44,7 @@ lint: setup
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH ANSIBLE_LINT_SKIP_SCHEMA_UPDATE=1 $(VENV)/bin/ansible-lint --offline --nocolor -q playbooks
 
 clean:
-	@if ls -d .akrida/cluster/lab .akrida/cluster/aws >/dev/null 2>&1; then \
+	@if [ -d .akrida/cluster/lab ] || [ -d .akrida/cluster/aws ]; then \
 	  echo "make clean: a cluster is provisioned (.akrida/cluster holds its Terraform state): make teardown first" >&2; \
 	  exit 1; fi
 	-@[ -x $(AKRIDA) ] && $(AKRIDA) local down
