@@ -118,6 +118,7 @@ def test_interrupted_run_keeps_a_bundle_marked_incomplete(target, tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "akrida.cli", "--env-file", str(tmp_path / "no.env"), "run"],
         cwd=paths.ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=like_a_terminal,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 90
@@ -146,6 +147,7 @@ def test_web_ui_shows_the_running_test_in_headless_chromium(target, tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "akrida.cli", "--env-file", str(tmp_path / "no.env"), "run"],
         cwd=paths.ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=like_a_terminal,
     )  # fmt: skip
     try:
         stats = wait_for_requests(f"http://127.0.0.1:{port}/stats/requests", timeout=90)
@@ -162,6 +164,12 @@ def test_web_ui_shows_the_running_test_in_headless_chromium(target, tmp_path):
             process.communicate(timeout=120)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def like_a_terminal() -> None:
+    """Ctrl-C reaches a command typed in a terminal. A test run started in the background by a shell
+    without job control inherits SIGINT as ignored, and Python then never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_for_requests(url: str, timeout: float) -> dict:
