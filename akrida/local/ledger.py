@@ -43,6 +43,8 @@ CLI_NETWORK_DIR = '{home}/var/cli/networks'
 logLevel = 20
 """
 
+NODE_RESTART_AFTER = 45.0  # seconds; a node normally listens within 10 s
+
 
 class IndyPool:
     def __init__(self, home: Path = INDY_HOME, host: str = "127.0.0.1"):
@@ -65,7 +67,7 @@ class IndyPool:
                 "(it needs Python 3.8, which indy-node 1.13 requires)"
             )
 
-    def start(self, log_dir: Path, timeout: float = 120.0) -> list[int]:
+    def start(self, log_dir: Path, timeout: float = 150.0) -> list[int]:
         """Creates the pool on first use, starts its nodes and waits until they accept clients."""
         self.check_installed()
         self.stop_strays()
@@ -80,17 +82,7 @@ class IndyPool:
         for folder in ("node_info", "log", "backup", "plugins"):  # the nodes expect these per network
             (self.home / "var" / folder / NETWORK).mkdir(parents=True, exist_ok=True)
         log_dir.mkdir(parents=True, exist_ok=True)
-        pids = []
-        for number in range(1, NODES + 1):
-            node_port, client_port = FIRST_PORT + 2 * (number - 1), FIRST_PORT + 2 * (number - 1) + 1
-            with open(log_dir / f"indy-node{number}.log", "ab") as log:
-                process = subprocess.Popen(
-                    [str(self.python), str(self.wrapper), "start_indy_node", f"Node{number}",
-                     self.host, str(node_port), self.host, str(client_port)],
-                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    env=self._environment(), cwd=str(self.home), start_new_session=True,
-                )  # fmt: skip
-            pids.append(process.pid)
+        pids = [self._spawn(number, log_dir) for number in range(1, NODES + 1)]
         try:
             self._wait_listening(pids, log_dir, timeout)
         except LocalTargetError:
@@ -98,6 +90,17 @@ class IndyPool:
                 terminate(pid, b"indy_wrapper.py", grace=5)
             raise
         return pids
+
+    def _spawn(self, number: int, log_dir: Path) -> int:
+        node_port, client_port = FIRST_PORT + 2 * (number - 1), FIRST_PORT + 2 * (number - 1) + 1
+        with open(log_dir / f"indy-node{number}.log", "ab") as log:
+            process = subprocess.Popen(
+                [str(self.python), str(self.wrapper), "start_indy_node", f"Node{number}",
+                 self.host, str(node_port), self.host, str(client_port)],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=self._environment(), cwd=str(self.home), start_new_session=True,
+            )  # fmt: skip
+        return process.pid
 
     def stop_strays(self) -> int:
         """Stops nodes of this pool left by a crashed run: only one pool per folder can run (RocksDB
@@ -109,8 +112,21 @@ class IndyPool:
         return len(strays)
 
     def _wait_listening(self, pids: list[int], log_dir: Path, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while not all(_listening(self.host, port) for port in self.client_ports()):
+        """Waits for every node's client port. A node that does not listen after NODE_RESTART_AFTER is
+        restarted once, in place in `pids`: a node has been seen to hang for good right after loading
+        its ledgers, while a fresh start of the same node comes up in seconds."""
+        started = time.monotonic()
+        deadline = started + timeout
+        restarted: set[int] = set()
+        while True:
+            waiting = [i for i, port in enumerate(self.client_ports()) if not _listening(self.host, port)]
+            if not waiting:
+                return
+            if time.monotonic() - started > NODE_RESTART_AFTER:
+                for index in set(waiting) - restarted:
+                    restarted.add(index)
+                    terminate(pids[index], b"indy_wrapper.py", grace=5)
+                    pids[index] = self._spawn(index + 1, log_dir)
             if time.monotonic() > deadline:
                 raise LocalTargetError(
                     f"the Indy nodes did not listen within {timeout:g}s; see {log_dir}/indy-node*.log"
