@@ -11,7 +11,7 @@ from pathlib import Path
 from akrida import __version__, paths, runner
 from akrida.cluster.errors import ClusterError
 from akrida.cluster.state import Cluster
-from akrida.controllers import AcapyAdmin, ControllerError
+from akrida.controllers import ControllerError, issuer_for
 from akrida.invitation import InvitationError
 from akrida.local.errors import LocalTargetError
 from akrida.local.stack import LocalTarget, bootstrap_anoncreds
@@ -217,7 +217,7 @@ def _target_bootstrap(arguments: argparse.Namespace) -> int:
         if info is None:
             raise LocalTargetError("no target configured and the embedded one is not running: `akrida local up` first")
         settings = runner.pointed_at(settings, info)
-    issuer = AcapyAdmin(settings.issuer_url, settings.admin_headers(), timeout=30)
+    issuer = issuer_for(settings.issuer_type, settings.issuer_url, settings.admin_headers(), timeout=30)
     issuer.check_ready()
     if arguments.format == "ld_proof":
         print(f"ISSUER_DID={issuer.create_did_key()}")

@@ -10,7 +10,7 @@ import socket
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from akrida.controllers import AcapyAdmin, TargetUnreachable
+from akrida.controllers import TargetUnreachable, issuer_for
 from akrida.invitation import decode_invitation, service_endpoints
 from akrida.scenarios import SCENARIOS
 from akrida.settings import Settings
@@ -36,17 +36,19 @@ def check_target(settings: Settings) -> TargetCheck:
     if scenario.needs_issuer:
         if not settings.issuer_url:
             raise TargetUnreachable(f"SCENARIO={scenario.name} needs ISSUER_URL (the issuer's admin API URL)")
-        version = AcapyAdmin(settings.issuer_url, settings.admin_headers(), timeout=10.0).check_ready()
+        issuer = issuer_for(settings.issuer_type, settings.issuer_url, settings.admin_headers(), timeout=10.0)
+        version = issuer.check_ready()
         checked.lines.append(f"issuer admin API {settings.issuer_url} is ready (ACA-Py {version})")
         checked.target["issuer"] = settings.issuer_url
         checked.acapy_version = version
+        if scenario.credentials:
+            issuer.check_protocols()
         if scenario.credentials and settings.credential_format == "indy":
             if not settings.cred_def_id or settings.ledger_genesis_file is None:
                 raise TargetUnreachable(
                     "CREDENTIAL_FORMAT=indy needs an issuer on a ledger: set CRED_DEF_ID and LEDGER_GENESIS_FILE, "
                     "or start the embedded target with `akrida local up --ledger`"
                 )
-            issuer = AcapyAdmin(settings.issuer_url, settings.admin_headers(), timeout=10.0)
             issuer.check_credential_definition(settings.cred_def_id)
             checked.lines.append(f"credential definition {settings.cred_def_id} is known to the issuer")
             checked.target["cred_def_id"] = settings.cred_def_id

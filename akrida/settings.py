@@ -40,6 +40,7 @@ from akrida.scenarios import SCENARIOS as _SCENARIOS
 SCENARIOS = tuple(_SCENARIOS)
 CREDENTIAL_FORMATS = ("ld_proof", "indy")
 CLOUDS = ("lab", "aws")
+ISSUER_TYPES = ("acapy_v2", "acapy")
 PICKUP_STRATEGIES = ("implicit", "pickup_v1", "pickup_v2", "pickup_v2_live", "none")
 AGENT_LOG_LEVELS = ("test", "trace", "debug", "info", "warn", "error", "fatal", "off")
 REDACTED = "***"
@@ -91,6 +92,13 @@ SETTINGS: tuple[Setting, ...] = (
         "issuer_url",
         parse_http_url,
         "Admin API URL of the ACA-Py issuer under test. Empty: the embedded local issuer.",
+    ),
+    Setting(
+        "ISSUER_TYPE",
+        "issuer_type",
+        choice(ISSUER_TYPES),
+        "Admin API generation of the issuer/verifier: acapy_v2 (issue-credential and present-proof 2.0) "
+        "or acapy (the 1.0 protocols; AnonCreds only).",
     ),
     Setting("ISSUER_API_KEY", "issuer_api_key", parse_text, "Admin API key of the issuer (x-api-key).", True),
     Setting(
@@ -221,6 +229,7 @@ class Settings:
     ui_port: int = 8089
     mediation_url: str = ""
     issuer_url: str = ""
+    issuer_type: str = "acapy_v2"
     issuer_api_key: str = field(default="", repr=False)
     issuer_headers: dict[str, str] = field(default_factory=dict, repr=False)
     with_mediation: bool = True
@@ -304,6 +313,8 @@ class Settings:
                 )
             elif not self.revocable_cred_def_id and not self.uses_embedded_target:
                 problems.append("SCENARIO=issue_revoke needs REVOCABLE_CRED_DEF_ID, a revocable credential definition")
+        if self.issuer_type == "acapy" and self.credential_format != "indy" and _SCENARIOS[self.scenario].credentials:
+            problems.append("ISSUER_TYPE=acapy (the 1.0 protocols) carries AnonCreds only: set CREDENTIAL_FORMAT=indy")
         if self.proof_non_revoked and self.credential_format != "indy":
             problems.append("PROOF_NON_REVOKED=true needs CREDENTIAL_FORMAT=indy (revocation is AnonCreds only here)")
         if self.issue_weight + self.present_weight == 0:

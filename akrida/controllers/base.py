@@ -30,6 +30,10 @@ class IssuerController(Protocol):
 
     def is_live(self) -> bool: ...
 
+    def check_protocols(self) -> None:
+        """Raises ControllerError, naming ISSUER_TYPE, unless the agent serves the credential protocols
+        this controller speaks."""
+
     def create_invitation(self, multi_use: bool = False, alias: str | None = None) -> Invitation: ...
 
     def wait_for_connection(self, invitation_id: str, timeout: float) -> str:

@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 
 from akrida.agent import AgentConfig, AgentProcess, PortPool
-from akrida.controllers import AcapyAdmin
+from akrida.controllers import AcapyAdmin, issuer_for
 from akrida.report.delivery import DeliveryCounts
 from akrida.settings import Settings
 
@@ -42,7 +42,8 @@ class Runtime:
     def issuer(self) -> AcapyAdmin:
         if not self.settings.issuer_url:
             raise RuntimeError("ISSUER_URL is not set: this scenario needs the issuer's admin API")
-        return AcapyAdmin(self.settings.issuer_url, self.settings.admin_headers(), timeout=self.settings.agent_timeout)
+        settings = self.settings
+        return issuer_for(settings.issuer_type, settings.issuer_url, settings.admin_headers(), settings.agent_timeout)
 
     def next_agent_name(self) -> str:
         return f"holder-{next(self._names):05d}"

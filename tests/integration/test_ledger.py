@@ -1,20 +1,30 @@
-"""AnonCreds on a local Indy ledger, as a user runs it: `akrida local up --ledger`, bootstrap, runs."""
+"""AnonCreds on a local Indy ledger, as a user runs it: `akrida local up --ledger`, bootstrap, runs.
+
+The ISSUER_TYPE=acapy tests at the end use the 1.0 protocols (issue-credential 1.0, present-proof
+1.0) against a real, older ACA-Py (aries-cloudagent 1.0.1, the last release that has them) on the
+same ledger, with real Credo holders under Locust. ACA-Py 1.7, the embedded target, dropped them."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from akrida import paths
 from akrida.agent import AgentConfig, AgentProcess
-from akrida.controllers import AcapyAdmin
+from akrida.controllers import AcapyAdmin, AcapyAdminV1
+from akrida.local.acapy import ISSUER_ARGS
+from akrida.local.ledger import TRUSTEE_SEED
+from akrida.local.processes import terminate
+from akrida.local.stack import bootstrap_anoncreds
 from akrida.scenarios.credential_content import indy_attributes, indy_proof_request
 from tests.integration.helpers import akrida, describe, only_run_dir, steps_by_key
 
@@ -183,3 +193,102 @@ def test_a_verifier_rejection_in_a_run_is_a_failure_of_the_system_under_test(led
     assert all(step.failures == 0 for key, step in steps.items() if key[0] == "harness"), describe(result, run_dir)
     assert "failures of the harness (agents, ports, protocol): 0" in result.stdout
     assert "did not verify the presentation" in (run_dir / "locust_failures.csv").read_text()
+
+
+LEGACY_ACAPY = paths.STATE_DIR / "acapy-legacy-venv" / "bin" / "aca-py"
+HTTP_PORT, ADMIN_PORT = 8520, 8521
+
+
+@pytest.fixture(scope="module")
+def legacy_issuer(ledger, tmp_path_factory):
+    assert LEGACY_ACAPY.is_file(), "aries-cloudagent 1.0.1 is missing: `make setup-legacy-acapy` installs it"
+    folder = tmp_path_factory.mktemp("legacy-issuer")
+    status = json.loads(akrida("local", "status", results=folder, **LEDGER_SETTINGS).stdout)
+    api_key = secrets.token_urlsafe(16)
+    command = [
+        str(LEGACY_ACAPY), "start", "--label", "akrida-legacy-issuer",
+        "--inbound-transport", "http", "127.0.0.1", str(HTTP_PORT),
+        "--outbound-transport", "http", "--outbound-transport", "ws",
+        "--endpoint", f"http://127.0.0.1:{HTTP_PORT}",
+        "--admin", "127.0.0.1", str(ADMIN_PORT),
+        "--genesis-file", status["genesis_file"],
+        "--wallet-type", "askar", "--wallet-name", "akrida_legacy_issuer",
+        "--auto-provision", "--recreate-wallet", "--log-level", "warning",
+        *ISSUER_ARGS,
+    ]  # fmt: skip
+    environment = {
+        **os.environ,
+        "ACAPY_ADMIN_API_KEY": api_key,
+        "ACAPY_WALLET_KEY": secrets.token_urlsafe(16),
+        # The local ledger's test trustee, so this issuer may write its schema and cred-def.
+        "ACAPY_WALLET_SEED": TRUSTEE_SEED,
+        "ACAPY_WALLET_ALLOW_INSECURE_SEED": "true",
+        "HOME": str(folder),
+    }
+    log = folder / "acapy.log"
+    with open(log, "ab") as output:
+        process = subprocess.Popen(command, env=environment, stdout=output, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, cwd=folder, start_new_session=True)  # fmt: skip
+    try:
+        admin = f"http://127.0.0.1:{ADMIN_PORT}"
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            try:
+                if requests.get(f"{admin}/status/ready", timeout=2).json().get("ready"):
+                    break
+            except (requests.RequestException, ValueError):
+                pass
+            time.sleep(0.5)
+        issuer = AcapyAdminV1(admin, {"x-api-key": api_key}, timeout=120)
+        yield {
+            "admin": issuer,
+            "settings": {
+                **LEDGER_SETTINGS,
+                "ISSUER_TYPE": "acapy",
+                "ISSUER_URL": admin,
+                "ISSUER_API_KEY": api_key,
+                "MEDIATION_URL": status["mediation_url"],
+                "CREDENTIAL_FORMAT": "indy",
+                "CRED_DEF_ID": bootstrap_anoncreds(issuer),
+                "LEDGER_GENESIS_FILE": status["genesis_file"],
+            },
+        }
+    finally:
+        terminate(process.pid, b"aca-py", grace=10)
+
+
+@pytest.mark.parametrize("scenario", ["issue", "present"])
+def test_v1_endpoints_issue_and_verify_under_load(legacy_issuer, scenario, tmp_path: Path):
+    issuer = legacy_issuer["admin"]
+    result = akrida("run", results=tmp_path, SCENARIO=scenario, USERS="2", SPAWN_RATE="2", RUN_TIME="20s",
+                    WAIT_MIN="0.5", WAIT_MAX="1", **legacy_issuer["settings"])  # fmt: skip
+    run_dir = only_run_dir(tmp_path)
+    assert result.returncode == 0, describe(result, run_dir)
+    steps = steps_by_key(run_dir)
+    step = ("didcomm", "receive_credential" if scenario == "issue" else "present_proof")
+    assert steps[step].count >= 2 and steps[step].failures == 0, describe(result, run_dir)
+    assert all(entry.failures == 0 for entry in steps.values()), describe(result, run_dir)
+    # The exchanges went over the 1.0 protocols: the agent's 1.0 records hold them.
+    issued = issuer.request("GET", "/issue-credential/records", params={"state": "credential_acked"})["results"]
+    assert issued, "no issue-credential 1.0 exchange reached credential_acked"
+    if scenario == "present":
+        verified = issuer.request("GET", "/present-proof/records", params={"state": "verified"})["results"]
+        assert any(record.get("verified") == "true" for record in verified)
+
+
+def test_v1_against_an_acapy_without_the_1_0_protocols_is_a_clear_error(ledger, tmp_path: Path):
+    # The ledger target's issuer is ACA-Py 1.7, which dropped the 1.0 protocols.
+    result = akrida("run", results=tmp_path, SCENARIO="issue", CREDENTIAL_FORMAT="indy", ISSUER_TYPE="acapy",
+                    **LEDGER_SETTINGS)  # fmt: skip
+    assert result.returncode == 3, describe(result)
+    assert "ISSUER_TYPE=acapy needs the issue-credential 1.0 and present-proof 1.0 endpoints" in result.stderr
+    assert "set ISSUER_TYPE=acapy_v2" in result.stderr
+    assert "running issue" not in result.stdout
+
+
+def test_v1_with_json_ld_is_refused_before_anything_starts(tmp_path: Path):
+    result = akrida("run", results=tmp_path, SCENARIO="issue", ISSUER_TYPE="acapy")
+    assert result.returncode == 2, describe(result)
+    assert "ISSUER_TYPE=acapy (the 1.0 protocols) carries AnonCreds only: set CREDENTIAL_FORMAT=indy" in result.stderr

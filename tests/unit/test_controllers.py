@@ -4,20 +4,22 @@ import inspect
 
 import pytest
 
-from akrida.controllers import AcapyAdmin, IssuerController, VerifierController
+from akrida.controllers import ISSUER_TYPES, AcapyAdmin, IssuerController, VerifierController
 
 
 def interface_methods(protocol):
     return [name for name, member in vars(protocol).items() if inspect.isfunction(member) and not name.startswith("_")]
 
 
+@pytest.mark.parametrize("controller", sorted(ISSUER_TYPES))
 @pytest.mark.parametrize("protocol", [IssuerController, VerifierController])
-def test_acapy_admin_implements_the_controller_interfaces(protocol):
+def test_every_issuer_type_implements_the_controller_interfaces(protocol, controller):
     methods = interface_methods(protocol)
     assert methods, protocol
+    cls = ISSUER_TYPES[controller]
     for name in methods:
-        implementation = getattr(AcapyAdmin, name, None)
-        assert implementation is not None, f"AcapyAdmin lacks {name}"
+        implementation = getattr(cls, name, None)
+        assert implementation is not None, f"{cls.__name__} lacks {name}"
         expected = list(inspect.signature(getattr(protocol, name)).parameters)
         assert list(inspect.signature(implementation).parameters) == expected, name
 
