@@ -167,3 +167,13 @@ def parse_region(raw: str) -> str:
     if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", text):
         raise InvalidValue("expected an AWS region such as eu-central-1")
     return text
+
+
+def parse_ledger_network(known: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip()
+        if value in known or (urlsplit(value).scheme in ("http", "https") and urlsplit(value).netloc):
+            return value
+        raise InvalidValue(f"expected one of {', '.join(known)}, or the http(s) URL of a genesis file")
+
+    return parse

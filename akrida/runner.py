@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from akrida import paths
+from akrida import ledgers, paths
 from akrida.controllers import ControllerError
 from akrida.invitation import InvitationError
 from akrida.local.acapy import ACAPY_VERSION
@@ -108,6 +108,10 @@ def run(settings: Settings, progress=print) -> RunResult:
             manifest.target["embedded"] = "ACA-Py mediator and issuer on PostgreSQL"
             manifest.versions["acapy"] = ACAPY_VERSION
             manifest.config = settings.redacted()  # the configuration in effect
+        if settings.ledger_network:
+            manifest.target["ledger"] = settings.ledger_network
+        settings = ledgers.resolved(settings)
+        manifest.config = settings.redacted()  # the configuration in effect
         checked = check_target(settings)
         for line in checked.lines:
             progress(f"check: {line}")
@@ -152,6 +156,8 @@ def pointed_at(settings: Settings, info: TargetInfo) -> Settings:
     """The settings aimed at the embedded target; what the user set explicitly (CRED_DEF_ID …) wins."""
     environment = settings.as_environment()
     for name, value in info.as_environment().items():
+        if name == "LEDGER_GENESIS_FILE" and environment.get("LEDGER_NETWORK"):
+            continue  # the user named the ledger
         if name in ("MEDIATION_URL", "ISSUER_URL", "ISSUER_API_KEY") or not environment.get(name):
             environment[name] = value
     return Settings.from_mapping(environment)

@@ -16,6 +16,7 @@ from typing import Any
 
 from dotenv import dotenv_values
 
+from akrida.ledgers import KNOWN_NETWORKS
 from akrida.parsers import (
     InvalidValue,
     choice,
@@ -29,6 +30,7 @@ from akrida.parsers import (
     parse_http_url,
     parse_instance_type,
     parse_invitation_url,
+    parse_ledger_network,
     parse_path,
     parse_port_range,
     parse_region,
@@ -163,6 +165,13 @@ SETTINGS: tuple[Setting, ...] = (
         "indy: proof requests also ask for proof of non-revocation (CRED_DEF_ID must be revocable).",
     ),
     Setting(
+        "LEDGER_NETWORK",
+        "ledger_network",
+        parse_ledger_network(tuple(KNOWN_NETWORKS)),
+        "indy: the issuer's ledger by name (" + ", ".join(KNOWN_NETWORKS) + ") or genesis URL, "
+        "instead of LEDGER_GENESIS_FILE; fetched once into .akrida/genesis/.",
+    ),
+    Setting(
         "LEDGER_GENESIS_FILE",
         "ledger_genesis_file",
         parse_path,
@@ -244,6 +253,7 @@ class Settings:
     cred_def_id: str = ""
     revocable_cred_def_id: str = ""
     proof_non_revoked: bool = False
+    ledger_network: str = ""
     ledger_genesis_file: Path | None = None
     issue_weight: int = 3
     present_weight: int = 1
@@ -302,9 +312,10 @@ class Settings:
                 )
             if self.ledger_genesis_file is not None and not self.ledger_genesis_file.is_file():
                 problems.append(f"LEDGER_GENESIS_FILE={self.ledger_genesis_file}: no such file")
-            if self.ledger_genesis_file is None and not self.uses_embedded_target:
+            if self.ledger_genesis_file is None and not self.ledger_network and not self.uses_embedded_target:
                 problems.append(
-                    "CREDENTIAL_FORMAT=indy needs LEDGER_GENESIS_FILE, the genesis file of the issuer's ledger"
+                    "CREDENTIAL_FORMAT=indy needs the issuer's ledger: set LEDGER_GENESIS_FILE (its genesis file) "
+                    "or LEDGER_NETWORK (a name or a genesis URL)"
                 )
         if self.scenario == "issue_revoke":
             if self.credential_format != "indy":
@@ -317,6 +328,8 @@ class Settings:
             problems.append("ISSUER_TYPE=acapy (the 1.0 protocols) carries AnonCreds only: set CREDENTIAL_FORMAT=indy")
         if self.proof_non_revoked and self.credential_format != "indy":
             problems.append("PROOF_NON_REVOKED=true needs CREDENTIAL_FORMAT=indy (revocation is AnonCreds only here)")
+        if self.ledger_network and self.ledger_genesis_file is not None:
+            problems.append("LEDGER_NETWORK and LEDGER_GENESIS_FILE are both set: keep one")
         if self.issue_weight + self.present_weight == 0:
             problems.append("ISSUE_WEIGHT and PRESENT_WEIGHT are both 0: give at least one a positive weight")
         if _SCENARIOS[self.scenario].needs_mediator and not self.with_mediation:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from akrida import runner
+from akrida import ledgers, runner
 from akrida.cluster.errors import ClusterError
 from akrida.cluster.remote import RemoteHost, connect
 from akrida.cluster.state import CloudDir, Cluster, Host
@@ -156,6 +156,10 @@ def run(settings: Settings, cluster: Cluster, progress: Progress = print) -> run
             manifest.target["embedded"] = "ACA-Py mediator and issuer on PostgreSQL"
             manifest.versions["acapy"] = ACAPY_VERSION
             manifest.config = settings.redacted()
+        if settings.ledger_network:
+            manifest.target["ledger"] = settings.ledger_network
+        settings = ledgers.resolved(settings)
+        manifest.config = settings.redacted()
         checked = check_target(settings)
         for line in checked.lines:
             progress(f"check: {line}")
@@ -238,6 +242,9 @@ def _run_on_hosts(settings, cluster, remotes, run_dir: Path, reports, state: _St
         remote.run(f"mkdir -p {shlex.quote(folder)}")
         # Each host's holders announce the host's own address to the target (no load balancer).
         host_environment = {**environment, "AGENT_ENDPOINT_HOST": host.public_ip}
+        if settings.ledger_genesis_file is not None:  # the holders read the ledger's genesis file locally
+            host_environment["LEDGER_GENESIS_FILE"] = f"{folder}/genesis.txn"
+            remote.write(f"{folder}/genesis.txn", settings.ledger_genesis_file.read_text(), mode=0o644)
         remote.write(f"{folder}/.env", "".join(f"{k}={_dotenv_quote(v)}\n" for k, v in host_environment.items()))
     expected = 0
     for host in cluster.workers:

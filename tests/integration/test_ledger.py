@@ -6,19 +6,22 @@ same ledger, with real Credo holders under Locust. ACA-Py 1.7, the embedded targ
 
 from __future__ import annotations
 
+import hashlib
+import http.server
 import json
 import os
 import re
 import secrets
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from akrida import paths
+from akrida import ledgers, paths
 from akrida.agent import AgentConfig, AgentProcess
 from akrida.controllers import AcapyAdmin, AcapyAdminV1
 from akrida.local.acapy import ISSUER_ARGS
@@ -292,3 +295,37 @@ def test_v1_with_json_ld_is_refused_before_anything_starts(tmp_path: Path):
     result = akrida("run", results=tmp_path, SCENARIO="issue", ISSUER_TYPE="acapy")
     assert result.returncode == 2, describe(result)
     assert "ISSUER_TYPE=acapy (the 1.0 protocols) carries AnonCreds only: set CREDENTIAL_FORMAT=indy" in result.stderr
+
+
+def test_a_ledger_named_by_its_genesis_url_is_fetched_and_used(ledger, tmp_path):
+    """LEDGER_NETWORK with a genesis URL (the local ledger's file, served on 127.0.0.1): the run fetches
+    it, hands it to the holders, and issues AnonCreds credentials with it."""
+    status = json.loads(akrida("local", "status", results=tmp_path, **LEDGER_SETTINGS).stdout)
+    genesis = Path(status["genesis_file"]).read_bytes()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(genesis)
+
+        def log_message(self, *_args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/genesis"
+    fetched = ledgers.GENESIS_DIR / f"url-{hashlib.sha256(url.encode()).hexdigest()[:16]}.txn"
+    try:
+        result = akrida("run", results=tmp_path, SCENARIO="issue", CREDENTIAL_FORMAT="indy", USERS="2",
+                        SPAWN_RATE="2", RUN_TIME="15s", LEDGER_NETWORK=url, **LEDGER_SETTINGS)  # fmt: skip
+        run_dir = only_run_dir(tmp_path)
+        assert result.returncode == 0, describe(result, run_dir)
+        assert fetched.read_bytes() == genesis
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        assert manifest["target"]["ledger"] == url
+        assert manifest["config"]["LEDGER_GENESIS_FILE"] == str(fetched)
+        assert steps_by_key(run_dir)[("didcomm", "receive_credential")].failures == 0
+    finally:
+        server.shutdown()
+        fetched.unlink(missing_ok=True)

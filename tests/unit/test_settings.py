@@ -138,7 +138,7 @@ def test_anoncreds_against_a_real_target_needs_its_ids(tmp_path):
     with pytest.raises(SettingsError) as caught:
         load(SCENARIO="issue", CREDENTIAL_FORMAT="indy", **target)
     assert "CREDENTIAL_FORMAT=indy needs CRED_DEF_ID" in str(caught.value)
-    assert "CREDENTIAL_FORMAT=indy needs LEDGER_GENESIS_FILE" in str(caught.value)
+    assert "CREDENTIAL_FORMAT=indy needs the issuer's ledger: set LEDGER_GENESIS_FILE" in str(caught.value)
     with pytest.raises(SettingsError, match=r"LEDGER_GENESIS_FILE=.*: no such file"):
         load(SCENARIO="issue", CREDENTIAL_FORMAT="indy", CRED_DEF_ID="x", LEDGER_GENESIS_FILE=str(tmp_path / "no"))
     genesis = tmp_path / "genesis"
@@ -146,5 +146,12 @@ def test_anoncreds_against_a_real_target_needs_its_ids(tmp_path):
     settings = load(SCENARIO="present", CREDENTIAL_FORMAT="indy", CRED_DEF_ID="a:3:CL:1:t",
                     LEDGER_GENESIS_FILE=str(genesis), **target)  # fmt: skip
     assert settings.ledger_genesis_file == genesis
+    # Or the ledger by name, but not both.
+    named = load(SCENARIO="issue", CREDENTIAL_FORMAT="indy", CRED_DEF_ID="x", LEDGER_NETWORK="bcovrin-test", **target)
+    assert named.ledger_network == "bcovrin-test"
+    with pytest.raises(SettingsError, match="LEDGER_NETWORK and LEDGER_GENESIS_FILE are both set"):
+        load(LEDGER_NETWORK="bcovrin-test", LEDGER_GENESIS_FILE=str(genesis))
+    with pytest.raises(SettingsError, match=r"LEDGER_NETWORK='sovrin': expected one of bcovrin-test"):
+        load(LEDGER_NETWORK="sovrin")
     # Scenarios without credentials ignore the format.
     assert load(SCENARIO="mediator_ping", CREDENTIAL_FORMAT="indy", **target).credential_format == "indy"
