@@ -78,10 +78,8 @@ def locust_command(settings: Settings, run_dir: Path) -> list[str]:
     return command
 
 
-def run(settings: Settings, progress=print) -> RunResult:
-    """Runs one load test. Whatever happens, the run folder gets its manifest and summary."""
-    run_dir = new_run_dir(settings)
-    progress(f"results: {run_dir}")
+def new_manifest(settings: Settings, run_dir: Path, role: str) -> Manifest:
+    """The manifest of a run that is starting, written at once so that even a crash leaves one."""
     manifest = Manifest(
         run_id=run_dir.name,
         scenario=settings.scenario,
@@ -90,10 +88,18 @@ def run(settings: Settings, progress=print) -> RunResult:
         run_time_s=settings.run_time,
         started_at=now(),
         config=settings.redacted(),
-        hosts=[this_host("generator")],
+        hosts=[this_host(role)],
         versions=versions(),
     )
     manifest.write(run_dir)
+    return manifest
+
+
+def run(settings: Settings, progress=print) -> RunResult:
+    """Runs one load test. Whatever happens, the run folder gets its manifest and summary."""
+    run_dir = new_run_dir(settings)
+    progress(f"results: {run_dir}")
+    manifest = new_manifest(settings, run_dir, "generator")
     target: LocalTarget | None = None
     outcome = _Outcome()
     try:

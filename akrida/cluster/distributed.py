@@ -28,7 +28,6 @@ from akrida.local.errors import LocalTargetError
 from akrida.local.stack import LocalTarget
 from akrida.preflight import check_target
 from akrida.report import bundle
-from akrida.report.manifest import Manifest, now, this_host, versions
 from akrida.report.progress import HISTORY_FILE, progress_line
 from akrida.report.summary import render_text
 from akrida.scenarios import SCENARIOS
@@ -132,17 +131,7 @@ def run(settings: Settings, cluster: Cluster, progress: Progress = print) -> run
         raise ClusterError("UI=true is not supported on a cluster yet: run headless (UI=false)")
     run_dir = runner.new_run_dir(settings)
     progress(f"results: {run_dir}")
-    manifest = Manifest(
-        run_id=run_dir.name,
-        scenario=settings.scenario,
-        users=settings.users,
-        spawn_rate=settings.spawn_rate,
-        run_time_s=settings.run_time,
-        started_at=now(),
-        config=settings.redacted(),
-        hosts=[this_host("controller")],
-        versions=versions(),
-    )
+    manifest = runner.new_manifest(settings, run_dir, "controller")
     manifest.target["cluster"] = f"{cluster.cloud}: 1 master, {len(cluster.workers)} workers"
     manifest.write(run_dir)
     folder = CloudDir(cluster.cloud)

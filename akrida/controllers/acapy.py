@@ -191,13 +191,17 @@ class AcapyAdmin:
         }
         return self.request("POST", "/present-proof-2.0/send-request", json=body)["pres_ex_id"]
 
+    # Where present-proof exchange records live, and the states in which an exchange is over.
+    PRESENTATION_RECORDS = "/present-proof-2.0/records"
+    PRESENTATION_FINAL_STATES: tuple[str, ...] = ("done", "abandoned", "deleted")
+
     def wait_for_verification(self, presentation_id: str, timeout: float) -> tuple[str, bool]:
-        """Polls until the exchange is done or abandoned; returns (state, verified)."""
+        """Polls until the exchange is over; returns (state, verified)."""
         deadline = time.monotonic() + timeout
         delay = 0.05
         while True:
-            record = self.request("GET", f"/present-proof-2.0/records/{presentation_id}")
-            if record["state"] in ("done", "abandoned", "deleted"):
+            record = self.request("GET", f"{self.PRESENTATION_RECORDS}/{presentation_id}")
+            if record["state"] in self.PRESENTATION_FINAL_STATES:
                 return record["state"], record.get("verified") == "true"
             if time.monotonic() + delay > deadline:
                 raise ControllerError(

@@ -7,18 +7,18 @@ JSON-LD methods refuse with a message that names the setting to change.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from akrida.controllers.acapy import AcapyAdmin
 from akrida.controllers.base import ControllerError, TargetUnreachable
 
-# present-proof 1.0 ends in "verified" (ACA-Py records the verdict there too) or "abandoned".
-FINAL_STATES = ("verified", "presentation_acked", "abandoned", "deleted")
-
 
 class AcapyAdminV1(AcapyAdmin):
     """AcapyAdmin whose credential and proof calls use the /issue-credential and /present-proof endpoints."""
+
+    PRESENTATION_RECORDS = "/present-proof/records"
+    # present-proof 1.0 ends in "verified" (ACA-Py records the verdict there too) or "abandoned".
+    PRESENTATION_FINAL_STATES = ("verified", "presentation_acked", "abandoned", "deleted")
 
     def check_protocols(self) -> None:
         try:
@@ -48,20 +48,6 @@ class AcapyAdminV1(AcapyAdmin):
         body = {"connection_id": connection_id, "proof_request": proof_request, "auto_verify": True,
                 "auto_remove": False}  # fmt: skip
         return self.request("POST", "/present-proof/send-request", json=body)["presentation_exchange_id"]
-
-    def wait_for_verification(self, presentation_id: str, timeout: float) -> tuple[str, bool]:
-        deadline = time.monotonic() + timeout
-        delay = 0.05
-        while True:
-            record = self.request("GET", f"/present-proof/records/{presentation_id}")
-            if record["state"] in FINAL_STATES:
-                return record["state"], record.get("verified") == "true"
-            if time.monotonic() + delay > deadline:
-                raise ControllerError(
-                    f"presentation {presentation_id} was not verified within {timeout:g}s (state: {record['state']})"
-                )
-            time.sleep(delay)
-            delay = min(delay * 2, 0.5)
 
     def offer_ld_credential(self, connection_id: str, credential: dict[str, Any]) -> str:
         raise ControllerError(_LD_REFUSAL)

@@ -30,29 +30,19 @@ def lab_environment(name: str, prefix: str, cidr: str, base_port: int, results: 
     return environment
 
 
+def run(command: list[str], environment: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+    )
+
+
 def make(target: str, environment: dict[str, str], *settings: str, timeout: float = CLUSTER_TIMEOUT):
     """Runs one of the README's make commands and returns its completed process (output captured)."""
-    return subprocess.run(
-        ["make", "--no-print-directory", target, *settings],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
+    return run(["make", "--no-print-directory", target, *settings], environment, timeout)
 
 
 def akrida(environment: dict[str, str], *arguments: str, timeout: float = CLUSTER_TIMEOUT):
-    return subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "akrida"), *arguments],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
+    return run([str(ROOT / ".venv" / "bin" / "akrida"), *arguments], environment, timeout)
 
 
 def namespaces(prefix: str) -> list[str]:
