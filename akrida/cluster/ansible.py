@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,6 +70,9 @@ def run_playbook(
             text=True,
         )
         assert process.stdout is not None
+        # A silent, hung playbook must not block the loop below: the watchdog kills it on time.
+        watchdog = threading.Timer(timeout, process.kill)
+        watchdog.start()
         for line in process.stdout:
             output.write(line)
             task = TASK.match(line)
@@ -79,11 +83,11 @@ def run_playbook(
                 recap[match["host"]] = HostRecap(
                     int(match["ok"]), int(match["changed"]), int(match["unreachable"]), int(match["failed"])
                 )
-            if time.monotonic() - started > timeout:
-                process.kill()
-                break
         code = process.wait()
+        watchdog.cancel()
     seconds = time.monotonic() - started
+    if seconds >= timeout:
+        raise ClusterError(f"the playbook did not finish within {timeout:.0f} s; see {log}")
     if code != 0:
         failed = [host for host, counts in recap.items() if counts.failed or counts.unreachable]
         raise ClusterError(

@@ -24,6 +24,7 @@ from akrida.cluster.errors import ClusterError
 from akrida.cluster.inventory import write_ansible_config, write_inventory, write_known_hosts
 from akrida.cluster.keys import KeyPair, ensure_key, host_keys
 from akrida.cluster.state import CLUSTER_DIR, CloudDir, Cluster, Host
+from akrida.cluster.terraform import Terraform
 from akrida.settings import Settings, SettingsError
 
 Progress = Callable[[str], None]
@@ -81,9 +82,7 @@ def terraform_variables(settings: Settings, folder: CloudDir, client: KeyPair, k
     }
 
 
-def terraform_for(folder: CloudDir):
-    from akrida.cluster.terraform import Terraform
-
+def terraform_for(folder: CloudDir) -> Terraform:
     config = folder.root / "terraform.rc"
     config.write_text("disable_checkpoint = true\n")
     return Terraform(folder.module, folder.tfstate, folder.terraform_data, cli_config=config)

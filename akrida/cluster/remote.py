@@ -18,6 +18,7 @@ from akrida.cluster.errors import ClusterError
 from akrida.cluster.state import CloudDir, Cluster, Host
 
 COMMAND_TIMEOUT = 120
+TRANSFER_TIMEOUT = 300  # seconds without progress before an SFTP transfer fails
 
 
 @dataclass
@@ -75,6 +76,8 @@ def connect(host: Host, cluster: Cluster, folder: CloudDir) -> RemoteHost:
     remote = RemoteHost(host, connection)
     try:
         connection.open()
+        # put/get go over SFTP, whose reads would otherwise wait forever on a host that froze.
+        connection.sftp().get_channel().settimeout(TRANSFER_TIMEOUT)
     except (OSError, SSHException, EOFError) as error:
         raise ClusterError(
             f"cannot reach {host.name} ({host.public_ip}) over SSH: {error or type(error).__name__}. "

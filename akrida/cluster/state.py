@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from akrida import paths
@@ -37,7 +37,6 @@ class Cluster:
     ssh_user: str
     embedded_target_host: str = ""  # where the hosts reach this machine; empty when they cannot
     prepared: bool = False  # the playbook has run to its end
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def hosts(self) -> list[Host]:
