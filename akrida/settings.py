@@ -135,7 +135,13 @@ SETTINGS: tuple[Setting, ...] = (
         "AGENT_LOG_MAX_BYTES",
         "agent_log_max_bytes",
         integer(4096),
-        "Size cap of each holder's log file under the run folder.",
+        "Size cap of each agent process's log file under the run folder.",
+    ),
+    Setting(
+        "HOLDERS_PER_PROCESS",
+        "holders_per_process",
+        integer(1, 5000),
+        "Holders packed into one agent (Node) process; 1 gives each holder a process of its own.",
     ),
     Setting(
         "CONNECTIONS_PER_USER",
@@ -248,6 +254,7 @@ class Settings:
     agent_timeout: float = 60.0
     agent_log_level: str = "warn"
     agent_log_max_bytes: int = 1_048_576
+    holders_per_process: int = 200
     connections_per_user: int = 1
     credential_format: str = "ld_proof"
     cred_def_id: str = ""

@@ -3,58 +3,48 @@ import { randomBytes } from 'crypto'
 
 import { Holder, parsePickupStrategy } from './holder'
 import { log, parseLogLevel, setLogLevel } from './log'
+import { DEFAULT_HANDLE, HolderHost } from './host'
 import { CommandError, Request, optionalInteger, optionalString, requiredString } from './protocol'
 
 const MAX_TIMEOUT_MS = 3_600_000
 
-export interface Session {
-  holder: Holder | null
-  /** Set while a start is in progress; commands that need the holder wait for it. */
-  starting: Promise<unknown> | null
-  defaultTimeoutMs: number
-  startedAt: number
+/** What a handler is given: the request, the process's holders and the handle the request names. */
+export interface Context {
+  request: Request
+  host: HolderHost
+  handle: string
 }
 
-export type Handler = (request: Request, session: Session) => Promise<unknown>
+export type Handler = (context: Context) => Promise<unknown>
 
-function timeoutOf(request: Request, session: Session): number {
-  return optionalInteger(request, 'timeoutMs', 1, MAX_TIMEOUT_MS) ?? session.defaultTimeoutMs
+function timeoutOf({ request, host }: Context): number {
+  return optionalInteger(request, 'timeoutMs', 1, MAX_TIMEOUT_MS) ?? host.defaultTimeoutMs
 }
 
-async function started(session: Session, command: string): Promise<Holder> {
-  if (session.starting) await session.starting.catch(() => undefined)
-  if (!session.holder) throw new CommandError('request', `${command} needs a started holder; send "start" first`)
-  return session.holder
-}
-
-async function start(request: Request, session: Session) {
-  if (session.holder || session.starting) throw new CommandError('request', 'the holder is already started')
+async function start(context: Context) {
+  const { request, host, handle } = context
   let logLevel: LogLevel
   try {
     logLevel = parseLogLevel(optionalString(request, 'logLevel') ?? process.env.AKRIDA_AGENT_LOG_LEVEL)
   } catch (error) {
     throw new CommandError('request', (error as Error).message)
   }
+  // Read every argument before the slot is taken, so a bad one leaves nothing behind.
+  const options = {
+    label: optionalString(request, 'label') ?? `akrida-holder-${randomBytes(4).toString('hex')}`,
+    logLevel,
+    timeoutMs: timeoutOf(context),
+    mediatorInvitationUrl: optionalString(request, 'mediatorInvitationUrl'),
+    pickupStrategy: parsePickupStrategy(optionalString(request, 'pickupStrategy')),
+    inboundPort: optionalInteger(request, 'inboundPort', 1, 65535),
+    endpoint: optionalString(request, 'endpoint'),
+    ledgerGenesisPath: optionalString(request, 'ledgerGenesisPath'),
+  }
   setLogLevel(logLevel)
   const began = Date.now()
-  const starting = Holder.start({
-      label: optionalString(request, 'label') ?? `akrida-holder-${randomBytes(4).toString('hex')}`,
-      logLevel,
-      timeoutMs: timeoutOf(request, session),
-      mediatorInvitationUrl: optionalString(request, 'mediatorInvitationUrl'),
-      pickupStrategy: parsePickupStrategy(optionalString(request, 'pickupStrategy')),
-      inboundPort: optionalInteger(request, 'inboundPort', 1, 65535),
-      endpoint: optionalString(request, 'endpoint'),
-      ledgerGenesisPath: optionalString(request, 'ledgerGenesisPath'),
-    })
-  session.starting = starting
-  try {
-    session.holder = await starting
-  } finally {
-    session.starting = null
-  }
-  const holder = session.holder
+  const holder = await host.start(handle, () => Holder.start(options))
   return {
+    holder: handle === DEFAULT_HANDLE ? null : handle,
     label: holder.options.label,
     endpoints: holder.agent.config.endpoints,
     mediation: await holder.mediatorInfo(),
@@ -65,59 +55,72 @@ async function start(request: Request, session: Session) {
 const handlers: Record<string, Handler> = {
   start,
 
-  async ping_mediator(request, session) {
-    return (await started(session, 'ping_mediator')).pingMediator(timeoutOf(request, session))
+  async ping_mediator(context) {
+    return (await context.host.get(context.handle, 'ping_mediator')).pingMediator(timeoutOf(context))
   },
 
-  async receiveInvitation(request, session) {
-    const holder = await started(session, 'receiveInvitation')
-    return holder.receiveInvitation(requiredString(request, 'invitationUrl'), timeoutOf(request, session))
+  async receiveInvitation(context) {
+    const holder = await context.host.get(context.handle, 'receiveInvitation')
+    return holder.receiveInvitation(requiredString(context.request, 'invitationUrl'), timeoutOf(context))
   },
 
-  async receiveMessage(request, session) {
-    const holder = await started(session, 'receiveMessage')
-    return holder.receiveMessage(optionalString(request, 'connectionId'), timeoutOf(request, session))
+  async receiveMessage(context) {
+    const holder = await context.host.get(context.handle, 'receiveMessage')
+    return holder.receiveMessage(optionalString(context.request, 'connectionId'), timeoutOf(context))
   },
 
-  async createDidKey(_request, session) {
-    return (await started(session, 'createDidKey')).createDidKey()
+  async createDidKey(context) {
+    return (await context.host.get(context.handle, 'createDidKey')).createDidKey()
   },
 
-  async receiveCredential(request, session) {
-    const holder = await started(session, 'receiveCredential')
-    return holder.exchanges.receiveCredential(optionalString(request, 'connectionId'), timeoutOf(request, session))
+  async receiveCredential(context) {
+    const holder = await context.host.get(context.handle, 'receiveCredential')
+    return holder.exchanges.receiveCredential(optionalString(context.request, 'connectionId'), timeoutOf(context))
   },
 
-  async presentationExchange(request, session) {
-    const holder = await started(session, 'presentationExchange')
-    return holder.exchanges.presentationExchange(optionalString(request, 'connectionId'), timeoutOf(request, session))
+  async presentationExchange(context) {
+    const holder = await context.host.get(context.handle, 'presentationExchange')
+    return holder.exchanges.presentationExchange(optionalString(context.request, 'connectionId'), timeoutOf(context))
   },
 
-  async deleteOobRecordById(request, session) {
-    return (await started(session, 'deleteOobRecordById')).deleteOutOfBandRecord(requiredString(request, 'outOfBandId'))
+  async deleteOobRecordById(context) {
+    const holder = await context.host.get(context.handle, 'deleteOobRecordById')
+    return holder.deleteOutOfBandRecord(requiredString(context.request, 'outOfBandId'))
   },
 
-  async status(_request, session) {
+  async status({ host, handle }) {
+    // A named holder must exist; the process itself (no handle) answers even before any start.
+    const holder = handle === DEFAULT_HANDLE ? host.peek(handle) : await host.get(handle, 'status')
     const memory = process.memoryUsage()
     return {
-      started: session.holder !== null,
-      label: session.holder?.options.label ?? null,
+      started: holder !== null,
+      label: holder?.options.label ?? null,
+      holders: host.size,
       pid: process.pid,
-      uptimeMs: Date.now() - session.startedAt,
+      uptimeMs: Date.now() - host.startedAt,
       rssBytes: memory.rss,
       heapUsedBytes: memory.heapUsed,
-      pendingMessages: session.holder?.messages.size ?? 0,
+      pendingMessages: holder?.messages.size ?? 0,
       versions: { node: process.versions.node, credo: credoVersion() },
     }
   },
 
-  async shutdown(request, session) {
-    const holder = session.holder
-    session.holder = null
-    if (holder) await holder.shutdown(timeoutOf(request, session))
+  async shutdown(context) {
+    const { host, handle } = context
+    if (handle === DEFAULT_HANDLE) {
+      // The single-holder meaning: close everything; the process exits after the reply.
+      await host.closeAll(timeoutOf(context))
+      return 'ok'
+    }
+    if (!(await host.close(handle, timeoutOf(context)))) {
+      throw new CommandError('request', `unknown holder "${handle}": it was never started here or is already shut down`)
+    }
     return 'ok'
   },
 }
+
+/** The names of every command, for the protocol's conformance checks and error messages. */
+export const COMMANDS = Object.keys(handlers)
 
 function credoVersion(): string {
   // eslint-disable-next-line @typescript-eslint/no-var-requires

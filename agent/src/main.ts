@@ -1,7 +1,8 @@
 import './console'
 import { installLoopbackGuard } from './guard'
 
-import { Session, findHandler } from './commands'
+import { findHandler } from './commands'
+import { DEFAULT_HANDLE, HolderHost, handleOf } from './host'
 import { log } from './log'
 import { LogLevel } from '@credo-ts/core'
 import { CommandError, Reply, Request, parseRequest, salvageId } from './protocol'
@@ -11,12 +12,7 @@ if (process.env.AKRIDA_AGENT_LOOPBACK_ONLY === '1') installLoopbackGuard()
 
 const DEFAULT_TIMEOUT_MS = Number(process.env.AKRIDA_AGENT_TIMEOUT_MS || 60_000)
 
-const session: Session = {
-  holder: null,
-  starting: null,
-  defaultTimeoutMs: Number.isFinite(DEFAULT_TIMEOUT_MS) && DEFAULT_TIMEOUT_MS > 0 ? DEFAULT_TIMEOUT_MS : 60_000,
-  startedAt: Date.now(),
-}
+const host = new HolderHost(Number.isFinite(DEFAULT_TIMEOUT_MS) && DEFAULT_TIMEOUT_MS > 0 ? DEFAULT_TIMEOUT_MS : 60_000)
 
 function send(reply: Reply): Promise<void> {
   return new Promise((resolve) => process.stdout.write(JSON.stringify(reply) + '\n', () => resolve()))
@@ -27,13 +23,19 @@ function errorReply(error: unknown, request?: Partial<Request>): Reply {
     error instanceof CommandError ? error : new CommandError('local', error instanceof Error ? error.message : String(error))
   if (!(error instanceof CommandError)) log(LogLevel.error, `unexpected failure: ${error instanceof Error ? error.stack : error}`)
   const reply: Reply = { error: 1, result: commandError.message, kind: commandError.kind }
+  echo(reply, request)
+  return reply
+}
+
+function echo(reply: Reply, request?: Partial<Request>): void {
   if (request?.cmd !== undefined) reply.cmd = request.cmd
   if (request?.id !== undefined) reply.id = request.id
-  return reply
+  if (typeof request?.holder === 'string') reply.holder = request.holder
 }
 
 async function handle(line: string): Promise<void> {
   let request: Request
+  let handle: string
   try {
     request = parseRequest(line)
   } catch (error) {
@@ -41,28 +43,32 @@ async function handle(line: string): Promise<void> {
   }
   let reply: Reply
   try {
-    const result = await findHandler(request.cmd)(request, session)
-    reply = { error: 0, cmd: request.cmd, result }
-    if (request.id !== undefined) reply.id = request.id
+    handle = handleOf(request)
+    const result = await findHandler(request.cmd)({ request, host, handle })
+    reply = { error: 0, result }
+    echo(reply, request)
   } catch (error) {
     reply = errorReply(error, request)
   }
   await send(reply)
-  if (request.cmd === 'shutdown' && reply.error === 0) process.exit(0)
+  // Only the handle-less shutdown ends the process; a named holder's shutdown closes its wallet alone.
+  if (request.cmd === 'shutdown' && reply.error === 0 && handleOf(request) === DEFAULT_HANDLE) process.exit(0)
 }
 
-// Commands run concurrently: a long wait (a message, a credential) does not block a status query.
-// Replies carry the request's id so a driver can match them when it sends more than one at a time.
+// Commands run concurrently, for one holder and across holders: a long wait (a message, a
+// credential) blocks nothing else. Replies carry the request's id (and holder) so the driver can
+// match them when it sends more than one at a time.
 const lines = createInterface({ input: process.stdin, crlfDelay: Infinity })
 lines.on('line', (line) => {
   if (line.trim() === '') return
   void handle(line)
 })
 lines.on('close', async () => {
-  // The driver went away: release the wallet and exit rather than linger as an orphan.
-  const holder = session.holder
-  session.holder = null
-  if (holder) await holder.shutdown(5_000).catch(() => undefined)
+  // The driver went away: release every wallet and exit rather than linger as an orphan.
+  await host.closeAll(5_000)
   process.exit(0)
 })
+// One holder's stray failure (a socket error thrown from a Credo callback) must not take its
+// neighbours down with the process: log it and carry on. The command that depended on it times out.
 process.on('unhandledRejection', (reason) => log(LogLevel.error, `unhandled rejection: ${reason instanceof Error ? reason.stack : reason}`))
+process.on('uncaughtException', (error) => log(LogLevel.error, `uncaught exception: ${error.stack ?? error}`))

@@ -22,6 +22,7 @@ export interface Reply {
   result: unknown
   cmd?: string
   id?: RequestId
+  holder?: string
   kind?: ErrorKind
 }
 

@@ -1,5 +1,6 @@
-"""The Python side of the agent protocol: holder subprocesses and their ports."""
+"""The Python side of the agent protocol: agent hosts, the typed holder client, and their ports."""
 
+from akrida.agent.client import HolderClient
 from akrida.agent.errors import (
     AgentCrashed,
     AgentError,
@@ -9,18 +10,23 @@ from akrida.agent.errors import (
     PortPoolExhausted,
     ProtocolViolation,
 )
+from akrida.agent.host import AgentConfig, AgentHost
+from akrida.agent.messages import StartOptions
+from akrida.agent.pool import HostPool
 from akrida.agent.ports import PortPool
-from akrida.agent.process import AgentConfig, AgentProcess
 
 __all__ = [
     "AgentConfig",
     "AgentCrashed",
     "AgentError",
+    "AgentHost",
     "AgentHung",
     "AgentNotBuilt",
-    "AgentProcess",
     "CommandFailed",
+    "HolderClient",
+    "HostPool",
     "PortPool",
     "PortPoolExhausted",
     "ProtocolViolation",
+    "StartOptions",
 ]

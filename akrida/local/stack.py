@@ -143,6 +143,7 @@ class LocalTarget:
             for running in launched:
                 running.wait_ready()
             info.mediation_url = self._mediator_invitation(info)
+            self._warm_mediator(info)
             if self.ledger:
                 progress("embedded target: writing a schema and a credential definition to the ledger")
                 issuer = AcapyAdmin(info.issuer_admin_url, {"x-api-key": admin_api_key}, timeout=300)
@@ -206,6 +207,42 @@ class LocalTarget:
         if not response.ok:
             raise LocalTargetError(f"the mediator refused to create an invitation: {response.status_code}")
         return response.json()["invitation_url"]
+
+    def _warm_mediator(self, info: TargetInfo) -> None:
+        """Has the issuer take mediation once, so the mediator's first grant is not made under load.
+
+        A fresh ACA-Py 1.7.0 mediator creates its routing DID at its first grant; grants that race
+        for it fail with "Duplicate record: routing_did/routing_did" and those holders never get
+        mediation. A fresh production mediator has the same race; the embedded one is warmed here.
+        """
+        headers = {"x-api-key": info.admin_api_key}
+
+        def admin(method: str, url: str, **kwargs) -> dict:
+            response = requests.request(method, url, headers=headers, timeout=30, **kwargs)
+            if not response.ok:
+                raise LocalTargetError(f"warming the mediator: {method} {url} answered {response.status_code}")
+            return response.json()
+
+        invitation = admin(
+            "POST", f"{info.mediator_admin_url}/out-of-band/create-invitation",
+            json={"handshake_protocols": [acapy.DIDEXCHANGE], "alias": "akrida warm-up"},
+        )["invitation"]  # fmt: skip
+        connection_id = admin("POST", f"{info.issuer_admin_url}/out-of-band/receive-invitation", json=invitation)[
+            "connection_id"
+        ]
+        deadline = time.monotonic() + 30
+        connection_url = f"{info.issuer_admin_url}/connections/{connection_id}"
+        while admin("GET", connection_url)["state"] not in ("active", "completed"):
+            if time.monotonic() > deadline:
+                raise LocalTargetError("warming the mediator: the issuer's connection to it did not complete in 30 s")
+            time.sleep(0.2)
+        mediation_id = admin("POST", f"{info.issuer_admin_url}/mediation/request/{connection_id}", json={})[
+            "mediation_id"
+        ]
+        while admin("GET", f"{info.issuer_admin_url}/mediation/requests/{mediation_id}")["state"] != "granted":
+            if time.monotonic() > deadline:
+                raise LocalTargetError("warming the mediator: it did not grant mediation to the issuer in 30 s")
+            time.sleep(0.2)
 
     def _check_ports_free(self) -> None:
         busy = []

@@ -39,15 +39,17 @@ class HealthSample:
     pss_bytes: int
     open_files: int
     processes: int
-    live_agents: int
+    live_holders: int  # holders started or starting in this process's agent hosts
+    agent_hosts: int  # live agent (Node) processes
 
 
 class HealthSampler:
     """Samples the process tree rooted at this process. Call `sample()` every few seconds."""
 
-    def __init__(self, live_agents: Callable[[], int] = lambda: 0):
+    def __init__(self, live_holders: Callable[[], int] = lambda: 0, agent_hosts: Callable[[], int] = lambda: 0):
         self.process = psutil.Process()
-        self.live_agents = live_agents
+        self.live_holders = live_holders
+        self.agent_hosts = agent_hosts
         self.host = socket.gethostname()
         self.cores = psutil.cpu_count() or 1
         self._cpu_seconds: dict[int, float] = {}
@@ -91,7 +93,8 @@ class HealthSampler:
             pss_bytes=pss,
             open_files=files,
             processes=len(seen),
-            live_agents=self.live_agents(),
+            live_holders=self.live_holders(),
+            agent_hosts=self.agent_hosts(),
         )
 
 
@@ -128,7 +131,9 @@ def read_health(run_dir: Path) -> list[HealthSample]:
                             pss_bytes=int(row["pss_bytes"]),
                             open_files=int(row["open_files"]),
                             processes=int(row["processes"]),
-                            live_agents=int(row["live_agents"]),
+                            # Bundles written before dense hosting called holders "live agents".
+                            live_holders=int(row.get("live_holders") or row["live_agents"]),
+                            agent_hosts=int(row.get("agent_hosts") or 0),
                         )
                     )
                 except (KeyError, ValueError):
@@ -145,7 +150,9 @@ class HealthVerdict:
     peak_pss_bytes: int
     peak_uss_bytes: int
     peak_open_files: int
-    peak_live_agents: int
+    peak_live_holders: int
+    peak_agent_hosts: int
+    pss_per_holder_bytes: int  # PSS of Locust and its agents over live holders, when the most were live
 
     @property
     def saturated(self) -> bool:
@@ -154,12 +161,14 @@ class HealthVerdict:
 
 def judge(samples: list[HealthSample]) -> HealthVerdict:
     if not samples:
-        return HealthVerdict(0, 0.0, 0.0, 0.0, 0, 0, 0, 0)
+        return HealthVerdict(0, 0.0, 0.0, 0.0, 0, 0, 0, 0, 0, 0)
     # Several generator processes on one host sample the same host CPU; per timestamp bucket the
     # memory and agents add up, while the host CPU is the same figure seen twice.
     by_moment: dict[tuple[str, int], list[HealthSample]] = {}
     for sample in samples:
         by_moment.setdefault((sample.host, int(sample.timestamp // INTERVAL_SECONDS)), []).append(sample)
+    busiest = max(by_moment.values(), key=lambda g: sum(s.live_holders for s in g))
+    peak_holders = sum(s.live_holders for s in busiest)
     hot = sum(1 for group in by_moment.values() if max(s.host_cpu_percent for s in group) > SATURATED_CPU_PERCENT)
     return HealthVerdict(
         samples=len(by_moment),
@@ -169,5 +178,7 @@ def judge(samples: list[HealthSample]) -> HealthVerdict:
         peak_pss_bytes=max(sum(s.pss_bytes for s in g) for g in by_moment.values()),
         peak_uss_bytes=max(sum(s.uss_bytes for s in g) for g in by_moment.values()),
         peak_open_files=max(sum(s.open_files for s in g) for g in by_moment.values()),
-        peak_live_agents=max(sum(s.live_agents for s in g) for g in by_moment.values()),
+        peak_live_holders=peak_holders,
+        peak_agent_hosts=max(sum(s.agent_hosts for s in g) for g in by_moment.values()),
+        pss_per_holder_bytes=sum(s.pss_bytes for s in busiest) // peak_holders if peak_holders else 0,
     )

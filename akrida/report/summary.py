@@ -105,8 +105,12 @@ def health_lines(findings: Findings) -> list[str]:
         f"host CPU above {SATURATED_CPU_PERCENT:.0f}% in {h.saturated_share:.0%} of samples "
         f"(peak {h.peak_host_cpu:.0f}%; Locust and agents peaked at {h.peak_generator_cpu:.0f}% of the host)",
         f"memory of Locust and agents: peak PSS {h.peak_pss_bytes / MIB:.0f} MiB, USS {h.peak_uss_bytes / MIB:.0f} MiB",
-        f"peak open files {h.peak_open_files}, peak live agents {h.peak_live_agents}",
+        f"peak open files {h.peak_open_files}, peak live holders {h.peak_live_holders} "
+        f"in {h.peak_agent_hosts} agent process(es)",
     ]
+    if h.peak_live_holders:
+        per_holder = h.pss_per_holder_bytes / MIB
+        lines.insert(2, f"PSS per holder {per_holder:.1f} MiB (Locust and agents, at {h.peak_live_holders} holders)")
     if h.saturated:
         lines.append(
             "WARNING: the load generator saturated its CPU: the latencies include its own queueing, so this run is "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from locust import User, between, task
 from locust.env import Environment
 
-from akrida.agent import AgentError
+from akrida.agent import AgentError, HolderClient
 from akrida.scenarios import hooks  # noqa: F401 - registers the per-process listeners
 from akrida.scenarios.holder import Holder
 from akrida.scenarios.runtime import get_runtime
@@ -18,7 +18,7 @@ def _wait_time():
 
 
 class HolderUser(User):
-    """One Locust user = one real Credo holder agent.
+    """One Locust user = one real Credo holder (packed with others into an agent process).
 
     Subclasses implement `prepare()` (once per agent life: connect to the issuer, …) and
     `iteration()` (what the holder repeats). Both run their steps through `self.holder`.
@@ -71,11 +71,11 @@ class HolderUser(User):
         issuer = self.runtime.issuer
         with step(self.environment, "create_invitation", ADMIN):
             invitation = issuer.create_invitation()
-        connected = self.holder.call("receive_invitation", "receiveInvitation", invitationUrl=invitation.url)
+        connected = self.holder.call("receive_invitation", HolderClient.receive_invitation, invitation.url)
         with step(self.environment, "issuer_connection", ADMIN):
             issuer_side = issuer.wait_for_connection(invitation.invitation_id, self.settings.agent_timeout)
         self.holder.facts["issuer_connection_id"] = issuer_side
-        self.holder.facts["holder_connection_id"] = connected["connectionId"]
+        self.holder.facts["holder_connection_id"] = connected.connection_id
 
     def iteration(self) -> None:
         raise NotImplementedError

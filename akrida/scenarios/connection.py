@@ -5,6 +5,7 @@ with the issuer, until the connection is complete on the holder's side). Works w
 mediation; without it, each holder listens on a port of AGENT_PORT_RANGE.
 """
 
+from akrida.agent import HolderClient
 from akrida.scenarios.base import HolderUser
 from akrida.scenarios.steps import ADMIN, step
 
@@ -14,4 +15,4 @@ class ConnectionUser(HolderUser):
         for _ in range(self.settings.connections_per_user):
             with step(self.environment, "create_invitation", ADMIN):
                 invitation = self.runtime.issuer.create_invitation()
-            self.holder.call("receive_invitation", "receiveInvitation", invitationUrl=invitation.url)
+            self.holder.call("receive_invitation", HolderClient.receive_invitation, invitation.url)

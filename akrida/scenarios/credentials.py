@@ -18,6 +18,7 @@ import uuid
 
 from gevent.lock import BoundedSemaphore
 
+from akrida.agent import HolderClient
 from akrida.scenarios.base import HolderUser
 from akrida.scenarios.credential_content import (
     credential,
@@ -36,7 +37,7 @@ class CredentialUser(HolderUser):
     def prepare(self) -> None:
         self.connect_to_issuer()
         if not self.indy:  # AnonCreds binds credentials to the link secret instead
-            self.holder.facts["subject_did"] = self.holder.call("create_did_key", "createDidKey")["did"]
+            self.holder.facts["subject_did"] = self.holder.call("create_did_key", HolderClient.create_did_key).did
         self.sequence = itertools.count(1)
 
     def issuer_did(self) -> str:
@@ -62,7 +63,7 @@ class CredentialUser(HolderUser):
                 exchange = issuer.offer_indy_credential(connection, cred_def, indy_attributes(sequence))
             else:
                 exchange = issuer.offer_ld_credential(connection, offer)
-            self.holder.agent.call("receiveCredential", connectionId=self.holder.facts["holder_connection_id"])
+            self.holder.agent.receive_credential(self.holder.facts["holder_connection_id"])
         return exchange
 
 
@@ -90,7 +91,7 @@ class PresentUser(CredentialUser):
                 exchange = verifier.request_indy_presentation(connection, request)
             else:
                 exchange = verifier.request_ld_presentation(connection, presentation_definition(), str(uuid.uuid4()))
-            self.holder.agent.call("presentationExchange", connectionId=self.holder.facts["holder_connection_id"])
+            self.holder.agent.presentation_exchange(self.holder.facts["holder_connection_id"])
             state, verified = verifier.wait_for_verification(exchange, self.settings.agent_timeout)
             if not verified:
                 raise TargetFailure(f"the verifier did not verify the presentation (state {state})")

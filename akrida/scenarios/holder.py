@@ -1,32 +1,36 @@
-"""One simulated holder as a scenario sees it: a Credo agent that is started, used, and restarted."""
+"""One simulated holder as a scenario sees it: a Credo holder that is started, used, and restarted."""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, TypeVar
 
 import gevent
 from locust.env import Environment
 
-from akrida.agent import AgentCrashed, AgentError, AgentProcess
+from akrida.agent import AgentCrashed, AgentError, HolderClient, StartOptions
 from akrida.scenarios.runtime import Runtime
 from akrida.scenarios.steps import DIDCOMM, HARNESS, fire, step
 
 MAX_BACKOFF = 30.0
+T = TypeVar("T")
 
 
 class Holder:
-    """Owns one agent process for one Locust user.
+    """Owns one holder, hosted in one of the process's agent hosts, for one Locust user.
 
-    A dead, hung or confused agent is marked broken by the step that found out; the next
-    iteration kills it and starts a new one; each successful restart is counted as
-    `harness agent_restart` (a failed one shows as a `startup` failure).
+    A dead, hung or confused holder is marked broken by the step that found out; the next
+    iteration closes it and starts a new one; each successful restart is counted as
+    `harness agent_restart` (a failed one shows as a `startup` failure). When a whole host dies,
+    each of its holders finds out on its own and is counted once.
     """
 
     def __init__(self, environment: Environment, runtime: Runtime):
         self.environment = environment
         self.runtime = runtime
-        self.agent: AgentProcess | None = None
+        self.agent: HolderClient | None = None
         self.port: int | None = None
         self.started = False
         self.broken = False
@@ -39,10 +43,10 @@ class Holder:
         return self.started and not self.broken and self.agent is not None and self.agent.alive
 
     def ensure_started(self) -> None:
-        """Starts the agent if it is not running; restarts it (counted) if it broke.
+        """Starts the holder if it is not running; restarts it (counted) if it broke.
 
         After failed starts it backs off (1 s, 2 s, 4 s … up to MAX_BACKOFF), so a target that is
-        down does not turn the generator into a fork bomb of agent processes.
+        down does not turn the generator into a storm of wallet creations.
         """
         if self.ready:
             return
@@ -51,8 +55,8 @@ class Holder:
         restarting = self.agent is not None or self.broken
         began = time.perf_counter()
         if self.agent is not None and not self.broken and not self.agent.alive:
-            # Died between steps, so no step has reported it yet.
-            crash = AgentCrashed(f"agent {self.agent.name} exited between steps (exit code {self.agent.exit_code})")
+            # Its host died between steps, so no step has reported it yet.
+            crash = AgentCrashed(f"holder {self.agent.name} was lost between steps (its agent host exited)")
             fire(self.environment, HARNESS, "agent_crash", began, crash)
         self.stop(graceful=False)
         try:
@@ -68,41 +72,38 @@ class Holder:
     def start(self) -> None:
         settings = self.runtime.settings
         with step(self.environment, "startup"):
-            arguments: dict[str, Any] = {"logLevel": settings.agent_log_level}
+            options = StartOptions(log_level=settings.agent_log_level)
             if settings.credential_format == "indy" and settings.ledger_genesis_file:
-                arguments["ledgerGenesisPath"] = str(settings.ledger_genesis_file.resolve())
+                options = replace(options, ledger_genesis_path=str(settings.ledger_genesis_file.resolve()))
             if settings.with_mediation:
-                arguments["mediatorInvitationUrl"] = settings.mediation_url
-                arguments["pickupStrategy"] = settings.pickup_strategy
+                options = replace(
+                    options, mediator_invitation_url=settings.mediation_url, pickup_strategy=settings.pickup_strategy
+                )
             else:
                 self.port = self.runtime.ports.acquire()
-                arguments["inboundPort"] = self.port
-                arguments["endpoint"] = f"http://{settings.agent_endpoint_host}:{self.port}"
-            self.agent = AgentProcess(self.runtime.agent_config, self.runtime.next_agent_name())
-            self.runtime.agents.add(self.agent)
+                options = replace(
+                    options, inbound_port=self.port, endpoint=f"http://{settings.agent_endpoint_host}:{self.port}"
+                )
+            self.agent = self.runtime.hosts.open()
             try:
-                self.agent.spawn()
-                self.facts = {"start": self.agent.call("start", **arguments)}
-            except AgentError as error:
+                self.facts = {"start": self.agent.start(options)}
+            except AgentError:
                 self.broken = True
-                raise error
+                raise
         self.started = True
         self.broken = False
 
-    def call(self, name: str, command: str, request_type: str = DIDCOMM, **arguments: Any) -> Any:
-        """Runs one agent command as the step `name`."""
+    def call(self, name: str, command: Callable[..., T], *arguments: Any, request_type: str = DIDCOMM) -> T:
+        """Runs one command of the holder's client as the step `name`, for example
+        `holder.call("receive_invitation", HolderClient.receive_invitation, url)`."""
         assert self.agent is not None, "ensure_started() first"
         with step(self.environment, name, request_type):
-            return self.agent.call(command, **arguments)
+            return command(self.agent, *arguments)
 
     def stop(self, graceful: bool = True) -> None:
         agent, self.agent = self.agent, None
         if agent is not None:
-            if graceful and agent.alive:
-                agent.shutdown(timeout=10.0)
-            else:
-                agent.kill()
-            self.runtime.agents.discard(agent)
+            self.runtime.hosts.release(agent, graceful=graceful)
         if self.port is not None:
             self.runtime.ports.release(self.port)
             self.port = None

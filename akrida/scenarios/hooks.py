@@ -30,7 +30,9 @@ def _start_health_sampling(environment: Environment, **_kwargs) -> None:
     runtime = get_runtime()
     if runtime.run_dir is None or _sampler is not None:
         return
-    sampler = HealthSampler(live_agents=lambda: sum(1 for agent in list(runtime.agents) if agent.alive))
+    sampler = HealthSampler(
+        live_holders=lambda: runtime.hosts.live_holders, agent_hosts=lambda: runtime.hosts.live_hosts
+    )
     _sampler = gevent.spawn(_sample_forever, HealthLog(runtime.run_dir), sampler)
 
 

@@ -41,12 +41,10 @@ class MediatorMessageUser(HolderUser):
 
     def _receive(self, content: str, timeout_ms: int | None = None) -> None:
         """Waits for `content`, counting earlier timed-out messages that turn up on the way as late."""
-        arguments = {"connectionId": self.holder.facts["holder_connection_id"]}
-        if timeout_ms is not None:
-            arguments["timeoutMs"] = timeout_ms
+        connection = self.holder.facts["holder_connection_id"]
         while True:
             try:
-                received = self.holder.agent.call("receiveMessage", **arguments)["content"]
+                received = self.holder.agent.receive_message(connection, timeout_ms).content
             except CommandFailed as error:
                 if error.kind == "timeout":
                     self.outstanding.add(content)
@@ -67,8 +65,7 @@ class MediatorMessageUser(HolderUser):
                 if not self.outstanding or not self.holder.ready:
                     break
                 connection = self.holder.facts["holder_connection_id"]
-                reply = self.holder.agent.call("receiveMessage", connectionId=connection, timeoutMs=STRAGGLER_WAIT_MS)
-                received = reply["content"]
+                received = self.holder.agent.receive_message(connection, STRAGGLER_WAIT_MS).content
                 if received in self.outstanding:
                     self.outstanding.discard(received)
                     self.runtime.delivery.late += 1

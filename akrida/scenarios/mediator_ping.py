@@ -3,9 +3,10 @@
 Measures: `startup` (spawn, wallet, connection and mediation grant) and `ping_mediator` (round trip).
 """
 
+from akrida.agent import HolderClient
 from akrida.scenarios.base import HolderUser
 
 
 class MediatorPingUser(HolderUser):
     def iteration(self) -> None:
-        self.holder.call("ping_mediator", "ping_mediator")
+        self.holder.call("ping_mediator", HolderClient.ping_mediator)

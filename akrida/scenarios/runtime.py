@@ -1,14 +1,14 @@
-"""What all holders of one Locust process share: settings, the port pool, the agent and target clients."""
+"""What all holders of one Locust process share: settings, the agent hosts, ports and target clients."""
 
 from __future__ import annotations
 
-import itertools
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from akrida.agent import AgentConfig, AgentProcess, PortPool
+from akrida.agent import AgentConfig, HostPool, PortPool
+from akrida.agent.limits import raise_open_files_limit
 from akrida.controllers import AcapyAdmin, issuer_for
 from akrida.report.delivery import DeliveryCounts
 from akrida.settings import Settings
@@ -20,9 +20,7 @@ RUN_DIR_VARIABLE = "AKRIDA_RUN_DIR"
 class Runtime:
     settings: Settings
     run_dir: Path | None = None
-    agents: set[AgentProcess] = field(default_factory=set)
     delivery: DeliveryCounts = field(default_factory=DeliveryCounts)
-    _names: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     @cached_property
     def agent_config(self) -> AgentConfig:
@@ -35,6 +33,12 @@ class Runtime:
         )
 
     @cached_property
+    def hosts(self) -> HostPool:
+        # Each holder's WebSocket is a file: thousands of holders need the soft limit raised.
+        raise_open_files_limit()
+        return HostPool(self.agent_config, self.settings.holders_per_process)
+
+    @cached_property
     def ports(self) -> PortPool:
         return PortPool(*self.settings.agent_port_range)
 
@@ -45,14 +49,10 @@ class Runtime:
         settings = self.settings
         return issuer_for(settings.issuer_type, settings.issuer_url, settings.admin_headers(), settings.agent_timeout)
 
-    def next_agent_name(self) -> str:
-        return f"holder-{next(self._names):05d}"
-
     def kill_all_agents(self) -> None:
         """The last line of defence at exit: no agent outlives the run."""
-        for agent in list(self.agents):
-            agent.kill(grace=1.0)
-        self.agents.clear()
+        if "hosts" in self.__dict__:
+            self.hosts.kill_all()
 
 
 _runtime: Runtime | None = None

@@ -1,0 +1,264 @@
+"""One agent process that hosts many holders, spoken to in JSON lines (agent/PROTOCOL.md).
+
+Requests from all holders of the host share its stdin; one reader greenlet takes every reply from
+its stdout and hands it to the request with the same id. Everything is gevent-cooperative without
+monkey-patching (pipes are read through gevent.subprocess), so thousands of Locust users can wait
+on their replies at once in one Locust process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import os
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gevent
+from gevent import subprocess
+from gevent.event import AsyncResult
+from gevent.lock import Semaphore
+
+from akrida import paths
+from akrida.agent.errors import (
+    AgentCrashed,
+    AgentError,
+    AgentHung,
+    AgentNotBuilt,
+    CommandFailed,
+    ProtocolViolation,
+)
+from akrida.agent.logfile import BoundedLog
+
+# The driver waits this much longer than the agent's own timeout, so that an agent which is merely
+# slow replies with its own timeout error before the driver declares it hung.
+READ_MARGIN_SECONDS = 15.0
+# Variables that hold the target's admin credentials. Holders never need them, so they are kept out
+# of every agent process (akrida.settings marks the same ones secret; a test keeps both in step).
+SECRET_VARIABLES = frozenset({"ISSUER_API_KEY", "ISSUER_HEADERS"})
+# Node's old-space limit for a host: a floor for the code and Credo's caches, plus room per holder.
+# bench/density.py prints the heap each added holder really takes (about 1 MiB at 200 holders).
+HEAP_FLOOR_MIB = 256
+HEAP_PER_HOLDER_MIB = 4
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """How to launch agent processes. Shared by every host of one Locust process."""
+
+    script: Path = paths.AGENT_SCRIPT
+    native_libs: Path = paths.NATIVE_LIBS
+    node: str = "node"
+    timeout: float = 60.0
+    log_level: str = "warn"
+    log_dir: Path | None = None
+    log_max_bytes: int = 1_048_576
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def check_installed(self) -> None:
+        if not self.script.is_file():
+            raise AgentNotBuilt(f"the holder agent is not built ({self.script} is missing): run `make setup`")
+        for lib in ("aries_askar/libaries_askar.so", "anoncreds/libanoncreds.so", "indy_vdr/libindy_vdr.so"):
+            if not (self.native_libs / lib).is_file():
+                raise AgentNotBuilt(
+                    f"native library {self.native_libs / lib} is missing: run `make setup` "
+                    "(scripts/install-native-libs.sh installs it)"
+                )
+
+    def environment(self) -> dict[str, str]:
+        # Agents never need the target's admin credentials; keep them out of thousands of processes.
+        env = {name: value for name, value in os.environ.items() if name not in SECRET_VARIABLES}
+        env.update(
+            LIB_ARIES_ASKAR_PATH=str(self.native_libs / "aries_askar"),
+            LIB_ANONCREDS_PATH=str(self.native_libs / "anoncreds"),
+            LIB_INDY_VDR_PATH=str(self.native_libs / "indy_vdr"),
+            AKRIDA_AGENT_TIMEOUT_MS=str(int(self.timeout * 1000)),
+            AKRIDA_AGENT_LOG_LEVEL=self.log_level,
+        )
+        env.update(self.extra_env)
+        return env
+
+    def read_timeout(self, timeout_ms: int | None) -> float:
+        """How long the driver waits for a reply: the agent's own wait plus READ_MARGIN_SECONDS."""
+        return (timeout_ms / 1000 if timeout_ms is not None else self.timeout) + READ_MARGIN_SECONDS
+
+
+class AgentHost:
+    """A running agent process and the handles of the holders it hosts.
+
+    `request()` may be called from many greenlets at once: writes are serialised, replies are
+    matched by id, and a late reply to an abandoned request is dropped. When the process dies, every
+    request still waiting fails with AgentCrashed, and so does every later one.
+    """
+
+    _ids = itertools.count(1)
+
+    def __init__(self, config: AgentConfig, name: str, capacity: int = 1):
+        self.config = config
+        self.name = name
+        self.capacity = capacity
+        self.handles: set[str] = set()  # holders placed here, started or starting
+        self._pending: dict[int, AsyncResult] = {}
+        self._write_lock = Semaphore()
+        self._failure: AgentError | None = None
+        self._process: subprocess.Popen | None = None
+        self._log: BoundedLog | None = None
+        self._readers: list[gevent.Greenlet] = []
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def spawn(self) -> None:
+        self.config.check_installed()
+        log_path = (self.config.log_dir / f"{self.name}.log") if self.config.log_dir else None
+        self._log = BoundedLog(log_path, self.config.log_max_bytes)
+        heap = HEAP_FLOOR_MIB + HEAP_PER_HOLDER_MIB * self.capacity
+        script = self.config.script.resolve()
+        self._process = subprocess.Popen(
+            [self.config.node, f"--max-old-space-size={heap}", str(script)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=self.config.environment(),
+            cwd=str(script.parent),
+            # A Ctrl-C in the terminal goes to the driver, which shuts agents down in order.
+            start_new_session=True,
+        )
+        self._readers = [
+            gevent.spawn(self._read_replies, self._process),
+            gevent.spawn(self._drain_stderr, self._process, self._log),
+        ]
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    @property
+    def alive(self) -> bool:
+        return self._failure is None and self._process is not None and self._process.poll() is None
+
+    @property
+    def exit_code(self) -> int | None:
+        return self._process.poll() if self._process else None
+
+    @property
+    def room(self) -> int:
+        return self.capacity - len(self.handles)
+
+    def responsive(self, timeout: float) -> bool:
+        """True when the process itself answers a handle-less `status` within `timeout` seconds."""
+        try:
+            self.request("status", read_timeout=timeout)
+        except AgentError:
+            return False
+        return True
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Ends the agent's stdin, which closes every wallet; kills the process if it lingers."""
+        process = self._process
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(OSError, ValueError):
+                process.stdin.close()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=timeout)
+        self.kill()
+
+    def kill(self, grace: float = 2.0, reason: AgentError | None = None) -> None:
+        """Stops the process (SIGTERM, then SIGKILL) and fails every request still waiting."""
+        process = self._process
+        if process is None:
+            return  # never spawned, or killed already
+        self._fail(reason or AgentCrashed(f"agent host {self.name} was stopped"))
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for stream in (process.stdin, process.stdout):
+            if stream:
+                with contextlib.suppress(OSError, ValueError):
+                    stream.close()
+        gevent.joinall(self._readers, timeout=2)
+        gevent.killall(self._readers, block=False)
+        if self._log is not None:
+            self._log.close()
+        self._process = None
+
+    # --- the protocol --------------------------------------------------------------------------
+
+    def request(
+        self, command: str, arguments: dict[str, Any] | None = None, holder: str | None = None,
+        read_timeout: float | None = None,
+    ) -> Any:  # fmt: skip
+        """Sends one command (for `holder`, or for the process when None) and returns its result.
+
+        Raises CommandFailed for an error reply, AgentHung when no reply came within `read_timeout`
+        (default: the command's own timeout plus READ_MARGIN_SECONDS), AgentCrashed when the process
+        is gone and ProtocolViolation when it wrote something that is not a reply.
+        """
+        arguments = arguments or {}
+        if read_timeout is None:
+            read_timeout = self.config.read_timeout(arguments.get("timeoutMs"))
+        process = self._process
+        if self._failure is not None:
+            raise self._failure
+        if process is None or process.poll() is not None:
+            raise AgentCrashed(f"agent host {self.name} is not running (exit code {self.exit_code})")
+        request_id = next(self._ids)
+        envelope: dict[str, Any] = {"cmd": command, "id": request_id, **arguments}
+        if holder is not None:
+            envelope["holder"] = holder
+        waiter = AsyncResult()
+        self._pending[request_id] = waiter
+        try:
+            with self._write_lock:
+                try:
+                    process.stdin.write(json.dumps(envelope).encode() + b"\n")
+                    process.stdin.flush()
+                except (OSError, ValueError) as error:
+                    raise AgentCrashed(f"agent host {self.name} closed its stdin: {error}") from error
+            try:
+                reply = waiter.get(timeout=read_timeout)
+            except gevent.Timeout:
+                who = f"holder {holder} of agent host {self.name}" if holder else f"agent host {self.name}"
+                raise AgentHung(f"{who} gave no reply to {command} within {read_timeout:g}s") from None
+        finally:
+            self._pending.pop(request_id, None)
+        if reply.get("error") == 0:
+            return reply.get("result")
+        raise CommandFailed(command, str(reply.get("kind", "failed")), str(reply.get("result")))
+
+    def _read_replies(self, process: subprocess.Popen) -> None:
+        for raw in iter(process.stdout.readline, b""):
+            try:
+                reply = json.loads(raw)
+            except ValueError:
+                reply = None
+            if not isinstance(reply, dict) or "error" not in reply:
+                violation = ProtocolViolation(f"agent host {self.name} wrote a line that is not a reply: {raw[:200]!r}")
+                gevent.spawn(self.kill, 2.0, violation)  # not from this greenlet: kill() joins it
+                return
+            waiter = self._pending.get(reply.get("id"))  # type: ignore[arg-type]
+            if waiter is not None:
+                waiter.set(reply)
+            # else: a late reply to a request the driver gave up on.
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=1.0)  # let the exit status arrive
+        self._fail(AgentCrashed(f"agent host {self.name} exited (exit code {process.poll()})"))
+
+    def _fail(self, failure: AgentError) -> None:
+        if self._failure is None:
+            self._failure = failure
+        for waiter in list(self._pending.values()):
+            if not waiter.ready():
+                waiter.set_exception(self._failure)
+
+    @staticmethod
+    def _drain_stderr(process: subprocess.Popen, log: BoundedLog) -> None:
+        # Always drain stderr, even with logging off: a full pipe would block the agent.
+        for raw in iter(process.stderr.readline, b""):
+            log.write(raw)

@@ -1,0 +1,214 @@
+"""The typed arguments and results of the agent protocol's commands.
+
+Field names are the protocol's camelCase names written in snake_case; `to_wire` and `from_wire`
+translate. agent/protocol.schema.json is the one schema these dataclasses, the TypeScript agent and
+agent/PROTOCOL.md are checked against (tests/unit/test_protocol_schema.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+PickupStrategy = Literal["implicit", "pickup_v1", "pickup_v2", "pickup_v2_live", "none"]
+
+T = TypeVar("T")
+
+
+def wire_name(name: str) -> str:
+    """`mediator_invitation_url` -> `mediatorInvitationUrl`."""
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def python_name(name: str) -> str:
+    """`mediatorInvitationUrl` -> `mediator_invitation_url`."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def to_wire(arguments: Any) -> dict[str, Any]:
+    """The set fields of an arguments dataclass, with the protocol's names; None means 'not sent'."""
+    values = {wire_name(f.name): getattr(arguments, f.name) for f in dataclasses.fields(arguments)}
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def from_wire(cls: type[T], value: Any) -> T:
+    """Builds `cls` from a reply's result, nested dataclasses included. Raises TypeError on a mismatch."""
+    if not isinstance(value, dict):
+        raise TypeError(f"{cls.__name__}: expected a JSON object, got {type(value).__name__}")
+    hints = typing.get_type_hints(cls)
+    given = {python_name(key): item for key, item in value.items()}
+    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    missing = [name for name in known if name not in given and _required(cls, name)]
+    if missing:
+        raise TypeError(f"{cls.__name__}: the reply lacks {', '.join(wire_name(name) for name in sorted(missing))}")
+    built = {name: _convert(hints[name], item) for name, item in given.items() if name in known}
+    return cls(**built)
+
+
+def _required(cls: type, name: str) -> bool:
+    spec = cls.__dataclass_fields__[name]  # type: ignore[attr-defined]
+    return spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING
+
+
+def _convert(hint: Any, value: Any) -> Any:
+    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    for option in options:
+        if dataclasses.is_dataclass(option) and isinstance(value, dict):
+            return from_wire(option, value)  # type: ignore[arg-type]
+    return value
+
+
+# --- arguments -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StartOptions:
+    """How to start one holder. With `mediator_invitation_url` it takes mediation; without, it
+    listens on `inbound_port` and announces `endpoint`."""
+
+    mediator_invitation_url: str | None = None
+    pickup_strategy: PickupStrategy | None = None
+    inbound_port: int | None = None
+    endpoint: str | None = None
+    label: str | None = None
+    ledger_genesis_path: str | None = None
+    log_level: str | None = None
+
+
+@dataclass(frozen=True)
+class ReceiveInvitation:
+    invitation_url: str
+
+
+@dataclass(frozen=True)
+class ForConnection:
+    """Arguments of receiveMessage, receiveCredential and presentationExchange."""
+
+    connection_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DeleteOobRecord:
+    out_of_band_id: str
+
+
+@dataclass(frozen=True)
+class NoArguments:
+    pass
+
+
+# --- results ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mediation:
+    state: str | None
+    connection_id: str | None
+    endpoint: str | None
+    routing_keys: list[str]
+    pickup_strategy: str
+
+
+@dataclass(frozen=True)
+class Started:
+    holder: str | None
+    label: str
+    endpoints: list[str]
+    mediation: Mediation | None
+    ms: int
+
+
+@dataclass(frozen=True)
+class Pinged:
+    connection_id: str
+    round_trip_ms: int
+
+
+@dataclass(frozen=True)
+class Connected:
+    connection_id: str
+    out_of_band_id: str
+    invitation_id: str
+    their_label: str | None
+    ms: int
+
+
+@dataclass(frozen=True)
+class Message:
+    connection_id: str
+    content: str
+    sent_time: str
+
+
+@dataclass(frozen=True)
+class DidKey:
+    did: str
+
+
+@dataclass(frozen=True)
+class CredentialStored:
+    credential_exchange_id: str
+    thread_id: str
+    ms: int
+
+
+@dataclass(frozen=True)
+class PresentationDone:
+    proof_exchange_id: str
+    thread_id: str
+    ms: int
+
+
+@dataclass(frozen=True)
+class Deleted:
+    deleted: str
+
+
+@dataclass(frozen=True)
+class Versions:
+    node: str
+    credo: str
+
+
+@dataclass(frozen=True)
+class Status:
+    started: bool
+    label: str | None
+    holders: int
+    pid: int
+    uptime_ms: int
+    rss_bytes: int
+    heap_used_bytes: int
+    pending_messages: int
+    versions: Versions
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command of the protocol: its wire name and the dataclasses of its arguments and result."""
+
+    name: str
+    arguments: type
+    result: type | None  # None: the result is the string "ok"
+
+
+COMMANDS: dict[str, Command] = {
+    command.name: command
+    for command in (
+        Command("start", StartOptions, Started),
+        Command("ping_mediator", NoArguments, Pinged),
+        Command("receiveInvitation", ReceiveInvitation, Connected),
+        Command("receiveMessage", ForConnection, Message),
+        Command("createDidKey", NoArguments, DidKey),
+        Command("receiveCredential", ForConnection, CredentialStored),
+        Command("presentationExchange", ForConnection, PresentationDone),
+        Command("deleteOobRecordById", DeleteOobRecord, Deleted),
+        Command("status", NoArguments, Status),
+        Command("shutdown", NoArguments, None),
+    )
+}
