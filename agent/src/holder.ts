@@ -15,6 +15,7 @@ import type { BasicMessageStateChangedEvent, TrustPingResponseReceivedEvent } fr
 import { HttpInboundTransport, agentDependencies } from '@credo-ts/node'
 import { ariesAskar } from '@hyperledger/aries-askar-nodejs'
 import { randomBytes } from 'crypto'
+import { createServer } from 'net'
 
 import { Exchanges } from './exchanges'
 import { checkInvitationUrl } from './invitation'
@@ -82,6 +83,9 @@ export class Holder {
     if (!withMediation && options.inboundPort === undefined) {
       throw new CommandError('request', 'start without mediatorInvitationUrl needs an inboundPort for the HTTP inbound transport')
     }
+    // Credo's HTTP inbound transport reports a taken port as an uncaught 'error' event, long after
+    // initialize() was called; finding it first keeps it this holder's own `local` failure.
+    if (!withMediation) await ensurePortFree(options.inboundPort as number)
     const agent = new Agent({
       config: {
         label: options.label,
@@ -221,6 +225,16 @@ export class Holder {
   async shutdown(timeoutMs: number): Promise<void> {
     await withTimeout(this.agent.shutdown(), timeoutMs, 'agent shutdown')
   }
+}
+
+function ensurePortFree(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer()
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new CommandError('local', `inbound port ${port} already in use (${error.code ?? error.message})`)),
+    )
+    probe.listen(port, () => probe.close(() => resolve()))
+  })
 }
 
 function classifyStartError(error: unknown): CommandError {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from akrida.agent.errors import AgentHung, ProtocolViolation
+from akrida.agent.errors import AgentError, AgentHung, ProtocolViolation
 from akrida.agent.host import AgentHost
 from akrida.agent.messages import (
     Connected,
@@ -52,7 +52,11 @@ class HolderClient:
         return self.host.alive and self.handle in self.host.handles
 
     def start(self, options: StartOptions, timeout_ms: int | None = None) -> Started:
-        return self._call("start", options, Started, timeout_ms)
+        try:
+            return self._call("start", options, Started, timeout_ms)
+        except AgentError:
+            self.host.handles.discard(self.handle)  # a failed start leaves no holder behind, on either side
+            raise
 
     def ping_mediator(self, timeout_ms: int | None = None) -> Pinged:
         return self._call("ping_mediator", NoArguments(), Pinged, timeout_ms)

@@ -57,6 +57,7 @@ class AgentConfig:
     log_dir: Path | None = None
     log_max_bytes: int = 1_048_576
     extra_env: dict[str, str] = field(default_factory=dict)
+    read_margin: float = READ_MARGIN_SECONDS  # seconds the driver waits beyond the agent's own timeout
 
     def check_installed(self) -> None:
         if not self.script.is_file():
@@ -82,8 +83,8 @@ class AgentConfig:
         return env
 
     def read_timeout(self, timeout_ms: int | None) -> float:
-        """How long the driver waits for a reply: the agent's own wait plus READ_MARGIN_SECONDS."""
-        return (timeout_ms / 1000 if timeout_ms is not None else self.timeout) + READ_MARGIN_SECONDS
+        """How long the driver waits for a reply: the agent's own wait plus `read_margin`."""
+        return max(0.1, (timeout_ms / 1000 if timeout_ms is not None else self.timeout) + self.read_margin)
 
 
 class AgentHost:
@@ -197,7 +198,7 @@ class AgentHost:
         """Sends one command (for `holder`, or for the process when None) and returns its result.
 
         Raises CommandFailed for an error reply, AgentHung when no reply came within `read_timeout`
-        (default: the command's own timeout plus READ_MARGIN_SECONDS), AgentCrashed when the process
+        (default: the command's own timeout plus the config's read margin), AgentCrashed when the process
         is gone and ProtocolViolation when it wrote something that is not a reply.
         """
         arguments = arguments or {}

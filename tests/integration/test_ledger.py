@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from akrida import ledgers, paths
-from akrida.agent import AgentConfig, AgentProcess
+from akrida.agent import AgentConfig, HolderClient, StartOptions
 from akrida.controllers import AcapyAdmin, AcapyAdminV1
 from akrida.local.acapy import ISSUER_ARGS
 from akrida.local.ledger import TRUSTEE_SEED
@@ -30,6 +30,7 @@ from akrida.local.processes import terminate
 from akrida.local.stack import bootstrap_anoncreds
 from akrida.scenarios.credential_content import indy_attributes, indy_proof_request
 from tests.integration.helpers import akrida, describe, only_run_dir, steps_by_key
+from tests.protocol import CheckedHost
 
 pytestmark = pytest.mark.integration
 
@@ -118,20 +119,24 @@ def test_revocation_is_reflected_in_the_next_proof(ledger, tmp_path):
     issuer = AcapyAdmin(status["issuer_admin_url"], {"x-api-key": state["admin_api_key"]}, timeout=120)
     cred_def = state["revocable_cred_def_id"]
     assert cred_def, "the ledger target has no revocable credential definition"
-    holder = AgentProcess(AgentConfig(timeout=90, log_dir=tmp_path), "revocation-holder")
-    holder.spawn()
+    host = CheckedHost(AgentConfig(timeout=90, log_dir=tmp_path), "revocation-agent")
+    host.spawn()
+    host.handles.add("holder")
+    holder = HolderClient(host, "holder")
     try:
-        holder.call("start", mediatorInvitationUrl=status["mediation_url"], ledgerGenesisPath=status["genesis_file"])
+        holder.start(
+            StartOptions(mediator_invitation_url=status["mediation_url"], ledger_genesis_path=status["genesis_file"])
+        )
         invitation = issuer.create_invitation()
-        holder.call("receiveInvitation", invitationUrl=invitation.url)
+        holder.receive_invitation(invitation.url)
         connection = issuer.wait_for_connection(invitation.invitation_id, timeout=60)
         exchange = issuer.offer_indy_credential(connection, cred_def, indy_attributes(1))
-        holder.call("receiveCredential")
+        holder.receive_credential()
 
         def prove() -> bool:
             request = indy_proof_request(cred_def, non_revoked_at=int(time.time()))
             presentation = issuer.request_indy_presentation(connection, request)
-            holder.call("presentationExchange")
+            holder.presentation_exchange()
             return issuer.wait_for_verification(presentation, timeout=90)[1]
 
         assert prove(), "a valid credential must prove"
@@ -139,7 +144,7 @@ def test_revocation_is_reflected_in_the_next_proof(ledger, tmp_path):
         time.sleep(2)  # the non-revocation interval must start after the revocation's ledger time
         assert not prove(), "a revoked credential must no longer prove"
     finally:
-        holder.shutdown()
+        host.close()
 
 
 def test_a_verifier_rejection_in_a_run_is_a_failure_of_the_system_under_test(ledger, tmp_path):

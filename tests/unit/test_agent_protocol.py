@@ -1,7 +1,8 @@
 """The agent protocol (agent/PROTOCOL.md) against the real Credo agent, and the Python client of it.
 
 The raw tests speak to the agent process line by line, as any driver would; they are the
-conformance suite a replacement agent must pass (point AKRIDA_AGENT_SCRIPT at it).
+conformance suite a replacement agent must pass (point AKRIDA_AGENT_SCRIPT at it). Every reply they
+read is checked against agent/protocol.schema.json.
 """
 
 from __future__ import annotations
@@ -12,11 +13,25 @@ import signal
 import subprocess
 from pathlib import Path
 
+import gevent
 import pytest
 
 from akrida import paths
-from akrida.agent import AgentConfig, AgentCrashed, AgentHung, AgentProcess, CommandFailed, PortPool
+from akrida.agent import (
+    AgentConfig,
+    AgentCrashed,
+    AgentHost,
+    AgentHung,
+    CommandFailed,
+    HolderClient,
+    HostPool,
+    PortPool,
+    StartOptions,
+)
+from akrida.agent.host import SECRET_VARIABLES
 from akrida.agent.logfile import BoundedLog
+from akrida.settings import SETTINGS
+from tests.protocol import check_reply
 
 SCRIPT = Path(os.environ.get("AKRIDA_AGENT_SCRIPT", paths.AGENT_SCRIPT))
 CONFIG = AgentConfig(script=SCRIPT, timeout=20)
@@ -42,7 +57,9 @@ class RawAgent:
     def reply(self) -> dict:
         line = self.process.stdout.readline()
         assert line, "the agent closed stdout"
-        return json.loads(line)
+        reply = json.loads(line)
+        check_reply(reply)
+        return reply
 
     def ask(self, request: dict) -> dict:
         self.send(json.dumps(request))
@@ -63,18 +80,26 @@ def raw():
 
 
 @pytest.fixture
-def agent(tmp_path):
-    process = AgentProcess(AgentConfig(script=SCRIPT, timeout=20, log_dir=tmp_path), "holder-test")
-    process.spawn()
-    yield process
-    process.kill()
+def host(tmp_path):
+    host = AgentHost(AgentConfig(script=SCRIPT, timeout=20, log_dir=tmp_path), "agent-test", capacity=4)
+    host.spawn()
+    yield host
+    host.kill()
+
+
+def holder_on(host: AgentHost, name: str, port: int | None = None) -> HolderClient:
+    """A started holder without mediation on `host` (a port of its own from the test's range)."""
+    host.handles.add(name)
+    client = HolderClient(host, name)
+    if port is not None:
+        client.start(StartOptions(inbound_port=port))
+    return client
 
 
 def test_status_before_start(raw):
     reply = raw.ask({"cmd": "status", "id": 7})
     assert reply["error"] == 0 and reply["id"] == 7
-    assert reply["result"]["started"] is False
-    assert reply["result"]["versions"]["credo"] == "0.5.19"
+    assert reply["result"]["started"] is False and reply["result"]["holders"] == 0
 
 
 def test_replies_echo_string_and_number_ids(raw):
@@ -140,51 +165,164 @@ def test_agent_exits_when_its_driver_goes_away(raw):
     assert raw.close() == 0
 
 
-def test_client_returns_results_and_raises_typed_errors(agent):
-    assert agent.call("status")["started"] is False
+def test_one_process_hosts_many_holders_by_handle(raw):
+    ports = PortPool(20450, 20459)
+    for index, handle in enumerate(("h1", "h2", "h3")):
+        raw.send(json.dumps({"cmd": "start", "id": index, "holder": handle, "inboundPort": ports.acquire()}))
+    started = {reply["id"]: reply for reply in (raw.reply() for _ in range(3))}
+    assert [started[index]["holder"] for index in range(3)] == ["h1", "h2", "h3"]
+    assert [started[index]["result"]["holder"] for index in range(3)] == ["h1", "h2", "h3"]
+    assert raw.ask({"cmd": "status", "id": 10})["result"]["holders"] == 3
+    h2 = raw.ask({"cmd": "status", "id": 11, "holder": "h2"})
+    assert h2["holder"] == "h2" and h2["result"]["started"] is True
+    assert h2["result"]["label"] != raw.ask({"cmd": "status", "id": 12, "holder": "h3"})["result"]["label"]
+    # Shutting one holder down closes its wallet alone; the process and the others go on.
+    assert raw.ask({"cmd": "shutdown", "id": 13, "holder": "h2"})["result"] == "ok"
+    assert raw.process.poll() is None
+    assert raw.ask({"cmd": "status", "id": 14})["result"]["holders"] == 2
+    assert raw.ask({"cmd": "createDidKey", "id": 15, "holder": "h1"})["result"]["did"].startswith("did:key:")
+    assert raw.close() == 0  # end of stdin closes the rest
+
+
+@pytest.mark.parametrize("handle", ["never-started", "h-closed"])
+def test_a_command_for_an_unknown_or_closed_handle_names_it(raw, handle):
+    raw.ask({"cmd": "start", "id": 1, "holder": "h-closed", "inboundPort": PortPool(20460, 20469).acquire()})
+    raw.ask({"cmd": "shutdown", "id": 2, "holder": "h-closed"})
+    reply = raw.ask({"cmd": "ping_mediator", "id": 3, "holder": handle})
+    assert reply["error"] == 1 and reply["kind"] == "request" and reply["holder"] == handle
+    assert f'unknown holder "{handle}"' in reply["result"]
+    assert raw.ask({"cmd": "status", "id": 4})["error"] == 0  # still serving
+
+
+def test_a_handle_in_use_and_a_malformed_handle_are_refused(raw):
+    port = PortPool(20470, 20479).acquire()
+    assert raw.ask({"cmd": "start", "id": 1, "holder": "dup", "inboundPort": port})["error"] == 0
+    again = raw.ask({"cmd": "start", "id": 2, "holder": "dup", "inboundPort": port + 1})
+    assert again["kind"] == "request" and 'holder "dup" is already started' in again["result"]
+    bad = raw.ask({"cmd": "status", "id": 3, "holder": "has spaces"})
+    assert bad["kind"] == "request" and '"holder" must be a handle' in bad["result"]
+
+
+def test_one_holders_failed_start_leaves_its_neighbours_running(raw):
+    port = PortPool(20480, 20489).acquire()
+    assert raw.ask({"cmd": "start", "id": 1, "holder": "good", "inboundPort": port})["error"] == 0
+    failed = raw.ask({"cmd": "start", "id": 2, "holder": "bad", "inboundPort": port})  # the same port: taken
+    assert failed["error"] == 1 and failed["kind"] == "local" and "already in use" in failed["result"]
+    assert raw.ask({"cmd": "status", "id": 3, "holder": "good"})["result"]["started"] is True
+    assert raw.ask({"cmd": "status", "id": 4})["result"]["holders"] == 1  # the failed start left no slot
+
+
+def test_client_returns_typed_results_and_raises_typed_errors(host):
+    client = holder_on(host, "typed", PortPool(20490, 20499).acquire())
+    status = client.status()
+    assert status.started is True and status.holders == 1 and status.pid == host.pid
     with pytest.raises(CommandFailed) as caught:
-        agent.call("nope")
+        client.delete_oob_record("no-such-record")
     assert caught.value.kind == "request" and caught.value.harness
 
 
-def test_client_timeout_error_is_the_targets_fault(agent):
-    agent.call("start", inboundPort=PortPool(20420, 20429).acquire())
+def test_client_timeout_error_is_the_targets_fault(host):
+    client = holder_on(host, "waits", PortPool(20500, 20509).acquire())
     with pytest.raises(CommandFailed) as caught:
-        agent.call("receiveMessage", timeoutMs=200)
+        client.receive_message(timeout_ms=200)
     assert caught.value.kind == "timeout"
     assert not caught.value.harness
 
 
-def test_client_detects_a_dead_agent(agent):
-    os.kill(agent.pid, signal.SIGKILL)
+def test_a_dead_host_fails_every_holder_in_it(host):
+    ports = PortPool(20510, 20519)
+    clients = [holder_on(host, f"h{index}", ports.acquire()) for index in range(3)]
+    waiting = [gevent.spawn(client.receive_message, None, 30_000) for client in clients]
+    gevent.sleep(0.5)
+    os.kill(host.pid, signal.SIGKILL)
+    gevent.joinall(waiting, timeout=10)
+    assert all(isinstance(job.exception, AgentCrashed) for job in waiting), [job.exception for job in waiting]
+    assert not any(client.alive for client in clients)
     with pytest.raises(AgentCrashed):
-        agent.call("status")
-    assert not agent.alive
+        clients[0].status()
 
 
-def test_client_detects_a_hung_agent(agent):
-    assert agent.call("status")
-    os.kill(agent.pid, signal.SIGSTOP)
+def test_a_hung_holder_is_declared_hung_alone(tmp_path):
+    # The driver gives up 1 s before the agent's own 1.5 s wait ends: the holder looks hung.
+    host = AgentHost(AgentConfig(script=SCRIPT, timeout=20, read_margin=-1.0), "agent-hang", capacity=2)
+    host.spawn()
     try:
-        with pytest.raises(AgentHung, match="no reply to status within 1s"):
-            agent.call("status", read_timeout=1)
+        ports = PortPool(20520, 20529)
+        slow, neighbour = holder_on(host, "slow", ports.acquire()), holder_on(host, "neighbour", ports.acquire())
+        with pytest.raises(AgentHung, match="holder slow of agent host agent-hang gave no reply"):
+            slow.receive_message(timeout_ms=1500)
+        assert host.alive
+        assert neighbour.status().started is True
     finally:
-        os.kill(agent.pid, signal.SIGCONT)
+        host.kill()
 
 
-def test_client_skips_late_replies_to_abandoned_commands(agent):
-    agent.call("start", inboundPort=PortPool(20430, 20439).acquire())
+def test_a_hung_host_is_killed_and_its_holders_fail(tmp_path):
+    host = AgentHost(AgentConfig(script=SCRIPT, timeout=20, read_margin=-18.0), "agent-stopped", capacity=2)
+    host.spawn()
+    try:
+        ports = PortPool(20530, 20539)
+        first, second = holder_on(host, "a", ports.acquire()), holder_on(host, "b", ports.acquire())
+        os.kill(host.pid, signal.SIGSTOP)
+        waiting = gevent.spawn(second.receive_message, None, 30_000)
+        with pytest.raises(AgentHung, match="gave no reply to status within 2s"):
+            first.status()
+        assert not host.alive  # found silent by the driver's own status check, and killed
+        waiting.join(timeout=10)
+        assert isinstance(waiting.exception, AgentHung) and "stopped answering" in str(waiting.exception)
+    finally:
+        host.kill()
+
+
+def test_client_skips_late_replies_to_abandoned_commands(host):
+    client = holder_on(host, "late", PortPool(20540, 20549).acquire())
     with pytest.raises(AgentHung):
         # The agent answers after 1.5 s; the driver gave up after 0.5 s.
-        agent.call("receiveMessage", read_timeout=0.5, timeoutMs=1500)
-    # The late timeout reply to receiveMessage arrives first and must not be taken for this answer.
-    assert agent.call("status")["started"] is True
+        host.request("receiveMessage", {"timeoutMs": 1500}, holder="late", read_timeout=0.5)
+    gevent.sleep(1.5)  # the late timeout reply arrives now and must not be taken for the next answer
+    assert client.status().started is True
 
 
-def test_agent_stderr_goes_to_its_own_bounded_log(agent, tmp_path):
-    agent.call("start", inboundPort=PortPool(20440, 20449).acquire(), logLevel="debug")
-    agent.shutdown()
-    log = tmp_path / "holder-test.log"
+def test_replies_are_matched_across_holders_under_concurrency(host):
+    ports = PortPool(20550, 20559)
+    clients = [holder_on(host, f"c{index}", ports.acquire()) for index in range(4)]
+    jobs = [gevent.spawn(client.status) for client in clients for _ in range(50)]
+    gevent.joinall(jobs, timeout=30)
+    labels = {job.value.label for job in jobs}
+    assert len(labels) == 4  # each reply went to the holder that asked
+    per_client = [{jobs[i * 50 + k].value.label for k in range(50)} for i in range(4)]
+    assert all(len(labels) == 1 for labels in per_client)
+
+
+def test_the_pool_packs_holders_into_hosts_of_the_given_size(tmp_path):
+    pool = HostPool(AgentConfig(script=SCRIPT, timeout=20), holders_per_process=2)
+    try:
+        clients = [pool.open() for _ in range(5)]
+        assert pool.live_hosts == 3 and pool.live_holders == 5
+        assert [len(host.handles) for host in pool.hosts] == [2, 2, 1]
+        pool.release(clients[0], graceful=False)  # frees a slot on the first host ...
+        assert pool.open().host is clients[0].host  # ... which the next holder takes
+    finally:
+        pool.kill_all()
+    assert pool.live_hosts == 0
+
+
+def test_one_holder_per_process_keeps_todays_isolation(tmp_path):
+    pool = HostPool(AgentConfig(script=SCRIPT, timeout=20), holders_per_process=1)
+    try:
+        first, second = pool.open(), pool.open()
+        assert first.host is not second.host
+        pool.release(first, graceful=False)
+        assert not first.host.alive  # a broken holder alone in its process takes the process with it
+    finally:
+        pool.kill_all()
+
+
+def test_agent_stderr_goes_to_its_own_bounded_log(host, tmp_path):
+    client = holder_on(host, "logs")
+    client.start(StartOptions(inbound_port=PortPool(20560, 20569).acquire(), log_level="debug"))
+    host.close()
+    log = tmp_path / "agent-test.log"
     assert log.is_file() and log.stat().st_size > 0
 
 
@@ -198,6 +336,10 @@ def test_bounded_log_keeps_the_newest_lines(tmp_path):
     assert "line 0999" in newest
     assert (tmp_path / "a.log").stat().st_size + (tmp_path / "a.log.1").stat().st_size <= 4096
     assert "line 0000" not in newest + older
+
+
+def test_the_hosts_secret_list_is_the_settings_secret_list():
+    assert {setting.env for setting in SETTINGS if setting.secret} == SECRET_VARIABLES
 
 
 def test_agents_do_not_inherit_admin_secrets(monkeypatch):
