@@ -6,6 +6,7 @@ import contextlib
 import itertools
 
 import gevent
+from gevent.lock import Semaphore
 
 from akrida.agent.client import HolderClient
 from akrida.agent.errors import AgentError
@@ -28,13 +29,12 @@ class HostPool:
         self.hosts: list[AgentHost] = []
         self._host_numbers = itertools.count(1)
         self._holder_numbers = itertools.count(1)
+        self._placing = Semaphore()
 
     def open(self) -> HolderClient:
         """A client for a new holder slot; send it `start` next."""
-        host = self._host_with_room()
         handle = f"holder-{next(self._holder_numbers):05d}"
-        host.handles.add(handle)  # reserved before any yield, so concurrent opens never overfill
-        return HolderClient(host, handle)
+        return HolderClient(self._place(handle), handle)
 
     def release(self, client: HolderClient, graceful: bool = True, timeout: float = 10.0) -> None:
         """Closes the holder's wallet (or, for a holder alone in its process, the process)."""
@@ -67,16 +67,20 @@ class HostPool:
             host.kill(grace=1.0)
         self.hosts.clear()
 
-    def _host_with_room(self) -> AgentHost:
-        for host in list(self.hosts):
-            if not host.alive:
-                self._drop(host)
-            elif host.room > 0:
-                return host
-        host = AgentHost(self.config, f"agent-{next(self._host_numbers):03d}", self.holders_per_process)
-        host.spawn()
-        self.hosts.append(host)
-        return host
+    def _place(self, handle: str) -> AgentHost:
+        """Reserves a slot for `handle` on a live host with room, or on a new host."""
+        # Spawning yields to other greenlets; holding the lock meanwhile makes them wait for this
+        # host and fill it, instead of each spawning a host of its own.
+        with self._placing:
+            host = next((h for h in self.hosts if h.alive and h.room > 0), None)
+            for dead in [h for h in self.hosts if not h.alive]:
+                self._drop(dead)
+            if host is None:
+                host = AgentHost(self.config, f"agent-{next(self._host_numbers):03d}", self.holders_per_process)
+                host.spawn()
+                self.hosts.append(host)
+            host.handles.add(handle)
+            return host
 
     def _drop(self, host: AgentHost) -> None:
         host.kill()  # reaps the process and closes its pipes; a no-op after the first time

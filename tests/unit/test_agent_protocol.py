@@ -307,6 +307,17 @@ def test_the_pool_packs_holders_into_hosts_of_the_given_size(tmp_path):
     assert pool.live_hosts == 0
 
 
+def test_concurrent_opens_fill_hosts_instead_of_spawning_one_each(tmp_path):
+    pool = HostPool(AgentConfig(script=SCRIPT, timeout=20), holders_per_process=4)
+    try:
+        opened = [gevent.spawn(pool.open) for _ in range(10)]
+        gevent.joinall(opened, timeout=30)
+        assert all(job.successful() for job in opened)
+        assert sorted(len(host.handles) for host in pool.hosts) == [2, 4, 4]
+    finally:
+        pool.kill_all()
+
+
 def test_one_holder_per_process_keeps_todays_isolation(tmp_path):
     pool = HostPool(AgentConfig(script=SCRIPT, timeout=20), holders_per_process=1)
     try:
