@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from akrida import __version__, paths, runner
+from akrida.agent.limits import check_open_files, raise_open_files_limit
 from akrida.cluster.errors import ClusterError
 from akrida.cluster.state import Cluster
 from akrida.controllers import ControllerError, issuer_for
@@ -137,6 +138,12 @@ def _run(arguments: argparse.Namespace) -> int:
             "`akrida run --local` runs on this machine"
         )
     try:
+        if cluster is None:
+            # Raised here so Locust, its agent hosts and an embedded target all inherit it.
+            raise_open_files_limit()
+            problem = check_open_files(settings.users, settings.holders_per_process, settings.uses_embedded_target)
+            if problem:
+                raise SettingsError([problem])
         if cluster is not None:
             from akrida.cluster import distributed  # Fabric loads only for cluster runs
 

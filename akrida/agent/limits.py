@@ -19,6 +19,9 @@ FILES_PER_HOST = 64
 # The Locust process holds three pipes per agent host, besides its own files.
 FILES_PER_HOST_IN_LOCUST = 3
 FILES_OF_LOCUST = 256
+# An embedded ACA-Py mediator keeps each holder's WebSocket, plus its database pool and logs.
+FILES_PER_HOLDER_AT_MEDIATOR = 2
+FILES_OF_MEDIATOR = 512
 
 
 @dataclass(frozen=True)
@@ -51,10 +54,20 @@ def open_files_needed(holders: int, holders_per_process: int) -> tuple[int, int]
     )
 
 
-def check_open_files(holders: int, holders_per_process: int, hard_limit: int | None = None) -> str | None:
-    """None when the hard limit allows `holders` in one Locust process; else what to change."""
+def check_open_files(
+    holders: int, holders_per_process: int, embedded_mediator: bool = False, hard_limit: int | None = None
+) -> str | None:
+    """None when the hard limit allows `holders` in one Locust process (and, with `embedded_mediator`,
+    their mediator on this machine); else what to change."""
     hard = open_files_limit().hard if hard_limit is None else hard_limit
     host_needs, locust_needs = open_files_needed(holders, holders_per_process)
+    mediator_needs = FILES_OF_MEDIATOR + FILES_PER_HOLDER_AT_MEDIATOR * holders
+    if embedded_mediator and mediator_needs > hard:
+        return (
+            f"USERS={holders} against the embedded mediator needs about {mediator_needs} open files in its ACA-Py "
+            f"process, but this machine's hard limit (ulimit -Hn) is {hard}: lower USERS, or raise the hard limit "
+            "(nofile in /etc/security/limits.conf, LimitNOFILE= for a systemd service)"
+        )
     if host_needs > hard:
         return (
             f"HOLDERS_PER_PROCESS={holders_per_process} needs about {host_needs} open files per agent process, "

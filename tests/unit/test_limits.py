@@ -1,0 +1,46 @@
+"""The open-files limit thousands of holders need: raised where it is ours, refused where it is not."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from akrida.agent.limits import check_open_files, open_files_needed
+
+
+def test_dense_hosts_need_files_per_process_not_per_run():
+    per_host, in_locust = open_files_needed(holders=10_000, holders_per_process=200)
+    assert per_host == open_files_needed(200, 200)[0]  # each host holds its own 200 holders' files
+    assert in_locust < per_host * 2  # Locust holds only three pipes per host
+
+
+def test_a_limit_below_one_hosts_needs_names_the_setting_and_the_fix():
+    problem = check_open_files(1000, 1000, hard_limit=4096)
+    assert problem and "HOLDERS_PER_PROCESS=1000" in problem and "ulimit -Hn) is 4096" in problem
+    assert check_open_files(1000, 200, hard_limit=4096) is None  # smaller hosts fit
+
+
+def test_process_per_holder_runs_out_in_locust_first():
+    problem = check_open_files(2000, 1, hard_limit=4096)
+    assert problem and "2000 holders in one Locust process" in problem and "raise HOLDERS_PER_PROCESS" in problem
+
+
+def test_the_embedded_mediator_is_counted_when_it_runs_here():
+    assert check_open_files(5000, 200, embedded_mediator=False, hard_limit=8192) is None
+    problem = check_open_files(5000, 200, embedded_mediator=True, hard_limit=8192)
+    assert problem and "USERS=5000 against the embedded mediator" in problem
+
+
+def test_raising_sets_the_soft_limit_to_the_hard_one_and_children_inherit_it():
+    code = (
+        "import resource, subprocess;"
+        "from akrida.agent.limits import raise_open_files_limit;"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (256, resource.getrlimit(resource.RLIMIT_NOFILE)[1]));"
+        "limit = raise_open_files_limit();"
+        "child = subprocess.run(['sh', '-c', 'ulimit -Sn'], capture_output=True, text=True).stdout.strip();"
+        "print(limit.soft, limit.hard, child)"
+    )
+    soft, hard, child = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert soft == hard and child in (hard, "unlimited")
