@@ -49,7 +49,7 @@ def test_a_real_run_leaves_a_complete_bundle(target, tmp_path):
     for name in BUNDLE_FILES:
         assert (run_dir / name).is_file() and (run_dir / name).stat().st_size > 0, f"{name} missing or empty"
     assert list((run_dir / "health").glob("*.csv")), "no generator health samples"
-    assert list((run_dir / "agents").rglob("holder-*.log")), "no agent logs"
+    assert list((run_dir / "agents").rglob("agent-*.log")), "no agent logs"
 
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["exit_code"] == 4

@@ -33,7 +33,15 @@ def agents_of_run(results: Path) -> list[int]:
     return pids
 
 
-def test_killed_agent_is_restarted_and_reported_as_harness_failure(target, tmp_path):
+@pytest.mark.parametrize(
+    ("holders_per_process", "processes", "holders_lost"),
+    [("1", 3, 1), ("3", 1, 3)],
+    ids=["process-per-holder", "dense"],
+)
+def test_killed_agent_is_restarted_and_reported_as_harness_failure(
+    target, tmp_path, holders_per_process, processes, holders_lost
+):
+    """Kill one agent process mid-run: each holder it hosted fails once, as ours, and starts again."""
     killed: list[int] = []
 
     def kill_one_agent_mid_run() -> None:
@@ -41,28 +49,30 @@ def test_killed_agent_is_restarted_and_reported_as_harness_failure(target, tmp_p
         while time.monotonic() < deadline and not killed:
             time.sleep(1)
             pids = agents_of_run(tmp_path)
-            if len(pids) == 3 and run_dirs(tmp_path) and time.monotonic() > deadline - 50:
+            if len(pids) == processes and run_dirs(tmp_path) and time.monotonic() > deadline - 50:
                 os.kill(pids[0], signal.SIGKILL)
                 killed.append(pids[0])
 
     killer = threading.Thread(target=kill_one_agent_mid_run, daemon=True)
     killer.start()
     result = akrida("run", results=tmp_path, SCENARIO="mediator_ping", USERS="3", SPAWN_RATE="3",
-                    RUN_TIME="30s", WAIT_MIN="0.2", WAIT_MAX="0.5")  # fmt: skip
+                    RUN_TIME="30s", WAIT_MIN="0.2", WAIT_MAX="0.5",
+                    HOLDERS_PER_PROCESS=holders_per_process)  # fmt: skip
     killer.join()
     run_dir = only_run_dir(tmp_path)
     assert killed, "no agent was found to kill"
     assert result.returncode == 1, describe(result, run_dir)
     steps = steps_by_key(run_dir)
     restarts = steps[("harness", "agent_restart")]
-    assert restarts.count >= 1 and restarts.failures == 0, describe(result, run_dir)
-    # Found by the step that was waiting on it, or between steps: either way one harness failure.
-    crash = [f for f in read_failures(run_dir) if f.request_type == "harness"]
-    assert [f.name for f in crash if "AgentCrashed" in f.error] in (["ping_mediator"], ["agent_crash"]), crash
+    assert restarts.count >= holders_lost and restarts.failures == 0, describe(result, run_dir)
+    # Found by the step that was waiting on it, or between steps: either way one harness failure per holder.
+    crash = [f for f in read_failures(run_dir) if f.request_type == "harness" and "AgentCrashed" in f.error]
+    assert sum(f.occurrences for f in crash) == holders_lost, crash
+    assert {f.name for f in crash} <= {"ping_mediator", "agent_crash"}, crash
     # The target is not blamed for our crash, and the run finished and wrote its results.
     assert steps[("didcomm", "ping_mediator")].failures == 0
     assert (run_dir / "report.html").is_file() and (run_dir / "locust_stats.csv").is_file()
-    assert "failures of the harness (agents, ports, protocol): 1" in result.stdout
+    assert f"failures of the harness (agents, ports, protocol): {holders_lost}" in result.stdout
     assert not agents_of_run(tmp_path), "agents outlived the run"
 
 

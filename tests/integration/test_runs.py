@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import socket
 
 import pytest
 
 from akrida import paths
 from akrida.report.delivery import read_delivery
+from akrida.report.health import judge, read_health
 from akrida.report.stats import read_failures
 from tests.integration.helpers import akrida, describe, only_run_dir, steps_by_key
 
@@ -34,10 +36,12 @@ EXPECTED_STEPS = {
 }  # fmt: skip
 
 
+# Dense: five holders packed into agent processes of three (so two processes); and one per process.
+@pytest.mark.parametrize("holders_per_process", ["3", "1"], ids=["dense", "process-per-holder"])
 @pytest.mark.parametrize("scenario", sorted(EXPECTED_STEPS))
-def test_scenario_runs_clean(scenario, target, tmp_path):
+def test_scenario_runs_clean(scenario, holders_per_process, target, tmp_path):
     settings = {"SCENARIO": scenario, "USERS": "5", "SPAWN_RATE": "5", "RUN_TIME": "20s", "WAIT_MIN": "0.5",
-                "WAIT_MAX": "1", "CONNECTIONS_PER_USER": "2",
+                "WAIT_MAX": "1", "CONNECTIONS_PER_USER": "2", "HOLDERS_PER_PROCESS": holders_per_process,
                 "ISSUE_WEIGHT": "1", "PRESENT_WEIGHT": "1"}  # fmt: skip
     result = akrida("run", results=tmp_path, **settings)
     run_dir = only_run_dir(tmp_path)
@@ -53,6 +57,24 @@ def test_scenario_runs_clean(scenario, target, tmp_path):
     if scenario == "mediator_message":
         delivery = read_delivery(run_dir)
         assert delivery.sent > 0 and delivery.lost == 0 and delivery.delivered + delivery.late == delivery.sent
+
+
+def test_a_dense_run_mediates_every_holder(target, tmp_path):
+    """50 real Credo holders in two agent processes, all mediated by the real mediator."""
+    result = akrida("run", results=tmp_path, SCENARIO="mediator_ping", USERS="50", SPAWN_RATE="25",
+                    RUN_TIME="45s", WAIT_MIN="2", WAIT_MAX="4", HOLDERS_PER_PROCESS="25")  # fmt: skip
+    run_dir = only_run_dir(tmp_path)
+    assert result.returncode == 0, describe(result, run_dir)
+    steps = steps_by_key(run_dir)
+    assert steps[("didcomm", "startup")].count == 50 and steps[("didcomm", "startup")].failures == 0
+    assert steps[("didcomm", "ping_mediator")].count >= 50 and steps[("didcomm", "ping_mediator")].failures == 0
+    assert not any(step.harness for step in steps.values())
+    health = judge(read_health(run_dir))
+    assert (health.peak_live_holders, health.peak_agent_hosts) == (50, 2)
+    assert len(list((run_dir / "agents").rglob("agent-*.log"))) == 2
+    assert "peak live holders 50 in 2 agent process(es)" in result.stdout
+    per_holder = float(re.search(r"PSS per holder ([\d.]+) MiB \(Locust and agents, at 50 holders\)", result.stdout)[1])
+    assert 0 < per_holder < 130  # the cost of a process each, which dense hosting must beat
 
 
 def test_connection_without_mediation_uses_inbound_ports(target, tmp_path):
