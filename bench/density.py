@@ -1,0 +1,257 @@
+"""Holders per machine: one agent process per holder against dense agent hosts, side by side.
+
+    .venv/bin/python bench/density.py [--counts 10,100,1000] [--dense 200] [--isolated-max 100]
+                                      [--in-flight 8] [--pings 3] [--calibration bench/calibration.json]
+
+Uses the running embedded target (`akrida local up`) or starts one on LOCAL_BASE_PORT's default. For
+each mode and holder count it starts that many mediated holders through the same HostPool that
+Locust users use (at most --in-flight starts at once), lets them settle, has each ping the mediator
+--pings times, measures, and shuts them down. It prints, per run:
+
+- PSS per holder: the agent processes' PSS over the holders (all-in), and per added holder (less an
+  empty agent process's PSS for each process);
+- holders onboarded per second, CPU-seconds per start, start failures;
+- CPU-milliseconds per mediator ping in the agents and in this driver (what Locust would spend);
+- open files per holder, and the Python-side round trip of a `status` command.
+
+Process-per-holder stops at --isolated-max holders: at about 130 MiB each, 1,000 holders would need
+over 120 GiB, more than this kind of machine has (the table says so). With --calibration it writes
+the dense figures at the largest count, which `akrida plan` reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import gevent
+import psutil
+from gevent.pool import Pool
+
+from akrida import paths
+from akrida.agent import AgentConfig, AgentError, HolderClient, HostPool, StartOptions
+from akrida.agent.limits import raise_open_files_limit
+from akrida.local.stack import LocalTarget
+
+MIB = 2**20
+
+
+@dataclass
+class Figures:
+    mode: str
+    holders: int
+    processes: int
+    started: int
+    start_failures: int
+    onboard_seconds: float
+    holders_per_second: float
+    cpu_s_per_start: float
+    pss_mib: float
+    pss_per_holder_mib: float
+    pss_per_added_holder_mib: float
+    heap_per_holder_mib: float
+    open_files_per_holder: float
+    pings: int
+    ping_failures: int
+    ping_p50_ms: float
+    agent_cpu_ms_per_ping: float
+    driver_cpu_ms_per_ping: float
+    status_round_trip_p50_ms: float
+    driver_cpu_ms_per_command: float
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--counts", default="10,100,1000", help="holder counts, comma-separated")
+    parser.add_argument("--dense", type=int, default=200, help="holders per process in dense mode")
+    parser.add_argument("--isolated-max", type=int, default=100, help="largest count run one process per holder")
+    parser.add_argument("--in-flight", type=int, default=8, help="starts in flight at once")
+    parser.add_argument("--pings", type=int, default=3, help="mediator pings per holder")
+    parser.add_argument("--calibration", type=Path, help="write the dense figures here for `akrida plan`")
+    arguments = parser.parse_args()
+    counts = [int(count) for count in arguments.counts.split(",")]
+
+    raise_open_files_limit()
+    target, info = None, LocalTarget.current()
+    if info is None:
+        target = LocalTarget()
+        info = target.up(paths.LOCAL_STATE_DIR / "logs")
+    config = AgentConfig(timeout=120)
+    results: list[Figures] = []
+    try:
+        empty = empty_host_pss(config)
+        print(f"an agent process with no holder: PSS {empty / MIB:.0f} MiB")
+        for count in counts:
+            for mode, per_process in (
+                ("process-per-holder", 1),
+                (f"dense ({arguments.dense}/process)", arguments.dense),
+            ):
+                if per_process == 1 and count > arguments.isolated_max:
+                    print(f"{mode:<24} {count:>5} holders: skipped (about {count * 130 / 1024:.0f} GiB needed)")
+                    continue
+                figures = measure(config, info.mediation_url, mode, count, per_process, empty, arguments)
+                results.append(figures)
+                print(one_line(figures), flush=True)
+    finally:
+        if target is not None:
+            target.down()
+    print()
+    print(table(results))
+    if arguments.calibration:
+        write_calibration(arguments.calibration, results, arguments.dense, empty)
+
+
+def empty_host_pss(config: AgentConfig) -> int:
+    pool = HostPool(config, 1)
+    try:
+        client = pool.open()
+        client.host.responsive(60)
+        gevent.sleep(2)
+        return psutil.Process(client.host.pid).memory_full_info().pss
+    finally:
+        pool.kill_all()
+
+
+def measure(config, mediation_url, mode, count, per_process, empty_pss, arguments) -> Figures:
+    pool = HostPool(config, per_process)
+    me = psutil.Process()
+    clients: list[HolderClient] = []
+    failures = 0
+
+    def start_one(_index: int) -> None:
+        nonlocal failures
+        client = pool.open()
+        try:
+            client.start(StartOptions(mediator_invitation_url=mediation_url, log_level="off"))
+            clients.append(client)
+        except AgentError as error:
+            failures += 1
+            print(f"  start failed: {error}")
+            pool.release(client, graceful=False)
+
+    try:
+        began = time.monotonic()
+        Pool(arguments.in_flight).map(start_one, range(count))
+        onboard = time.monotonic() - began
+        start_cpu = agents_cpu(pool)  # every CPU-second the agent processes used so far went into starts
+        gevent.sleep(5)  # settle: lazy allocations, garbage collection
+        memory = [psutil.Process(host.pid).memory_full_info() for host in pool.hosts]
+        files = sum(psutil.Process(host.pid).num_fds() for host in pool.hosts)
+        heaps = [host.request("status")["heapUsedBytes"] for host in pool.hosts]
+        pss = sum(m.pss for m in memory)
+
+        rounds, ping_failures = [], 0
+        agents_before, driver_before = agents_cpu(pool), cpu_of(me)
+
+        def ping(client: HolderClient) -> None:
+            nonlocal ping_failures
+            for _ in range(arguments.pings):
+                try:
+                    rounds.append(client.ping_mediator().round_trip_ms)
+                except AgentError:
+                    ping_failures += 1
+
+        gevent.joinall([gevent.spawn(ping, client) for client in clients])
+        agents_ping_cpu, driver_ping_cpu = agents_cpu(pool) - agents_before, cpu_of(me) - driver_before
+
+        host = pool.hosts[0]
+        trips, driver_before = [], cpu_of(me)
+        for _ in range(2000):
+            sent = time.perf_counter()
+            host.request("status")
+            trips.append((time.perf_counter() - sent) * 1000)
+        driver_per_command = (cpu_of(me) - driver_before) / 2000 * 1000
+    finally:
+        pool.close_all(timeout=30)
+
+    started = len(clients)
+    pings = len(rounds)
+    processes = len(memory)
+    return Figures(
+        mode=mode,
+        holders=count,
+        processes=processes,
+        started=started,
+        start_failures=failures,
+        onboard_seconds=round(onboard, 1),
+        holders_per_second=round(started / onboard, 1),
+        cpu_s_per_start=round(start_cpu / max(1, started), 3),
+        pss_mib=round(pss / MIB, 1),
+        pss_per_holder_mib=round(pss / MIB / max(1, started), 2),
+        pss_per_added_holder_mib=round((pss - processes * empty_pss) / MIB / max(1, started), 2),
+        heap_per_holder_mib=round(sum(heaps) / MIB / max(1, started), 2),
+        open_files_per_holder=round(files / max(1, started), 2),
+        pings=pings,
+        ping_failures=ping_failures,
+        ping_p50_ms=statistics.median(rounds) if rounds else float("nan"),
+        agent_cpu_ms_per_ping=round(agents_ping_cpu * 1000 / max(1, pings), 2),
+        driver_cpu_ms_per_ping=round(driver_ping_cpu * 1000 / max(1, pings), 3),
+        status_round_trip_p50_ms=round(statistics.median(trips), 3),
+        driver_cpu_ms_per_command=round(driver_per_command, 3),
+    )
+
+
+def agents_cpu(pool: HostPool) -> float:
+    return sum(cpu_of(psutil.Process(host.pid)) for host in pool.hosts if host.pid)
+
+
+def cpu_of(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+def one_line(f: Figures) -> str:
+    return (
+        f"{f.mode:<24} {f.holders:>5} holders in {f.processes:>3} process(es): "
+        f"PSS {f.pss_per_holder_mib:.2f} MiB/holder "
+        f"({f.pss_per_added_holder_mib:.2f} added), {f.holders_per_second:.1f} holders/s, "
+        f"{f.cpu_s_per_start:.3f} CPU-s/start, {f.start_failures} start failures, "
+        f"ping CPU {f.agent_cpu_ms_per_ping:.1f} ms agent / {f.driver_cpu_ms_per_ping:.2f} ms driver"
+    )
+
+
+def table(results: list[Figures]) -> str:
+    columns = [
+        ("mode", "mode"), ("holders", "holders"), ("processes", "processes"),
+        ("PSS/holder MiB", "pss_per_holder_mib"), ("PSS/added holder MiB", "pss_per_added_holder_mib"),
+        ("holders/s", "holders_per_second"), ("CPU-s/start", "cpu_s_per_start"),
+        ("start failures", "start_failures"), ("ping p50 ms", "ping_p50_ms"),
+        ("agent CPU-ms/ping", "agent_cpu_ms_per_ping"), ("driver CPU-ms/ping", "driver_cpu_ms_per_ping"),
+        ("files/holder", "open_files_per_holder"), ("heap/holder MiB", "heap_per_holder_mib"),
+        ("status p50 ms", "status_round_trip_p50_ms"), ("driver CPU-ms/command", "driver_cpu_ms_per_command"),
+    ]  # fmt: skip
+    lines = ["| " + " | ".join(title for title, _ in columns) + " |", "|" + "---|" * len(columns)]
+    for figures in results:
+        lines.append("| " + " | ".join(str(getattr(figures, name)) for _, name in columns) + " |")
+    return "\n".join(lines)
+
+
+def write_calibration(path: Path, results: list[Figures], per_process: int, empty_pss: int) -> None:
+    dense = [f for f in results if f.mode.startswith("dense")]
+    if not dense:
+        raise SystemExit("--calibration needs at least one dense run")
+    largest = max(dense, key=lambda f: f.holders)
+    calibration = {
+        "measured_at": time.strftime("%Y-%m-%d"),
+        "machine": {
+            "cores": psutil.cpu_count(),
+            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+            "python": platform.python_version(),
+            "node": os.popen("node --version").read().strip(),
+        },
+        "holders_per_process": per_process,
+        "empty_process_pss_mib": round(empty_pss / MIB, 1),
+        "dense": asdict(largest),
+    }
+    path.write_text(json.dumps(calibration, indent=2) + "\n")
+    print(f"calibration written to {path} (dense, {largest.holders} holders)")
+
+
+if __name__ == "__main__":
+    main()
