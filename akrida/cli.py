@@ -6,7 +6,10 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
+
+from dotenv import dotenv_values
 
 from akrida import __version__, paths, runner
 from akrida.agent.limits import check_open_files, raise_open_files_limit
@@ -81,6 +84,14 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("run_a", help="the earlier run (id or path)")
     compare.add_argument("run_b", help="the later run (id or path)")
     compare.set_defaults(handler=_compare)
+
+    plan = commands.add_parser(
+        "plan", help="how many worker hosts USERS of SCENARIO need, from bench/density.py's calibration"
+    )
+    plan.add_argument("--scenario", choices=sorted(SCENARIOS))
+    plan.add_argument("--users", help="number of holders (USERS)")
+    plan.add_argument("--calibration", type=Path, help="calibration file (default bench/calibration.json)")
+    plan.set_defaults(handler=_plan)
 
     scenarios = commands.add_parser("scenarios", help="list the scenarios")
     scenarios.set_defaults(handler=_scenarios)
@@ -161,6 +172,11 @@ def _check(arguments: argparse.Namespace) -> int:
     print("settings: valid")
     for name, value in settings.redacted().items():
         print(f"  {name}={value}")
+    limit = raise_open_files_limit()
+    problem = check_open_files(settings.users, settings.holders_per_process, settings.uses_embedded_target)
+    if problem:
+        raise SettingsError([problem])
+    print(f"open files: {settings.users} holders fit this machine's limit ({limit.hard})")
     if settings.uses_embedded_target:
         info = LocalTarget.current()
         if info is None:
@@ -245,11 +261,44 @@ def _local_status(_arguments: argparse.Namespace) -> int:
     return runner.EXIT_OK if status["running"] else 1
 
 
+def _plan(arguments: argparse.Namespace) -> int:
+    from akrida.cluster.plan import CALIBRATION_FILE, Calibration, HostSize, PlanError, make_plan
+
+    settings = _settings(arguments)
+    try:
+        calibration = Calibration.load(arguments.calibration or CALIBRATION_FILE)
+        made = make_plan(settings, calibration, HostSize.of(settings))
+    except PlanError as error:
+        print(f"akrida: plan: {error}", file=sys.stderr)
+        return runner.EXIT_BAD_SETTINGS
+    print("\n".join(made.reasoning))
+    print(f"WORKERS={made.workers}")
+    return runner.EXIT_OK
+
+
 def _cluster_provision(arguments: argparse.Namespace) -> int:
     from akrida.cluster import provision  # Terraform and Ansible helpers load only here
+    from akrida.cluster.plan import Calibration, HostSize, PlanError, make_plan
 
-    provision.provision(_settings(arguments))
+    settings = _settings(arguments)
+    if settings.cloud == "aws" and not _given(arguments, "workers", "WORKERS"):
+        # No WORKERS: as many as the plan for USERS and SCENARIO needs.
+        try:
+            made = make_plan(settings, Calibration.load(), HostSize.of(settings))
+        except PlanError as error:
+            raise SettingsError([f"WORKERS is not set and no plan could be made: {error}"]) from None
+        print("\n".join(f"plan: {line}" if not line.startswith("plan:") else line for line in made.reasoning))
+        settings = replace(settings, workers=made.workers)
+    provision.provision(settings)
     return runner.EXIT_OK
+
+
+def _given(arguments: argparse.Namespace, option: str, variable: str) -> bool:
+    """True when the user set `variable` (on the command line, in the environment or the .env file)."""
+    if getattr(arguments, option, None) is not None or os.environ.get(variable, "").strip():
+        return True
+    env_file = Path(arguments.env_file)
+    return env_file.is_file() and bool((dotenv_values(env_file).get(variable) or "").strip())
 
 
 def _cluster_prepare(arguments: argparse.Namespace) -> int:

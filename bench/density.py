@@ -6,12 +6,14 @@
 Uses the running embedded target (`akrida local up`) or starts one on LOCAL_BASE_PORT's default. For
 each mode and holder count it starts that many mediated holders through the same HostPool that
 Locust users use (at most --in-flight starts at once), lets them settle, has each ping the mediator
---pings times, measures, and shuts them down. It prints, per run:
+--pings times (at most --pings-in-flight at once), measures, and shuts them down. It prints, per run:
 
 - PSS per holder: the agent processes' PSS over the holders (all-in), and per added holder (less an
   empty agent process's PSS for each process);
 - holders onboarded per second, CPU-seconds per start, start failures;
 - CPU-milliseconds per mediator ping in the agents and in this driver (what Locust would spend);
+- on the embedded target, the mediator's own CPU per start and per ping: on one machine the
+  ACA-Py mediator shares the cores, and it is what bounds the onboarding rate here;
 - open files per holder, and the Python-side round trip of a `status` command.
 
 Process-per-holder stops at --isolated-max holders: at about 130 MiB each, 1,000 holders would need
@@ -54,14 +56,16 @@ class Figures:
     cpu_s_per_start: float
     pss_mib: float
     pss_per_holder_mib: float
-    pss_per_added_holder_mib: float
+    pss_per_added_holder_mib: float | None
     heap_per_holder_mib: float
     open_files_per_holder: float
+    mediator_cpu_s_per_start: float | None
     pings: int
     ping_failures: int
     ping_p50_ms: float
     agent_cpu_ms_per_ping: float
     driver_cpu_ms_per_ping: float
+    mediator_cpu_ms_per_ping: float | None
     status_round_trip_p50_ms: float
     driver_cpu_ms_per_command: float
 
@@ -73,6 +77,7 @@ def main() -> None:
     parser.add_argument("--isolated-max", type=int, default=100, help="largest count run one process per holder")
     parser.add_argument("--in-flight", type=int, default=8, help="starts in flight at once")
     parser.add_argument("--pings", type=int, default=3, help="mediator pings per holder")
+    parser.add_argument("--pings-in-flight", type=int, default=32, help="pings in flight at once")
     parser.add_argument("--calibration", type=Path, help="write the dense figures here for `akrida plan`")
     arguments = parser.parse_args()
     counts = [int(count) for count in arguments.counts.split(",")]
@@ -95,7 +100,8 @@ def main() -> None:
                 if per_process == 1 and count > arguments.isolated_max:
                     print(f"{mode:<24} {count:>5} holders: skipped (about {count * 130 / 1024:.0f} GiB needed)")
                     continue
-                figures = measure(config, info.mediation_url, mode, count, per_process, empty, arguments)
+                mediator = psutil.Process(info.pids["mediator"]) if "mediator" in info.pids else None
+                figures = measure(config, info.mediation_url, mode, count, per_process, empty, mediator, arguments)
                 results.append(figures)
                 print(one_line(figures), flush=True)
     finally:
@@ -118,7 +124,7 @@ def empty_host_pss(config: AgentConfig) -> int:
         pool.kill_all()
 
 
-def measure(config, mediation_url, mode, count, per_process, empty_pss, arguments) -> Figures:
+def measure(config, mediation_url, mode, count, per_process, empty_pss, mediator, arguments) -> Figures:
     pool = HostPool(config, per_process)
     me = psutil.Process()
     clients: list[HolderClient] = []
@@ -136,10 +142,12 @@ def measure(config, mediation_url, mode, count, per_process, empty_pss, argument
             pool.release(client, graceful=False)
 
     try:
+        mediator_before = cpu_of(mediator)
         began = time.monotonic()
         Pool(arguments.in_flight).map(start_one, range(count))
         onboard = time.monotonic() - began
         start_cpu = agents_cpu(pool)  # every CPU-second the agent processes used so far went into starts
+        mediator_start_cpu = cpu_of(mediator) - mediator_before
         gevent.sleep(5)  # settle: lazy allocations, garbage collection
         memory = [psutil.Process(host.pid).memory_full_info() for host in pool.hosts]
         files = sum(psutil.Process(host.pid).num_fds() for host in pool.hosts)
@@ -147,18 +155,18 @@ def measure(config, mediation_url, mode, count, per_process, empty_pss, argument
         pss = sum(m.pss for m in memory)
 
         rounds, ping_failures = [], 0
-        agents_before, driver_before = agents_cpu(pool), cpu_of(me)
+        agents_before, driver_before, mediator_before = agents_cpu(pool), cpu_of(me), cpu_of(mediator)
 
         def ping(client: HolderClient) -> None:
             nonlocal ping_failures
-            for _ in range(arguments.pings):
-                try:
-                    rounds.append(client.ping_mediator().round_trip_ms)
-                except AgentError:
-                    ping_failures += 1
+            try:
+                rounds.append(client.ping_mediator().round_trip_ms)
+            except AgentError:
+                ping_failures += 1
 
-        gevent.joinall([gevent.spawn(ping, client) for client in clients])
+        Pool(arguments.pings_in_flight).map(ping, clients * arguments.pings)
         agents_ping_cpu, driver_ping_cpu = agents_cpu(pool) - agents_before, cpu_of(me) - driver_before
+        mediator_ping_cpu = cpu_of(mediator) - mediator_before
 
         host = pool.hosts[0]
         trips, driver_before = [], cpu_of(me)
@@ -184,7 +192,10 @@ def measure(config, mediation_url, mode, count, per_process, empty_pss, argument
         cpu_s_per_start=round(start_cpu / max(1, started), 3),
         pss_mib=round(pss / MIB, 1),
         pss_per_holder_mib=round(pss / MIB / max(1, started), 2),
-        pss_per_added_holder_mib=round((pss - processes * empty_pss) / MIB / max(1, started), 2),
+        # Per added holder means something only where holders share a process.
+        pss_per_added_holder_mib=round((pss - processes * empty_pss) / MIB / max(1, started), 2)
+        if per_process > 1
+        else None,
         heap_per_holder_mib=round(sum(heaps) / MIB / max(1, started), 2),
         open_files_per_holder=round(files / max(1, started), 2),
         pings=pings,
@@ -192,6 +203,8 @@ def measure(config, mediation_url, mode, count, per_process, empty_pss, argument
         ping_p50_ms=statistics.median(rounds) if rounds else float("nan"),
         agent_cpu_ms_per_ping=round(agents_ping_cpu * 1000 / max(1, pings), 2),
         driver_cpu_ms_per_ping=round(driver_ping_cpu * 1000 / max(1, pings), 3),
+        mediator_cpu_s_per_start=round(mediator_start_cpu / max(1, started), 3) if mediator else None,
+        mediator_cpu_ms_per_ping=round(mediator_ping_cpu * 1000 / max(1, pings), 2) if mediator else None,
         status_round_trip_p50_ms=round(statistics.median(trips), 3),
         driver_cpu_ms_per_command=round(driver_per_command, 3),
     )
@@ -201,7 +214,9 @@ def agents_cpu(pool: HostPool) -> float:
     return sum(cpu_of(psutil.Process(host.pid)) for host in pool.hosts if host.pid)
 
 
-def cpu_of(process: psutil.Process) -> float:
+def cpu_of(process: psutil.Process | None) -> float:
+    if process is None:
+        return 0.0
     times = process.cpu_times()
     return times.user + times.system
 
@@ -210,7 +225,8 @@ def one_line(f: Figures) -> str:
     return (
         f"{f.mode:<24} {f.holders:>5} holders in {f.processes:>3} process(es): "
         f"PSS {f.pss_per_holder_mib:.2f} MiB/holder "
-        f"({f.pss_per_added_holder_mib:.2f} added), {f.holders_per_second:.1f} holders/s, "
+        + (f"({f.pss_per_added_holder_mib:.2f} added), " if f.pss_per_added_holder_mib is not None else "")
+        + f"{f.holders_per_second:.1f} holders/s, "
         f"{f.cpu_s_per_start:.3f} CPU-s/start, {f.start_failures} start failures, "
         f"ping CPU {f.agent_cpu_ms_per_ping:.1f} ms agent / {f.driver_cpu_ms_per_ping:.2f} ms driver"
     )
@@ -221,14 +237,17 @@ def table(results: list[Figures]) -> str:
         ("mode", "mode"), ("holders", "holders"), ("processes", "processes"),
         ("PSS/holder MiB", "pss_per_holder_mib"), ("PSS/added holder MiB", "pss_per_added_holder_mib"),
         ("holders/s", "holders_per_second"), ("CPU-s/start", "cpu_s_per_start"),
+        ("mediator CPU-s/start", "mediator_cpu_s_per_start"),
         ("start failures", "start_failures"), ("ping p50 ms", "ping_p50_ms"),
         ("agent CPU-ms/ping", "agent_cpu_ms_per_ping"), ("driver CPU-ms/ping", "driver_cpu_ms_per_ping"),
+        ("mediator CPU-ms/ping", "mediator_cpu_ms_per_ping"),
         ("files/holder", "open_files_per_holder"), ("heap/holder MiB", "heap_per_holder_mib"),
         ("status p50 ms", "status_round_trip_p50_ms"), ("driver CPU-ms/command", "driver_cpu_ms_per_command"),
     ]  # fmt: skip
     lines = ["| " + " | ".join(title for title, _ in columns) + " |", "|" + "---|" * len(columns)]
     for figures in results:
-        lines.append("| " + " | ".join(str(getattr(figures, name)) for _, name in columns) + " |")
+        cells = (getattr(figures, name) for _, name in columns)
+        lines.append("| " + " | ".join("n/a" if cell is None else str(cell) for cell in cells) + " |")
     return "\n".join(lines)
 
 

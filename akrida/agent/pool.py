@@ -58,8 +58,12 @@ class HostPool:
 
     def close_all(self, timeout: float = 10.0) -> None:
         """Ends every host's stdin (each closes its wallets) and waits for them in parallel."""
-        gevent.joinall([gevent.spawn(host.close, timeout) for host in self.hosts], timeout=timeout + 5)
-        self.kill_all()
+        try:
+            gevent.joinall(
+                [gevent.spawn(host.close, timeout) for host in self.hosts], timeout=timeout + 5, raise_error=True
+            )
+        finally:
+            self.kill_all()
 
     def kill_all(self) -> None:
         """The last line of defence at exit: no agent outlives the run."""

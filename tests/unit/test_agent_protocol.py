@@ -318,6 +318,18 @@ def test_concurrent_opens_fill_hosts_instead_of_spawning_one_each(tmp_path):
         pool.kill_all()
 
 
+def test_closing_the_pool_closes_every_wallet_and_ends_every_process(tmp_path):
+    # Many hosts closing at once: seen to close a pipe under its blocked reader when done in the wrong order.
+    pool = HostPool(AgentConfig(script=SCRIPT, timeout=20), holders_per_process=2)
+    ports = PortPool(20570, 20599)
+    clients = [pool.open() for _ in range(16)]
+    gevent.joinall([gevent.spawn(client.start, StartOptions(inbound_port=ports.acquire())) for client in clients])
+    processes = [host._process for host in pool.hosts]
+    pool.close_all(timeout=10)
+    assert [process.returncode for process in processes] == [0] * 8  # ended by end of stdin, not killed
+    assert pool.hosts == [] and not any(client.alive for client in clients)
+
+
 def test_one_holder_per_process_keeps_todays_isolation(tmp_path):
     pool = HostPool(AgentConfig(script=SCRIPT, timeout=20), holders_per_process=1)
     try:

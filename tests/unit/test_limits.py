@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import resource
 import subprocess
 import sys
 
@@ -44,3 +46,18 @@ def test_raising_sets_the_soft_limit_to_the_hard_one_and_children_inherit_it():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()
     assert soft == hard and child in (hard, "unlimited")
+
+
+def test_a_run_beyond_the_hard_limit_is_refused_before_anything_starts(tmp_path):
+    def low_hard_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 4096))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "akrida.cli", "--env-file", str(tmp_path / "none.env"), "run"],
+        env={**os.environ, "USERS": "1000", "HOLDERS_PER_PROCESS": "1000", "RESULTS_DIR": str(tmp_path / "results")},
+        capture_output=True, text=True, timeout=60, preexec_fn=low_hard_limit,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert "HOLDERS_PER_PROCESS=1000 needs about 8064 open files per agent process" in result.stderr
+    assert "hard limit (ulimit -Hn) is 4096" in result.stderr
+    assert not (tmp_path / "results").exists(), "nothing should start"
