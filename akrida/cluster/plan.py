@@ -79,7 +79,7 @@ class HostSize:
     def of(cls, settings: Settings) -> HostSize:
         if settings.cloud == "lab":
             memory = psutil.virtual_memory().total / 2**30
-            return cls(f"this machine (lab hosts share it, {os.cpu_count()} cores)", os.cpu_count() or 1, memory)
+            return cls("this machine (lab hosts share it)", os.cpu_count() or 1, round(memory, 1))
         return cls.of_instance_type(settings.worker_instance_type)
 
     @classmethod
@@ -112,18 +112,24 @@ def make_plan(settings: Settings, calibration: Calibration, host: HostSize) -> P
         f"{c.agent_cpu_ms_per_ping + c.driver_cpu_ms_per_ping:.1f} CPU-ms per mediator ping (agent and Locust)"
     ]
 
+    locust_processes = settings.worker_processes or host.cores
+
+    def agent_processes(holders: int) -> int:
+        # Each Locust process packs its own share of the holders into agent processes of its own.
+        busy = min(holders, locust_processes)
+        return busy * math.ceil(math.ceil(holders / busy) / per_process) if busy else 0
+
     def memory_gib(holders: int) -> float:
-        processes = math.ceil(holders / per_process)
-        return (holders * c.pss_per_added_holder_mib + processes * c.empty_process_pss_mib) / 1024
+        return (holders * c.pss_per_added_holder_mib + agent_processes(holders) * c.empty_process_pss_mib) / 1024
 
     usable = max(0.0, (host.memory_gib - OS_RESERVE_GIB) * MEMORY_SHARE)
     by_memory = _largest(lambda holders: memory_gib(holders) <= usable, users)
     if by_memory == 0:
         raise PlanError(f"{host.name} has {host.memory_gib:.0f} GiB: too small for one agent process")
     lines.append(
-        f"memory: {users:,} holders x {c.pss_per_added_holder_mib:g} MiB + {math.ceil(users / per_process)} agent "
-        f"processes x {c.empty_process_pss_mib:g} MiB = {memory_gib(users):.1f} GiB; a {host.name} "
-        f"({host.memory_gib:g} GiB) may use {usable:.1f} GiB → {by_memory:,} holders per worker"
+        f"memory: {by_memory:,} holders x {c.pss_per_added_holder_mib:g} MiB + {agent_processes(by_memory)} agent "
+        f"processes x {c.empty_process_pss_mib:g} MiB = {memory_gib(by_memory):.1f} GiB fit the {usable:.1f} GiB "
+        f"a plan may use of {host.name} ({host.memory_gib:.1f} GiB, {locust_processes} Locust processes)"
     )
     by_cpu = users
     if settings.scenario == "mediator_ping":
@@ -150,12 +156,11 @@ def make_plan(settings: Settings, calibration: Calibration, host: HostSize) -> P
         f"{workers} worker(s); SPAWN_RATE={settings.spawn_rate:g} takes {users / settings.spawn_rate:.0f} s to reach "
         f"{users:,}" + (" (lower SPAWN_RATE: the workers cannot start holders that fast)" if too_fast else "")
     )
-    processes = settings.worker_processes or host.cores
     lines.append(
         f"plan: {users:,} holders → {workers} x {host.name} ({math.ceil(users / workers):,} holders each, "
-        f"{processes} Locust worker process(es) per host, agent processes of {per_process} holders)"
+        f"{locust_processes} Locust worker process(es) per host, agent processes of {per_process} holders)"
     )
-    return Plan(workers, processes, math.ceil(users / workers), lines)
+    return Plan(workers, locust_processes, math.ceil(users / workers), lines)
 
 
 def _largest(fits, upper: int) -> int:

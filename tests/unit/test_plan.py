@@ -43,16 +43,21 @@ def test_instance_sizes_follow_ec2_naming():
 
 
 def test_memory_decides_when_holders_are_idle(calibration):
-    plan = make_plan(
-        settings(USERS="10000", WAIT_MIN="60", WAIT_MAX="120"), calibration, HostSize("c7i.2xlarge", 8, 16)
-    )
-    # 16 GiB less 1 GiB, 80 % usable = 12 GiB per worker; 10,000 x 2 MiB + 50 x 150 MiB = 26.9 GiB in all.
+    idle = settings(USERS="10000", WAIT_MIN="60", WAIT_MAX="120", WORKER_PROCESSES="1")
+    plan = make_plan(idle, calibration, HostSize("c7i.2xlarge", 8, 16))
+    # 16 GiB less 1 GiB, 80 % usable = 12 GiB per worker, for holders at 2 MiB and processes of 200 at 150 MiB.
     per_worker = next(n for n in range(10000, 0, -1) if (n * 2 + math.ceil(n / 200) * 150) / 1024 <= 12.0)
     assert plan.workers == math.ceil(10000 / per_worker) == 3
-    assert any(
-        line.startswith("memory: 10,000 holders x 2 MiB + 50 agent processes x 150 MiB") for line in plan.reasoning
-    )
+    memory = f"memory: {per_worker:,} holders x 2 MiB + {math.ceil(per_worker / 200)} agent processes x 150 MiB"
+    assert any(line.startswith(memory) for line in plan.reasoning), plan.reasoning
     assert plan.reasoning[-1].startswith("plan: 10,000 holders → 3 x c7i.2xlarge")
+
+
+def test_each_locust_process_fills_agent_processes_of_its_own(calibration):
+    one = make_plan(settings(USERS="2000", WORKER_PROCESSES="1"), calibration, HostSize("c7i.2xlarge", 8, 16))
+    eight = make_plan(settings(USERS="2000", WORKER_PROCESSES="8"), calibration, HostSize("c7i.2xlarge", 8, 16))
+    assert "+ 10 agent processes" in one.reasoning[1]  # 2,000 in processes of 200
+    assert "+ 16 agent processes" in eight.reasoning[1]  # 8 Locust processes x 250 holders: 2 processes each
 
 
 def test_cpu_decides_when_holders_are_busy(calibration):
