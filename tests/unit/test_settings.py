@@ -66,6 +66,9 @@ def test_run_time(raw, seconds):
         ("MEDIATION_URL", "http://127.0.0.1:8100/?foo=1", "invitation URL"),
         ("MEDIATION_URL", "http://127.0.0.1:8100/?oob=notbase64!!", "invitation URL"),
         ("PICKUP_STRATEGY", "carrier-pigeon", "implicit"),
+        ("HOLDERS_PER_PROCESS", "0", "expected a whole number from 1 to 5000"),
+        ("HOLDERS_PER_PROCESS", "-4", "expected a whole number from 1 to 5000"),
+        ("HOLDERS_PER_PROCESS", "many", "expected a whole number from 1 to 5000"),
     ],
 )
 def test_bad_values_are_named(variable, raw, expected):
