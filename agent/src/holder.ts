@@ -245,6 +245,8 @@ function classifyStartError(error: unknown): CommandError {
   if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|fetch failed/i.test(message)) {
     return new CommandError('failed', `the mediator could not be reached: ${message}`)
   }
+  // Credo's own waits (the mediation grant, a pickup) end with rxjs's "Timeout has occurred".
+  if (/Timeout has occurred/.test(message)) return new CommandError('timeout', `start timed out inside Credo: ${message}`)
   log(LogLevel.error, `start failed: ${error instanceof Error ? error.stack : message}`)
   return new CommandError('failed', `start failed: ${message}`)
 }
