@@ -27,7 +27,7 @@ for candidate in "${candidates[@]}"; do
   fi
 done
 [[ -n "$python" ]] || {
-  echo "error: aries-cloudagent $version needs Python 3.12, and none was found (PATH, pyenv, /usr/bin); install one, e.g. `pyenv install 3.12`" >&2
+  echo "error: aries-cloudagent $version needs Python 3.12, and none was found (PATH, pyenv, /usr/bin); install one, e.g. 'pyenv install 3.12'" >&2
   exit 1
 }
 
