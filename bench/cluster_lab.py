@@ -3,7 +3,8 @@
     sudo .venv/bin/python bench/cluster_lab.py [--workers 2] [--users 8] [--run-time 30s]
 
 Runs the README's commands through the CLI, on lab hosts of its own (prefix akbn, 10.203.0.0/24,
-state under .akrida/bench-cluster), and prints the wall time of each step. Needs root.
+state under .akrida/bench-cluster), and prints the distributed run's summary and the wall time of
+each step. Other settings (WAIT_MIN, HOLDERS_PER_PROCESS …) come from the environment. Needs root.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ def main() -> int:
             started = time.monotonic()
             result = subprocess.run(command, env=environment, capture_output=True, text=True, cwd=ROOT)
             timings.append((name, time.monotonic() - started, result.returncode))
+            if name == "distributed run" and "type     step" in result.stdout:
+                summary = result.stdout[result.stdout.index("type     step") :]
+                print(summary[: summary.find("results:")].rstrip())  # the run's own figures
             if result.returncode != 0:
                 print(result.stdout[-3000:], result.stderr[-3000:], file=sys.stderr)
                 break
