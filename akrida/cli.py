@@ -11,12 +11,14 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from akrida import __version__, paths, runner
+from akrida import __version__, paths
 from akrida.agent.limits import check_open_files, raise_open_files_limit
 from akrida.cluster.errors import ClusterError
 from akrida.cluster.state import Cluster
-from akrida.controllers import ControllerError, issuer_for
-from akrida.invitation import InvitationError
+from akrida.controllers import issuer_for
+from akrida.execute.local import LocalExecutor
+from akrida.exits import ExitCode, for_error
+from akrida.lifecycle import Run, pointed_at
 from akrida.local.errors import LocalTargetError
 from akrida.local.stack import LocalTarget, bootstrap_anoncreds
 from akrida.preflight import check_target
@@ -41,21 +43,16 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     if not hasattr(arguments, "handler"):
         parser.print_help()
-        return runner.EXIT_BAD_SETTINGS
+        return ExitCode.BAD_SETTINGS
     try:
-        return arguments.handler(arguments)
-    except SettingsError as error:
-        print(f"akrida: {error}\nSee .env.example for every setting and its default.", file=sys.stderr)
-        return runner.EXIT_BAD_SETTINGS
-    except (ControllerError, InvitationError) as error:
-        print(f"akrida: target check failed: {error}", file=sys.stderr)
-        return runner.EXIT_TARGET_UNREACHABLE
-    except LocalTargetError as error:
-        print(f"akrida: embedded target: {error}", file=sys.stderr)
-        return runner.EXIT_TARGET_UNREACHABLE
-    except ClusterError as error:
-        print(f"akrida: cluster: {error}", file=sys.stderr)
-        return runner.EXIT_FAILURES
+        return int(arguments.handler(arguments))
+    except (Exception, KeyboardInterrupt) as error:
+        mapped = for_error(error)
+        if mapped is None:
+            raise
+        code, message = mapped
+        print(message, file=sys.stderr)
+        return code
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -148,23 +145,12 @@ def _run(arguments: argparse.Namespace) -> int:
             "the provisioned cluster was never fully prepared: run `make provision` again, or `make teardown`; "
             "`akrida run --local` runs on this machine"
         )
-    try:
-        if cluster is None:
-            # Raised here so Locust, its agent hosts and an embedded target all inherit it.
-            raise_open_files_limit()
-            problem = check_open_files(settings.users, settings.holders_per_process, settings.uses_embedded_target)
-            if problem:
-                raise SettingsError([problem])
-        if cluster is not None:
-            from akrida.cluster import distributed  # Fabric loads only for cluster runs
+    if cluster is None:
+        return Run(settings, LocalExecutor()).run().exit_code
+    from akrida.cluster.distributed import ClusterExecutor  # Fabric loads only for cluster runs
 
-            print(f"cluster: {cluster.cloud}, {len(cluster.workers)} workers (`akrida run --local` runs here)")
-            result = distributed.run(settings, cluster)
-        else:
-            result = runner.run(settings)
-    except KeyboardInterrupt:
-        return runner.EXIT_INTERRUPTED
-    return result.exit_code
+    print(f"cluster: {cluster.cloud}, {len(cluster.workers)} workers (`akrida run --local` runs here)")
+    return Run(settings, ClusterExecutor(cluster)).run().exit_code
 
 
 def _check(arguments: argparse.Namespace) -> int:
@@ -181,11 +167,11 @@ def _check(arguments: argparse.Namespace) -> int:
         info = LocalTarget.current()
         if info is None:
             print("target: the embedded target (started by `akrida run`, or now with `akrida local up`)")
-            return runner.EXIT_OK
-        settings = runner.pointed_at(settings, info)
+            return ExitCode.OK
+        settings = pointed_at(settings, info)
     for line in check_target(settings).lines:
         print(f"check: {line}")
-    return runner.EXIT_OK
+    return ExitCode.OK
 
 
 def _run_dir(arguments: argparse.Namespace, run: str) -> Path:
@@ -202,20 +188,20 @@ def _report(arguments: argparse.Namespace) -> int:
     findings = bundle.rebuild(run_dir)
     print(render_text(findings))
     print(f"written: {run_dir / bundle.SUMMARY_MD}, {run_dir / bundle.SUMMARY_HTML}")
-    return runner.EXIT_OK
+    return ExitCode.OK
 
 
 def _compare(arguments: argparse.Namespace) -> int:
     run_a, run_b = _run_dir(arguments, arguments.run_a), _run_dir(arguments, arguments.run_b)
     changes = compare.compare(run_a, run_b)
     print(compare.render(changes, run_a, run_b))
-    return runner.EXIT_FAILURES if any(change.regressions for change in changes) else runner.EXIT_OK
+    return ExitCode.FAILURES if any(change.regressions for change in changes) else ExitCode.OK
 
 
 def _scenarios(_arguments: argparse.Namespace) -> int:
     for scenario in SCENARIOS.values():
         print(f"{scenario.name:<18} {scenario.summary}")
-    return runner.EXIT_OK
+    return ExitCode.OK
 
 
 def _local_up(arguments: argparse.Namespace) -> int:
@@ -230,7 +216,7 @@ def _local_up(arguments: argparse.Namespace) -> int:
         print(f"credential definition (CRED_DEF_ID): {info.cred_def_id}")
     print(f"logs: {info.log_dir}")
     print("`akrida run` uses this target until `akrida local down`.")
-    return runner.EXIT_OK
+    return ExitCode.OK
 
 
 def _target_bootstrap(arguments: argparse.Namespace) -> int:
@@ -239,26 +225,26 @@ def _target_bootstrap(arguments: argparse.Namespace) -> int:
         info = LocalTarget.current()
         if info is None:
             raise LocalTargetError("no target configured and the embedded one is not running: `akrida local up` first")
-        settings = runner.pointed_at(settings, info)
+        settings = pointed_at(settings, info)
     issuer = issuer_for(settings.issuer_type, settings.issuer_url, settings.admin_headers(), timeout=30)
     issuer.check_ready()
     if arguments.format == "ld_proof":
         print(f"ISSUER_DID={issuer.create_did_key()}")
-        return runner.EXIT_OK
+        return ExitCode.OK
     print(f"CRED_DEF_ID={bootstrap_anoncreds(issuer)}")
-    return runner.EXIT_OK
+    return ExitCode.OK
 
 
 def _local_down(_arguments: argparse.Namespace) -> int:
     if not LocalTarget().down():
         print("embedded target: not running")
-    return runner.EXIT_OK
+    return ExitCode.OK
 
 
 def _local_status(_arguments: argparse.Namespace) -> int:
     status = LocalTarget.status()
     print(json.dumps(status, indent=2))
-    return runner.EXIT_OK if status["running"] else 1
+    return ExitCode.OK if status["running"] else 1
 
 
 def _plan(arguments: argparse.Namespace) -> int:
@@ -270,10 +256,10 @@ def _plan(arguments: argparse.Namespace) -> int:
         made = make_plan(settings, calibration, HostSize.of(settings))
     except PlanError as error:
         print(f"akrida: plan: {error}", file=sys.stderr)
-        return runner.EXIT_BAD_SETTINGS
+        return ExitCode.BAD_SETTINGS
     print("\n".join(made.reasoning))
     print(f"WORKERS={made.workers}")
-    return runner.EXIT_OK
+    return ExitCode.OK
 
 
 def _cluster_provision(arguments: argparse.Namespace) -> int:
@@ -290,7 +276,7 @@ def _cluster_provision(arguments: argparse.Namespace) -> int:
         print("\n".join(f"plan: {line}" if not line.startswith("plan:") else line for line in made.reasoning))
         settings = replace(settings, workers=made.workers)
     provision.provision(settings)
-    return runner.EXIT_OK
+    return ExitCode.OK
 
 
 def _given(arguments: argparse.Namespace, option: str, variable: str) -> bool:
@@ -307,7 +293,7 @@ def _cluster_prepare(arguments: argparse.Namespace) -> int:
     result = provision.prepare(_settings(arguments))
     for host, counts in sorted(result.recap.items()):
         print(f"{host}: ok={counts.ok} changed={counts.changed} failed={counts.failed}")
-    return runner.EXIT_OK
+    return ExitCode.OK
 
 
 def _cluster_teardown(_arguments: argparse.Namespace) -> int:
@@ -315,7 +301,7 @@ def _cluster_teardown(_arguments: argparse.Namespace) -> int:
 
     if not provision.teardown():
         print("cluster: nothing to tear down")
-    return runner.EXIT_OK
+    return ExitCode.OK
 
 
 def _cluster_status(_arguments: argparse.Namespace) -> int:
@@ -326,7 +312,7 @@ def _cluster_status(_arguments: argparse.Namespace) -> int:
     print(f"cluster: {cluster.cloud}, {'prepared' if cluster.prepared else 'NOT prepared (provision failed?)'}")
     for host in cluster.hosts:
         print(f"  {host.name:<10} {host.public_ip:<16} private {host.private_ip:<16} {host.root}")
-    return runner.EXIT_OK
+    return ExitCode.OK
 
 
 if __name__ == "__main__":

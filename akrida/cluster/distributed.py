@@ -1,4 +1,4 @@
-"""A distributed run on a provisioned cluster: Locust workers on every worker host, the master on the
+"""The cluster executor (the Fabric driver): Locust workers on every worker host, the master on the
 master host, and every result file brought home into results/<run-id>/.
 
 Whatever happens (failures, a lost host, Ctrl-C), every remote process is stopped and what the hosts
@@ -13,30 +13,22 @@ import shutil
 import sys
 import tarfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from akrida import ledgers, runner
 from akrida.cluster.errors import ClusterError
 from akrida.cluster.remote import RemoteHost, connect
 from akrida.cluster.state import CloudDir, Cluster, Host
-from akrida.controllers import ControllerError
-from akrida.invitation import InvitationError
-from akrida.local.acapy import ACAPY_VERSION
-from akrida.local.errors import LocalTargetError
-from akrida.local.stack import LocalTarget
-from akrida.preflight import check_target
-from akrida.report import bundle
+from akrida.execute import Execution, Progress
+from akrida.execute.local import STOP_TIMEOUT
+from akrida.exits import ExitCode
+from akrida.report.manifest import Manifest
 from akrida.report.progress import HISTORY_FILE, progress_line
-from akrida.report.summary import render_text
 from akrida.scenarios import SCENARIOS
-from akrida.settings import Settings
+from akrida.settings import Settings, SettingsError
 
-Progress = Callable[..., None]
 MASTER_PORT = 5557
 EXPECT_WORKERS_WAIT = 120  # seconds the master waits for every worker to connect
-STOP_TIMEOUT = 15  # seconds holders get to shut their agents down when the run time is up
 POLL_INTERVAL = 5.0
 MERGED_FOLDERS = ("health", "delivery")  # per-process files the summary reads from every host
 MASTER_FILES = ("locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv", "locust_exceptions.csv")
@@ -49,13 +41,6 @@ class HostReport:
     problem: str = ""
     cores: int = 0
     memory_bytes: int = 0
-
-
-@dataclass
-class _State:
-    complete: bool = False
-    code: int | None = None
-    started: dict[str, bool] = field(default_factory=dict)
 
 
 def remote_run_dir(host: Host, run_id: str) -> str:
@@ -125,137 +110,95 @@ def stop_command(host: Host) -> str:
     )
 
 
-def run(settings: Settings, cluster: Cluster, progress: Progress = print) -> runner.RunResult:
-    """Runs one distributed load test. Whatever happens, the run folder gets its files and summary."""
-    if settings.ui:
-        raise ClusterError("UI=true is not supported on a cluster yet: run headless (UI=false)")
-    run_dir = runner.new_run_dir(settings)
-    progress(f"results: {run_dir}")
-    manifest = runner.new_manifest(settings, run_dir, "controller")
-    manifest.target["cluster"] = f"{cluster.cloud}: 1 master, {len(cluster.workers)} workers"
-    manifest.write(run_dir)
-    folder = CloudDir(cluster.cloud)
-    target: LocalTarget | None = None
-    remotes: dict[str, RemoteHost] = {}
-    state = _State()
-    reports = {host.name: HostReport(host.name) for host in cluster.hosts}
-    try:
-        if settings.uses_embedded_target:
-            settings, target = _embedded_target(settings, cluster, run_dir, progress)
-            manifest.target["embedded"] = "ACA-Py mediator and issuer on PostgreSQL"
-            manifest.versions["acapy"] = ACAPY_VERSION
-            manifest.config = settings.redacted()
-        if settings.ledger_network:
-            manifest.target["ledger"] = settings.ledger_network
-        settings = ledgers.resolved(settings)
-        manifest.config = settings.redacted()
-        checked = check_target(settings)
-        for line in checked.lines:
-            progress(f"check: {line}")
-        manifest.target.update(checked.target)
-        manifest.versions["acapy"] = checked.acapy_version or manifest.versions.get("acapy")
-        for host in cluster.hosts:
-            remotes[host.name] = connect(host, cluster, folder)
-        progress(f"hosts: all {len(remotes)} answer over SSH")
-        _run_on_hosts(settings, cluster, remotes, run_dir, reports, state, progress)
-    except (ControllerError, InvitationError) as error:
-        progress(f"akrida: target check failed: {error}", file=sys.stderr)
-        state.code = runner.EXIT_TARGET_UNREACHABLE
-    except LocalTargetError as error:
-        progress(f"akrida: embedded target: {error}", file=sys.stderr)
-        state.code = runner.EXIT_TARGET_UNREACHABLE
-    except ClusterError as error:
-        progress(f"akrida: cluster: {error}", file=sys.stderr)
-        state.code = runner.EXIT_FAILURES
-    except KeyboardInterrupt:
-        progress("interrupted: stopping every host and fetching what they gathered")
-        state.code = runner.EXIT_INTERRUPTED
-    finally:
-        _stop_all(cluster, remotes, progress)
-        _fetch_all(cluster, remotes, run_dir, reports, progress)
-        for remote in remotes.values():
+class ClusterExecutor:
+    """The load of a run comes from Locust workers on every worker host and the master on the master host."""
+
+    role = "controller"
+
+    def __init__(self, cluster: Cluster):
+        self.cluster = cluster
+        self.remotes: dict[str, RemoteHost] = {}
+        self.reports = {host.name: HostReport(host.name) for host in cluster.hosts}
+        self.started: set[str] = set()  # hosts where Locust was started: their files must come home
+
+    def check(self, settings: Settings) -> None:
+        if settings.ui:
+            raise SettingsError(["UI=true is not supported on a cluster yet: run headless (UI=false)"])
+
+    def target_host(self) -> str | None:
+        if not self.cluster.embedded_target_host:
+            raise ClusterError(
+                f"the {self.cluster.cloud} hosts cannot reach an embedded target on this machine: "
+                "set MEDIATION_URL (and ISSUER_URL for credential scenarios) to the system under test"
+            )
+        return self.cluster.embedded_target_host
+
+    def describe(self, manifest: Manifest) -> None:
+        manifest.target["cluster"] = f"{self.cluster.cloud}: 1 master, {len(self.cluster.workers)} workers"
+
+    def execute(self, settings: Settings, run_dir: Path, progress: Progress) -> Execution:
+        folder = CloudDir(self.cluster.cloud)
+        for host in self.cluster.hosts:
+            self.remotes[host.name] = connect(host, self.cluster, folder)
+        progress(f"hosts: all {len(self.remotes)} answer over SSH")
+        return self._run_on_hosts(settings, run_dir, progress)
+
+    def collect(self, run_dir: Path, manifest: Manifest, progress: Progress) -> list[str]:
+        """Stops every remote process and fetches what the hosts gathered, whatever happened before."""
+        _stop_all(self.cluster, self.remotes, progress)
+        _fetch_all(self.cluster, self.remotes, run_dir, self.reports, progress)
+        for remote in self.remotes.values():
             with contextlib.suppress(Exception):
                 remote.close()
-        if target is not None:
-            target.down(progress=progress)
-        manifest.hosts += [_host_entry(host, reports[host.name]) for host in cluster.hosts]
-        findings = bundle.finish(run_dir, manifest, complete=state.complete)
-        lost = [report for report in reports.values() if not report.fetched and state.started.get(report.name)]
-        progress("")
-        progress(render_text(findings))
-        for report in lost:
-            progress(f"host {report.name}: its files were not fetched: {report.problem}", file=sys.stderr)
-        code = state.code if state.code is not None else runner.exit_code_for(findings)
-        if code == runner.EXIT_OK and lost:
-            code = runner.EXIT_FAILURES  # a lost worker makes the figures partial
-        manifest.exit_code = code
-        manifest.write(run_dir)
-        progress(f"results: {run_dir} (summary.html, report.html, hosts/)")
-    return runner.RunResult(run_dir, code, findings.target_failures, findings.harness_failures)
+        manifest.hosts += [_host_entry(host, self.reports[host.name]) for host in self.cluster.hosts]
+        return [
+            f"host {report.name}: its files were not fetched: {report.problem}"
+            for report in self.reports.values()
+            if not report.fetched and report.name in self.started
+        ]
 
-
-def _embedded_target(settings: Settings, cluster: Cluster, run_dir: Path, progress: Progress):
-    if not cluster.embedded_target_host:
-        raise ClusterError(
-            f"the {cluster.cloud} hosts cannot reach an embedded target on this machine: "
-            "set MEDIATION_URL (and ISSUER_URL for credential scenarios) to the system under test"
+    def _run_on_hosts(self, settings: Settings, run_dir: Path, progress: Progress) -> Execution:
+        cluster, remotes, reports = self.cluster, self.remotes, self.reports
+        run_id = run_dir.name
+        master = remotes[cluster.master.name]
+        environment = settings.as_environment()
+        for host in cluster.hosts:
+            folder = remote_run_dir(host, run_id)
+            remote = remotes[host.name]
+            _describe(remote, reports[host.name])
+            remote.run(f"mkdir -p {shlex.quote(folder)}")
+            # Each host's holders announce the host's own address to the target (no load balancer).
+            host_environment = {**environment, "AGENT_ENDPOINT_HOST": host.public_ip}
+            if settings.ledger_genesis_file is not None:  # the holders read the ledger's genesis file locally
+                host_environment["LEDGER_GENESIS_FILE"] = f"{folder}/genesis.txn"
+                remote.write(f"{folder}/genesis.txn", settings.ledger_genesis_file.read_text(), mode=0o644)
+            remote.write(f"{folder}/.env", "".join(f"{k}={_dotenv_quote(v)}\n" for k, v in host_environment.items()))
+        expected = 0
+        for host in cluster.workers:
+            remote = remotes[host.name]
+            processes = settings.worker_processes or max(1, reports[host.name].cores)
+            expected += processes
+            folder = remote_run_dir(host, run_id)
+            self.started.add(host.name)
+            pid = remote.run(worker_command(settings, host, cluster.master, processes, folder), timeout=30).strip()
+            progress(f"{host.name}: {processes} Locust worker process(es), pid {pid}")
+        folder = remote_run_dir(cluster.master, run_id)
+        self.started.add(cluster.master.name)
+        pid = master.run(master_command(settings, cluster.master, expected, folder), timeout=30).strip()
+        progress(
+            f"master: pid {pid}; running {settings.scenario}: {settings.users} holders, "
+            f"{settings.spawn_rate:g}/s, {settings.run_time}s, on {expected} worker processes"
         )
-    info = LocalTarget.current()
-    target = None
-    if info is not None and info.host != cluster.embedded_target_host:
-        raise ClusterError(
-            f"the embedded target runs on {info.host}, which the lab hosts cannot reach: "
-            f"`akrida local down`, then run again (it starts on {cluster.embedded_target_host})"
-        )
-    if info is None:
-        target = LocalTarget(cluster.embedded_target_host, settings.local_base_port)
-        info = target.up(run_dir / "target", progress=progress)
-    else:
-        progress("embedded target: already running (`akrida local up`), using it")
-    return runner.pointed_at(settings, info), target
+        code = _wait_for_master(settings, master, folder, run_dir, progress)
+        if code in (0, 1):  # 1: requests failed, which the findings report
+            return Execution(complete=True)
+        progress(f"akrida: the Locust master exited with code {code}; see hosts/master/locust.log", file=sys.stderr)
+        return Execution(complete=False, code=ExitCode.FAILURES)
 
 
 def _describe(remote: RemoteHost, report: HostReport) -> None:
     cores, memory_kib = remote.run("nproc; awk '/^MemTotal:/ {print $2}' /proc/meminfo").split()[:2]
     report.cores, report.memory_bytes = int(cores), int(memory_kib) * 1024
-
-
-def _run_on_hosts(settings, cluster, remotes, run_dir: Path, reports, state: _State, progress) -> None:
-    run_id = run_dir.name
-    master = remotes[cluster.master.name]
-    environment = settings.as_environment()
-    for host in cluster.hosts:
-        folder = remote_run_dir(host, run_id)
-        remote = remotes[host.name]
-        _describe(remote, reports[host.name])
-        remote.run(f"mkdir -p {shlex.quote(folder)}")
-        # Each host's holders announce the host's own address to the target (no load balancer).
-        host_environment = {**environment, "AGENT_ENDPOINT_HOST": host.public_ip}
-        if settings.ledger_genesis_file is not None:  # the holders read the ledger's genesis file locally
-            host_environment["LEDGER_GENESIS_FILE"] = f"{folder}/genesis.txn"
-            remote.write(f"{folder}/genesis.txn", settings.ledger_genesis_file.read_text(), mode=0o644)
-        remote.write(f"{folder}/.env", "".join(f"{k}={_dotenv_quote(v)}\n" for k, v in host_environment.items()))
-    expected = 0
-    for host in cluster.workers:
-        remote = remotes[host.name]
-        processes = settings.worker_processes or max(1, reports[host.name].cores)
-        expected += processes
-        folder = remote_run_dir(host, run_id)
-        state.started[host.name] = True
-        pid = remote.run(worker_command(settings, host, cluster.master, processes, folder), timeout=30).strip()
-        progress(f"{host.name}: {processes} Locust worker process(es), pid {pid}")
-    folder = remote_run_dir(cluster.master, run_id)
-    state.started[cluster.master.name] = True
-    pid = master.run(master_command(settings, cluster.master, expected, folder), timeout=30).strip()
-    progress(
-        f"master: pid {pid}; running {settings.scenario}: {settings.users} holders, {settings.spawn_rate:g}/s, "
-        f"{settings.run_time}s, on {expected} worker processes"
-    )
-    code = _wait_for_master(settings, master, folder, run_dir, progress)
-    state.complete = code in (0, 1)  # 1: requests failed, which the findings report
-    if not state.complete:
-        progress(f"akrida: the Locust master exited with code {code}; see hosts/master/locust.log", file=sys.stderr)
-        state.code = runner.EXIT_FAILURES
 
 
 def _wait_for_master(settings: Settings, master: RemoteHost, folder: str, run_dir: Path, progress) -> int:

@@ -1,0 +1,119 @@
+"""The local executor: the load of a run comes from one Locust process on this machine."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from akrida import paths
+from akrida.agent.limits import check_open_files, raise_open_files_limit
+from akrida.execute import Execution, Progress
+from akrida.exits import ExitCode
+from akrida.report.manifest import Manifest
+from akrida.report.progress import progress_line
+from akrida.scenarios import SCENARIOS
+from akrida.scenarios.runtime import RUN_DIR_VARIABLE
+from akrida.settings import Settings, SettingsError
+
+PROGRESS_INTERVAL = 5.0  # seconds between progress lines of a headless run
+STOP_TIMEOUT = 15  # seconds holders get to shut their agents down when the run time is up
+LOCUST_EXIT_WAIT = 60  # seconds Locust gets to stop its users and write its files after Ctrl-C
+
+
+def locust_command(settings: Settings, run_dir: Path) -> list[str]:
+    scenario = SCENARIOS[settings.scenario]
+    command = [
+        sys.executable, "-m", "locust",
+        "-f", str(paths.LOCUSTFILES / scenario.locustfile),
+        "-u", str(settings.users),
+        "-r", f"{settings.spawn_rate:g}",
+        "-t", f"{settings.run_time}s",
+        "--csv", str(run_dir / "locust"),
+        "--csv-full-history",
+        "--html", str(run_dir / "report.html"),
+        "--logfile", str(run_dir / "locust.log"),
+        "--stop-timeout", str(STOP_TIMEOUT),
+    ]  # fmt: skip
+    if settings.ui:
+        # The test starts at once with USERS, SPAWN_RATE and RUN_TIME; the UI shows it running.
+        command += ["--web-host", "127.0.0.1", "--web-port", str(settings.ui_port), "--autostart"]
+    else:
+        command += ["--headless", "--only-summary"]
+    return command
+
+
+class LocalExecutor:
+    role = "generator"
+
+    def check(self, settings: Settings) -> None:
+        # Raised here so that Locust, its agent hosts and an embedded target all inherit it.
+        raise_open_files_limit()
+        problem = check_open_files(settings.users, settings.holders_per_process, settings.uses_embedded_target)
+        if problem:
+            raise SettingsError([problem])
+
+    def target_host(self) -> str | None:
+        return None
+
+    def describe(self, manifest: Manifest) -> None:
+        pass
+
+    def execute(self, settings: Settings, run_dir: Path, progress: Progress) -> Execution:
+        environment = {**os.environ, **settings.as_environment(), RUN_DIR_VARIABLE: str(run_dir)}
+        if settings.ui:
+            progress(f"Locust web UI: http://127.0.0.1:{settings.ui_port} (Ctrl-C to end)")
+        else:
+            progress(
+                f"running {settings.scenario}: {settings.users} holders, "
+                f"{settings.spawn_rate:g}/s, {settings.run_time}s"
+            )
+        process = subprocess.Popen(locust_command(settings, run_dir), env=environment, cwd=str(paths.ROOT))
+        started = time.monotonic()
+        try:
+            returncode = _wait_with_progress(process, settings, run_dir, progress)
+        except KeyboardInterrupt:
+            _stop(process)
+            # In the web UI the test is over once its run time has passed; Ctrl-C only closes the UI.
+            if settings.ui and time.monotonic() - started >= settings.run_time:
+                return Execution(complete=True)
+            progress("akrida: interrupted", file=sys.stderr)
+            return Execution(complete=False, code=ExitCode.INTERRUPTED)
+        if returncode not in (0, 1):  # 1 means "requests failed", which the findings report
+            progress(f"akrida: Locust exited with code {returncode}; see {run_dir / 'locust.log'}", file=sys.stderr)
+            return Execution(complete=False, code=ExitCode.FAILURES)
+        return Execution(complete=True)
+
+    def collect(self, run_dir: Path, manifest: Manifest, progress: Progress) -> list[str]:
+        return []  # Locust wrote its files into the run folder itself
+
+
+def _wait_with_progress(process: subprocess.Popen, settings: Settings, run_dir: Path, progress: Progress) -> int:
+    started = time.monotonic()
+    while True:
+        try:
+            return process.wait(timeout=PROGRESS_INTERVAL)
+        except subprocess.TimeoutExpired:
+            if settings.ui:
+                continue
+            line = progress_line(run_dir, settings.users, time.monotonic() - started, settings.run_time)
+            if line:
+                progress(line)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Stops Locust as Ctrl-C would, so that it stops its users and writes its files.
+
+    In a terminal Locust got the same SIGINT; after a SIGTERM to akrida alone it got nothing.
+    """
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=LOCUST_EXIT_WAIT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -1,0 +1,225 @@
+"""One run, from settings to exit code: the steps every run takes, whatever executes its load.
+
+    prepare the target → resolve the ledger → preflight → execute → collect → finish the bundle
+
+The run folder and its manifest are written first, so that every later failure (an unreachable
+target, a lost host, Ctrl-C, SIGTERM, a bug) still leaves a bundle with its logs, marked incomplete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from akrida import ledgers
+from akrida.execute import Execution, Executor, Progress
+from akrida.exits import ExitCode, for_error
+from akrida.local.acapy import ACAPY_VERSION
+from akrida.local.errors import LocalTargetError
+from akrida.local.stack import LocalTarget, TargetInfo
+from akrida.preflight import TargetCheck, check_target
+from akrida.report import bundle
+from akrida.report.manifest import Manifest, now, this_host, versions
+from akrida.report.summary import Findings, render_text
+from akrida.settings import Settings
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    exit_code: ExitCode
+    target_failures: int = 0
+    harness_failures: int = 0
+
+
+class Run:
+    """One load test. `Run(settings, executor).run()` carries it out and returns its result.
+
+    `check` is the preflight (`check_target`); tests of the lifecycle replace it.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        executor: Executor,
+        progress: Progress = print,
+        check: Callable[[Settings], TargetCheck] = check_target,
+    ):
+        self.settings = settings
+        self.executor = executor
+        self.progress = progress
+        self.check = check
+        self.target: LocalTarget | None = None  # the embedded target this run started, if any
+
+    def run(self) -> RunResult:
+        self.executor.check(self.settings)  # bad settings: nothing is started and nothing written
+        run_dir = new_run_dir(self.settings)
+        self.progress(f"results: {run_dir}")
+        manifest = new_manifest(self.settings, run_dir, self.executor.role)
+        self.executor.describe(manifest)
+        manifest.write(run_dir)
+        execution = Execution(complete=False)
+        with _interrupts(self.progress) as interrupts:
+            try:
+                settings = self._prepare_target(run_dir, manifest)
+                settings = self._resolve_ledger(settings, manifest)
+                self._preflight(settings, run_dir, manifest)
+                execution = self.executor.execute(settings, run_dir, self.progress)
+            except BaseException as error:  # each known one is reported; the bundle is written below
+                mapped = for_error(error)
+                if mapped is None:
+                    raise  # a bug: the bundle is still finished below, the traceback shows
+                execution.code, message = mapped
+                self.progress(message, file=sys.stderr)
+            finally:
+                interrupts.shield()  # a second Ctrl-C or a SIGTERM must not cut the clean-up short
+                problems = self.executor.collect(run_dir, manifest, self.progress)
+                if self.target is not None:
+                    self.target.down(progress=self.progress)
+                findings = bundle.finish(run_dir, manifest, complete=execution.complete)
+                code = self._exit_code(execution, findings, problems)
+                manifest.exit_code = int(code)
+                manifest.write(run_dir)
+                self.progress(f"results: {run_dir} (summary.html, report.html, manifest.json)")
+        return RunResult(run_dir, code, findings.target_failures, findings.harness_failures)
+
+    # --- the steps ------------------------------------------------------------------------------------
+
+    def _prepare_target(self, run_dir: Path, manifest: Manifest) -> Settings:
+        """Aims the settings at the embedded target when none is configured, starting it if need be."""
+        settings = self.settings
+        if not settings.uses_embedded_target:
+            return settings
+        wanted = self.executor.target_host()
+        info = LocalTarget.current()
+        if info is not None and wanted is not None and info.host != wanted:
+            raise LocalTargetError(
+                f"it runs on {info.host}, which the load hosts cannot reach: "
+                f"`akrida local down`, then run again (it starts on {wanted})"
+            )
+        if info is not None:
+            self.progress("embedded target: already running (`akrida local up`), using it")
+        else:
+            self.target = LocalTarget(wanted or settings.local_host, settings.local_base_port)
+            info = self.target.up(run_dir / "target", progress=self.progress)
+        manifest.target["embedded"] = "ACA-Py mediator and issuer on PostgreSQL"
+        manifest.versions["acapy"] = ACAPY_VERSION
+        settings = pointed_at(settings, info)
+        manifest.config = settings.redacted()  # the configuration in effect
+        return settings
+
+    def _resolve_ledger(self, settings: Settings, manifest: Manifest) -> Settings:
+        if settings.ledger_network:
+            manifest.target["ledger"] = settings.ledger_network
+        settings = ledgers.resolved(settings)
+        manifest.config = settings.redacted()
+        return settings
+
+    def _preflight(self, settings: Settings, run_dir: Path, manifest: Manifest) -> None:
+        checked = self.check(settings)
+        for line in checked.lines:
+            self.progress(f"check: {line}")
+        manifest.target.update(checked.target)
+        manifest.versions["acapy"] = checked.acapy_version or manifest.versions.get("acapy")
+        manifest.write(run_dir)
+
+    def _exit_code(self, execution: Execution, findings: Findings, problems: list[str]) -> ExitCode:
+        self.progress("")
+        self.progress(render_text(findings))
+        for problem in problems:
+            self.progress(f"akrida: {problem}", file=sys.stderr)
+        if execution.code is not None:
+            return execution.code
+        code = exit_code_for(findings)
+        if code is ExitCode.OK and problems:
+            return ExitCode.FAILURES  # e.g. a worker's files were lost: the figures are partial
+        return code
+
+
+def exit_code_for(findings: Findings) -> ExitCode:
+    """The exit code of a run that ran its course: gates decide when there are any, else failures."""
+    if findings.gates:
+        return ExitCode.GATES_BREACHED if findings.gates_breached else ExitCode.OK
+    return ExitCode.FAILURES if findings.target_failures or findings.harness_failures else ExitCode.OK
+
+
+def new_run_dir(settings: Settings) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = settings.results_dir if settings.results_dir.is_absolute() else Path.cwd() / settings.results_dir
+    run_dir = base / f"{stamp}-{settings.scenario}"
+    suffix = 1
+    while run_dir.exists():
+        suffix += 1
+        run_dir = base / f"{stamp}-{settings.scenario}-{suffix}"
+    run_dir.mkdir(parents=True)
+    return run_dir
+
+
+def new_manifest(settings: Settings, run_dir: Path, role: str) -> Manifest:
+    """The manifest of a run that is starting."""
+    return Manifest(
+        run_id=run_dir.name,
+        scenario=settings.scenario,
+        users=settings.users,
+        spawn_rate=settings.spawn_rate,
+        run_time_s=settings.run_time,
+        started_at=now(),
+        config=settings.redacted(),
+        hosts=[this_host(role)],
+        versions=versions(),
+    )
+
+
+def pointed_at(settings: Settings, info: TargetInfo) -> Settings:
+    """The settings aimed at the embedded target; what the user set explicitly (CRED_DEF_ID …) wins."""
+    environment = settings.as_environment()
+    for name, value in info.as_environment().items():
+        if name == "LEDGER_GENESIS_FILE" and environment.get("LEDGER_NETWORK"):
+            continue  # the user named the ledger
+        if name in ("MEDIATION_URL", "ISSUER_URL", "ISSUER_API_KEY") or not environment.get(name):
+            environment[name] = value
+    return Settings.from_mapping(environment)
+
+
+class _Interrupts:
+    """SIGINT and SIGTERM end a run the same way: the first raises KeyboardInterrupt where the run is;
+    after that (or once clean-up began) they are acknowledged and ignored, so the clean-up finishes."""
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.shielded = False
+
+    def handle(self, signum: int, _frame: object) -> None:
+        if self.shielded:
+            self.progress(
+                f"akrida: {signal.Signals(signum).name} again: still stopping the load and writing the results",
+                file=sys.stderr,
+            )
+            return
+        self.shielded = True
+        raise KeyboardInterrupt
+
+    def shield(self) -> None:
+        self.shielded = True
+
+
+@contextlib.contextmanager
+def _interrupts(progress: Progress) -> Iterator[_Interrupts]:
+    interrupts = _Interrupts(progress)
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupts  # signal handlers can only be set from the main thread
+        return
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    for number in previous:
+        signal.signal(number, interrupts.handle)
+    try:
+        yield interrupts
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
