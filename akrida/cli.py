@@ -13,6 +13,7 @@ from dotenv import dotenv_values
 
 from akrida import __version__, paths
 from akrida.agent.limits import check_open_files, raise_open_files_limit
+from akrida.catalog import SCENARIOS
 from akrida.cluster.errors import ClusterError
 from akrida.cluster.state import Cluster
 from akrida.controllers import issuer_for
@@ -24,7 +25,6 @@ from akrida.local.stack import LocalTarget, bootstrap_anoncreds
 from akrida.preflight import check_target
 from akrida.report import bundle, compare
 from akrida.report.summary import render_text
-from akrida.scenarios import SCENARIOS
 from akrida.settings import Settings, SettingsError
 
 # Command-line options of `akrida run` and the settings they override.

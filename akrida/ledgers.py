@@ -5,23 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import requests
 
 from akrida import paths
+from akrida.catalog import KNOWN_NETWORKS
 from akrida.controllers.base import TargetUnreachable
 
-if TYPE_CHECKING:  # settings imports this module
-    from akrida.settings import Settings
-
-# Public test networks that serve their genesis file over HTTP (VON network ledger browsers).
-KNOWN_NETWORKS = {
-    "bcovrin-test": "http://test.bcovrin.vonx.io/genesis",
-    "bcovrin-greenlight": "http://greenlight.bcovrin.vonx.io/genesis",
-}
 GENESIS_DIR = paths.STATE_DIR / "genesis"
 
 
@@ -61,10 +52,3 @@ def check_genesis(text: str, source: str) -> None:
         valid = False
     if not valid:
         raise TargetUnreachable(f"{source} did not give a genesis file (one JSON transaction per line)")
-
-
-def resolved(settings: Settings) -> Settings:
-    """The settings with LEDGER_NETWORK turned into the LEDGER_GENESIS_FILE it names (fetched if needed)."""
-    if not settings.ledger_network:
-        return settings
-    return replace(settings, ledger_network="", ledger_genesis_file=genesis_file(settings.ledger_network))

@@ -14,12 +14,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from akrida import ledgers
 from akrida.execute import Execution, Executor, Progress
 from akrida.exits import ExitCode, for_error
+from akrida.ledgers import genesis_file
 from akrida.local.acapy import ACAPY_VERSION
 from akrida.local.errors import LocalTargetError
 from akrida.local.stack import LocalTarget, TargetInfo
@@ -115,9 +115,11 @@ class Run:
         return settings
 
     def _resolve_ledger(self, settings: Settings, manifest: Manifest) -> Settings:
-        if settings.ledger_network:
-            manifest.target["ledger"] = settings.ledger_network
-        settings = ledgers.resolved(settings)
+        """LEDGER_NETWORK becomes the LEDGER_GENESIS_FILE it names, fetched once, for the holders to read."""
+        if not settings.ledger_network:
+            return settings
+        manifest.target["ledger"] = settings.ledger_network
+        settings = replace(settings, ledger_network="", ledger_genesis_file=genesis_file(settings.ledger_network))
         manifest.config = settings.redacted()
         return settings
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from akrida.invitation import InvitationError, decode_invitation
-from akrida.report.gates import GateSyntaxError, parse_gates
+from akrida.slo import GateSyntaxError, parse_gates
 
 
 class InvalidValue(ValueError):

@@ -10,9 +10,9 @@ import socket
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from akrida.catalog import SCENARIOS
 from akrida.controllers import TargetUnreachable, issuer_for
 from akrida.invitation import decode_invitation, service_endpoints
-from akrida.scenarios import SCENARIOS
 from akrida.settings import Settings
 
 CONNECT_TIMEOUT = 5.0

@@ -16,7 +16,8 @@ from typing import Any
 
 from dotenv import dotenv_values
 
-from akrida.ledgers import KNOWN_NETWORKS
+from akrida.catalog import KNOWN_NETWORKS
+from akrida.catalog import SCENARIOS as _SCENARIOS
 from akrida.parsers import (
     InvalidValue,
     choice,
@@ -37,7 +38,6 @@ from akrida.parsers import (
     parse_slo,
     parse_text,
 )
-from akrida.scenarios import SCENARIOS as _SCENARIOS
 
 SCENARIOS = tuple(_SCENARIOS)
 CREDENTIAL_FORMATS = ("ld_proof", "indy")

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from akrida.catalog import SCENARIOS
 from akrida.cluster.errors import ClusterError
 from akrida.cluster.remote import RemoteHost, connect
 from akrida.cluster.state import CloudDir, Cluster, Host
@@ -24,7 +25,6 @@ from akrida.execute.local import STOP_TIMEOUT
 from akrida.exits import ExitCode
 from akrida.report.manifest import Manifest
 from akrida.report.progress import HISTORY_FILE, progress_line
-from akrida.scenarios import SCENARIOS
 from akrida.settings import Settings, SettingsError
 
 MASTER_PORT = 5557

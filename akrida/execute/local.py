@@ -12,11 +12,11 @@ from pathlib import Path
 
 from akrida import paths
 from akrida.agent.limits import check_open_files, raise_open_files_limit
+from akrida.catalog import SCENARIOS
 from akrida.execute import Execution, Progress
 from akrida.exits import ExitCode
 from akrida.report.manifest import Manifest
 from akrida.report.progress import progress_line
-from akrida.scenarios import SCENARIOS
 from akrida.scenarios.runtime import RUN_DIR_VARIABLE
 from akrida.settings import Settings, SettingsError
 

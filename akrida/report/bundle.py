@@ -10,11 +10,12 @@ import csv
 from pathlib import Path
 
 from akrida.report import charts
-from akrida.report.gates import evaluate, parse_gates
+from akrida.report.gates import evaluate
 from akrida.report.health import read_health
 from akrida.report.manifest import Manifest, now
 from akrida.report.progress import HISTORY_FILE
 from akrida.report.summary import Findings, gather, render_html, render_markdown
+from akrida.slo import parse_gates
 
 SUMMARY_MD = "summary.md"
 SUMMARY_HTML = "summary.html"

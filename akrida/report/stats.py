@@ -6,7 +6,7 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from akrida.scenarios import HARNESS
+from akrida.catalog import HARNESS
 
 STATS_FILE = "locust_stats.csv"
 FAILURES_FILE = "locust_failures.csv"

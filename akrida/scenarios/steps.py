@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from locust.env import Environment
 from locust.exception import RescheduleTask
 
-from akrida.scenarios import ADMIN, DIDCOMM, HARNESS
+from akrida.catalog import ADMIN, DIDCOMM, HARNESS
 from akrida.scenarios.attribution import TargetFailure, is_harness_failure
 
 __all__ = ["ADMIN", "DIDCOMM", "HARNESS", "StepFailed", "TargetFailure", "fire", "step"]

@@ -1,7 +1,8 @@
 import pytest
 
-from akrida.report.gates import GateSyntaxError, evaluate, parse_gates
+from akrida.report.gates import evaluate
 from akrida.report.stats import StepStats
+from akrida.slo import GateSyntaxError, parse_gates
 
 
 def step(name, count, failures, p95, request_type="didcomm", rps=1.0):
