@@ -1,7 +1,8 @@
 """One typed configuration, read from the environment and `.env`, validated before anything starts.
 
-Every setting is declared once in SETTINGS below: its variable name, default, parser and what it
-means. `.env.example` and the README document the same list, and a test keeps them in step.
+Every setting is declared once, as a field of Settings: its variable name, parser, meaning and
+default. SETTINGS lists them; `.env.example` and the settings page document the same list, and a
+test keeps them in step.
 Variables set in the environment win over `.env`.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -64,221 +65,247 @@ class Setting:
     """How one environment variable becomes one attribute of Settings."""
 
     env: str
-    attr: str
     parse: Callable[[str], Any]
     help: str
     secret: bool = False
     format: Callable[[Any], str] | None = None  # how the value is written back; default _format
+    attr: str = ""  # the attribute of Settings, filled in from the field that declares it
 
     def show(self, value: Any) -> str:
         return (self.format or _format)(value)
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting("SCENARIO", "scenario", choice(SCENARIOS), "Scenario to run: " + ", ".join(SCENARIOS) + "."),
-    Setting("USERS", "users", integer(1), "Number of simulated holders (Locust users)."),
-    Setting("SPAWN_RATE", "spawn_rate", number(0.01), "Holders started per second."),
-    Setting(
-        "RUN_TIME", "run_time", parse_duration, "How long the load runs (60s, 5m, 1h30m).", format=lambda v: f"{v}s"
-    ),
-    Setting("UI", "ui", parse_bool, "Start Locust's web UI instead of running headless."),
-    Setting("UI_PORT", "ui_port", integer(1, 65535), "Port of Locust's web UI."),
-    Setting(
-        "MEDIATION_URL",
-        "mediation_url",
-        parse_invitation_url,
-        "Multi-use invitation URL of the mediator under test. Empty: the embedded local mediator.",
-    ),
-    Setting(
-        "ISSUER_URL",
-        "issuer_url",
-        parse_http_url,
-        "Admin API URL of the ACA-Py issuer under test. Empty: the embedded local issuer.",
-    ),
-    Setting(
-        "ISSUER_TYPE",
-        "issuer_type",
-        choice(ISSUER_TYPES),
-        "Admin API generation of the issuer/verifier: acapy_v2 (issue-credential and present-proof 2.0) "
-        "or acapy (the 1.0 protocols; AnonCreds only).",
-    ),
-    Setting("ISSUER_API_KEY", "issuer_api_key", parse_text, "Admin API key of the issuer (x-api-key).", True),
-    Setting(
-        "ISSUER_HEADERS",
-        "issuer_headers",
-        parse_headers,
-        'Extra admin API headers as JSON, e.g. {"Authorization": "Bearer …"}.',
-        True,
-    ),
-    Setting("WITH_MEDIATION", "with_mediation", parse_bool, "Holders connect through the mediator."),
-    Setting(
-        "PICKUP_STRATEGY",
-        "pickup_strategy",
-        choice(PICKUP_STRATEGIES),
-        "How holders collect messages from the mediator: " + ", ".join(PICKUP_STRATEGIES) + ".",
-    ),
-    Setting(
-        "AGENT_PORT_RANGE",
-        "agent_port_range",
-        parse_port_range,
-        "Inbound HTTP ports for holders without mediation, FIRST-LAST.",
-    ),
-    Setting(
-        "AGENT_ENDPOINT_HOST",
-        "agent_endpoint_host",
-        parse_host,
-        "Host name the target uses to reach holders without mediation.",
-    ),
-    Setting("AGENT_TIMEOUT", "agent_timeout", number(1), "Seconds a holder waits for any one answer."),
-    Setting("AGENT_LOG_LEVEL", "agent_log_level", choice(AGENT_LOG_LEVELS), "Log level of the holder agents."),
-    Setting(
-        "AGENT_LOG_MAX_BYTES",
-        "agent_log_max_bytes",
-        integer(4096),
-        "Size cap of each agent process's log file under the run folder.",
-    ),
-    Setting(
-        "HOLDERS_PER_PROCESS",
-        "holders_per_process",
-        integer(1, 5000),
-        "Holders packed into one agent (Node) process; 1 gives each holder a process of its own.",
-    ),
-    Setting(
-        "CONNECTIONS_PER_USER",
-        "connections_per_user",
-        integer(1, 10000),
-        "Connections each holder makes per iteration in the connection scenario.",
-    ),
-    Setting(
-        "CREDENTIAL_FORMAT",
-        "credential_format",
-        choice(CREDENTIAL_FORMATS),
-        "Credentials of issue, present and mix: ld_proof (W3C JSON-LD, no ledger) or indy (AnonCreds).",
-    ),
-    Setting(
-        "CRED_DEF_ID", "cred_def_id", parse_text, "indy: the credential definition to issue (akrida target bootstrap)."
-    ),
-    Setting(
-        "REVOCABLE_CRED_DEF_ID",
-        "revocable_cred_def_id",
-        parse_text,
-        "issue_revoke: a revocable credential definition (its issuer needs a tails server).",
-    ),
-    Setting(
-        "PROOF_NON_REVOKED",
-        "proof_non_revoked",
-        parse_bool,
-        "indy: proof requests also ask for proof of non-revocation (CRED_DEF_ID must be revocable).",
-    ),
-    Setting(
-        "LEDGER_NETWORK",
-        "ledger_network",
-        parse_ledger_network(tuple(KNOWN_NETWORKS)),
-        "indy: the issuer's ledger by name (" + ", ".join(KNOWN_NETWORKS) + ") or genesis URL, "
-        "instead of LEDGER_GENESIS_FILE; fetched once into .akrida/genesis/.",
-    ),
-    Setting(
-        "LEDGER_GENESIS_FILE",
-        "ledger_genesis_file",
-        parse_path,
-        "indy: genesis file of the issuer's Indy ledger, for the holders to read it.",
-    ),
-    Setting("ISSUE_WEIGHT", "issue_weight", integer(0), "mix scenario: relative weight of issuances."),
-    Setting("PRESENT_WEIGHT", "present_weight", integer(0), "mix scenario: relative weight of proofs."),
-    Setting("WAIT_MIN", "wait_min", number(0), "Least seconds a holder waits between iterations."),
-    Setting("WAIT_MAX", "wait_max", number(0), "Most seconds a holder waits between iterations."),
-    Setting("RESULTS_DIR", "results_dir", parse_path, "Folder that receives one sub-folder per run."),
-    Setting(
-        "SLO",
-        "slo",
-        parse_slo,
-        "Pass/fail gates, e.g. 'p95(ping_mediator) < 500ms; fail_ratio < 0.01'. A breach exits with code 4.",
-    ),
-    Setting("LOCAL_HOST", "local_host", parse_host, "Address the embedded target listens on."),
-    Setting(
-        "LOCAL_BASE_PORT",
-        "local_base_port",
-        integer(1024, 65000),
-        "First of the ports the embedded target uses (it takes 10 from here).",
-    ),
-    # --- the cluster (make provision / run / teardown) ---
-    Setting("CLOUD", "cloud", choice(CLOUDS), "Where `make provision` makes hosts: lab (this machine) or aws."),
-    Setting("WORKERS", "workers", integer(1, 200), "Worker hosts `make provision` makes, besides the master."),
-    Setting(
-        "WORKER_PROCESSES",
-        "worker_processes",
-        integer(0, 256),
-        "Locust worker processes per worker host; 0 means one per CPU core.",
-    ),
-    Setting("LAB_CIDR", "lab_cidr", parse_cidr, "Private network of the lab hosts (CLOUD=lab)."),
-    Setting(
-        "OPERATOR_CIDR",
-        "operator_cidr",
-        parse_cidr,
-        "CLOUD=aws: your address; SSH and the Locust UI open only to it (required, never 0.0.0.0/0).",
-    ),
-    Setting(
-        "TARGET_CIDR",
-        "target_cidr",
-        parse_cidr,
-        "CLOUD=aws: addresses of the system under test; AGENT_PORT_RANGE opens only to them (required).",
-    ),
-    Setting("AWS_REGION", "aws_region", parse_region, "CLOUD=aws: region of the hosts."),
-    Setting("MASTER_INSTANCE_TYPE", "master_instance_type", parse_instance_type, "CLOUD=aws: the master's type."),
-    Setting("WORKER_INSTANCE_TYPE", "worker_instance_type", parse_instance_type, "CLOUD=aws: each worker's type."),
-)
+_DECLARED = "akrida.setting"
 
 
-SECRET_VARIABLES = frozenset(setting.env for setting in SETTINGS if setting.secret)
+def setting(
+    env: str,
+    parse: Callable[[str], Any],
+    help: str,
+    *,
+    default: Any = MISSING,
+    default_factory: Any = MISSING,
+    secret: bool = False,
+    show: Callable[[Any], str] | None = None,
+) -> Any:
+    """Declares one setting: a field of Settings that knows its variable, parser and meaning."""
+    declared = Setting(env, parse, help, secret, show)
+    return field(default=default, default_factory=default_factory, repr=not secret, metadata={_DECLARED: declared})
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The validated configuration. Build it with `Settings.load()`."""
+    """The validated configuration, each setting declared once below. Build it with `Settings.load()`."""
 
-    scenario: str = "mediator_ping"
-    users: int = 10
-    spawn_rate: float = 2.0
-    run_time: int = 60
-    ui: bool = False
-    ui_port: int = 8089
-    mediation_url: str = ""
-    issuer_url: str = ""
-    issuer_type: str = "acapy_v2"
-    issuer_api_key: str = field(default="", repr=False)
-    issuer_headers: dict[str, str] = field(default_factory=dict, repr=False)
-    with_mediation: bool = True
-    pickup_strategy: str = "implicit"
-    agent_port_range: tuple[int, int] = (10000, 10999)
-    agent_endpoint_host: str = "127.0.0.1"
-    agent_timeout: float = 60.0
-    agent_log_level: str = "warn"
-    agent_log_max_bytes: int = 1_048_576
-    holders_per_process: int = 200
-    connections_per_user: int = 1
-    credential_format: str = "ld_proof"
-    cred_def_id: str = ""
-    revocable_cred_def_id: str = ""
-    proof_non_revoked: bool = False
-    ledger_network: str = ""
-    ledger_genesis_file: Path | None = None
-    issue_weight: int = 3
-    present_weight: int = 1
-    wait_min: float = 1.0
-    wait_max: float = 2.0
-    results_dir: Path = Path("results")
-    slo: str = ""
-    local_host: str = "127.0.0.1"
-    local_base_port: int = 8100
-    cloud: str = "lab"
-    workers: int = 2
-    worker_processes: int = 0
-    lab_cidr: str = "10.200.0.0/24"
-    operator_cidr: str = ""
-    target_cidr: str = ""
-    aws_region: str = "eu-central-1"
-    master_instance_type: str = "c7i.large"
-    worker_instance_type: str = "c7i.2xlarge"
+    scenario: str = setting(
+        "SCENARIO",
+        choice(SCENARIOS),
+        "Scenario to run: " + ", ".join(SCENARIOS) + ".",
+        default="mediator_ping",
+    )
+    users: int = setting("USERS", integer(1), "Number of simulated holders (Locust users).", default=10)
+    spawn_rate: float = setting("SPAWN_RATE", number(0.01), "Holders started per second.", default=2.0)
+    run_time: int = setting(
+        "RUN_TIME",
+        parse_duration,
+        "How long the load runs (60s, 5m, 1h30m).",
+        default=60,
+        show=lambda v: f"{v}s",
+    )
+    ui: bool = setting("UI", parse_bool, "Start Locust's web UI instead of running headless.", default=False)
+    ui_port: int = setting("UI_PORT", integer(1, 65535), "Port of Locust's web UI.", default=8089)
+    mediation_url: str = setting(
+        "MEDIATION_URL",
+        parse_invitation_url,
+        "Multi-use invitation URL of the mediator under test. Empty: the embedded local mediator.",
+        default="",
+    )
+    issuer_url: str = setting(
+        "ISSUER_URL",
+        parse_http_url,
+        "Admin API URL of the ACA-Py issuer under test. Empty: the embedded local issuer.",
+        default="",
+    )
+    issuer_type: str = setting(
+        "ISSUER_TYPE",
+        choice(ISSUER_TYPES),
+        "Admin API generation of the issuer/verifier: acapy_v2 (issue-credential and present-proof 2.0) "
+        "or acapy (the 1.0 protocols; AnonCreds only).",
+        default="acapy_v2",
+    )
+    issuer_api_key: str = setting(
+        "ISSUER_API_KEY",
+        parse_text,
+        "Admin API key of the issuer (x-api-key).",
+        default="",
+        secret=True,
+    )
+    issuer_headers: dict[str, str] = setting(
+        "ISSUER_HEADERS",
+        parse_headers,
+        'Extra admin API headers as JSON, e.g. {"Authorization": "Bearer …"}.',
+        default_factory=dict,
+        secret=True,
+    )
+    with_mediation: bool = setting("WITH_MEDIATION", parse_bool, "Holders connect through the mediator.", default=True)
+    pickup_strategy: str = setting(
+        "PICKUP_STRATEGY",
+        choice(PICKUP_STRATEGIES),
+        "How holders collect messages from the mediator: " + ", ".join(PICKUP_STRATEGIES) + ".",
+        default="implicit",
+    )
+    agent_port_range: tuple[int, int] = setting(
+        "AGENT_PORT_RANGE",
+        parse_port_range,
+        "Inbound HTTP ports for holders without mediation, FIRST-LAST.",
+        default=(10000, 10999),
+    )
+    agent_endpoint_host: str = setting(
+        "AGENT_ENDPOINT_HOST",
+        parse_host,
+        "Host name the target uses to reach holders without mediation.",
+        default="127.0.0.1",
+    )
+    agent_timeout: float = setting(
+        "AGENT_TIMEOUT",
+        number(1),
+        "Seconds a holder waits for any one answer.",
+        default=60.0,
+    )
+    agent_log_level: str = setting(
+        "AGENT_LOG_LEVEL",
+        choice(AGENT_LOG_LEVELS),
+        "Log level of the holder agents.",
+        default="warn",
+    )
+    agent_log_max_bytes: int = setting(
+        "AGENT_LOG_MAX_BYTES",
+        integer(4096),
+        "Size cap of each agent process's log file under the run folder.",
+        default=1_048_576,
+    )
+    holders_per_process: int = setting(
+        "HOLDERS_PER_PROCESS",
+        integer(1, 5000),
+        "Holders packed into one agent (Node) process; 1 gives each holder a process of its own.",
+        default=200,
+    )
+    connections_per_user: int = setting(
+        "CONNECTIONS_PER_USER",
+        integer(1, 10000),
+        "Connections each holder makes per iteration in the connection scenario.",
+        default=1,
+    )
+    credential_format: str = setting(
+        "CREDENTIAL_FORMAT",
+        choice(CREDENTIAL_FORMATS),
+        "Credentials of issue, present and mix: ld_proof (W3C JSON-LD, no ledger) or indy (AnonCreds).",
+        default="ld_proof",
+    )
+    cred_def_id: str = setting(
+        "CRED_DEF_ID",
+        parse_text,
+        "indy: the credential definition to issue (akrida target bootstrap).",
+        default="",
+    )
+    revocable_cred_def_id: str = setting(
+        "REVOCABLE_CRED_DEF_ID",
+        parse_text,
+        "issue_revoke: a revocable credential definition (its issuer needs a tails server).",
+        default="",
+    )
+    proof_non_revoked: bool = setting(
+        "PROOF_NON_REVOKED",
+        parse_bool,
+        "indy: proof requests also ask for proof of non-revocation (CRED_DEF_ID must be revocable).",
+        default=False,
+    )
+    ledger_network: str = setting(
+        "LEDGER_NETWORK",
+        parse_ledger_network(tuple(KNOWN_NETWORKS)),
+        "indy: the issuer's ledger by name (" + ", ".join(KNOWN_NETWORKS) + ") or genesis URL, "
+        "instead of LEDGER_GENESIS_FILE; fetched once into .akrida/genesis/.",
+        default="",
+    )
+    ledger_genesis_file: Path | None = setting(
+        "LEDGER_GENESIS_FILE",
+        parse_path,
+        "indy: genesis file of the issuer's Indy ledger, for the holders to read it.",
+        default=None,
+    )
+    issue_weight: int = setting("ISSUE_WEIGHT", integer(0), "mix scenario: relative weight of issuances.", default=3)
+    present_weight: int = setting("PRESENT_WEIGHT", integer(0), "mix scenario: relative weight of proofs.", default=1)
+    wait_min: float = setting("WAIT_MIN", number(0), "Least seconds a holder waits between iterations.", default=1.0)
+    wait_max: float = setting("WAIT_MAX", number(0), "Most seconds a holder waits between iterations.", default=2.0)
+    results_dir: Path = setting(
+        "RESULTS_DIR",
+        parse_path,
+        "Folder that receives one sub-folder per run.",
+        default=Path("results"),
+    )
+    slo: str = setting(
+        "SLO",
+        parse_slo,
+        "Pass/fail gates, e.g. 'p95(ping_mediator) < 500ms; fail_ratio < 0.01'. A breach exits with code 4.",
+        default="",
+    )
+    local_host: str = setting("LOCAL_HOST", parse_host, "Address the embedded target listens on.", default="127.0.0.1")
+    local_base_port: int = setting(
+        "LOCAL_BASE_PORT",
+        integer(1024, 65000),
+        "First of the ports the embedded target uses (it takes 10 from here).",
+        default=8100,
+    )
+    # --- the cluster (make provision / run / teardown) ---
+    cloud: str = setting(
+        "CLOUD",
+        choice(CLOUDS),
+        "Where `make provision` makes hosts: lab (this machine) or aws.",
+        default="lab",
+    )
+    workers: int = setting(
+        "WORKERS",
+        integer(1, 200),
+        "Worker hosts `make provision` makes, besides the master.",
+        default=2,
+    )
+    worker_processes: int = setting(
+        "WORKER_PROCESSES",
+        integer(0, 256),
+        "Locust worker processes per worker host; 0 means one per CPU core.",
+        default=0,
+    )
+    lab_cidr: str = setting(
+        "LAB_CIDR",
+        parse_cidr,
+        "Private network of the lab hosts (CLOUD=lab).",
+        default="10.200.0.0/24",
+    )
+    operator_cidr: str = setting(
+        "OPERATOR_CIDR",
+        parse_cidr,
+        "CLOUD=aws: your address; SSH and the Locust UI open only to it (required, never 0.0.0.0/0).",
+        default="",
+    )
+    target_cidr: str = setting(
+        "TARGET_CIDR",
+        parse_cidr,
+        "CLOUD=aws: addresses of the system under test; AGENT_PORT_RANGE opens only to them (required).",
+        default="",
+    )
+    aws_region: str = setting("AWS_REGION", parse_region, "CLOUD=aws: region of the hosts.", default="eu-central-1")
+    master_instance_type: str = setting(
+        "MASTER_INSTANCE_TYPE",
+        parse_instance_type,
+        "CLOUD=aws: the master's type.",
+        default="c7i.large",
+    )
+    worker_instance_type: str = setting(
+        "WORKER_INSTANCE_TYPE",
+        parse_instance_type,
+        "CLOUD=aws: each worker's type.",
+        default="c7i.2xlarge",
+    )
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
@@ -390,4 +417,8 @@ def defaults() -> dict[str, str]:
     return {setting.env: setting.show(getattr(base, setting.attr)) for setting in SETTINGS}
 
 
-assert {f.name for f in fields(Settings)} == {s.attr for s in SETTINGS}, "SETTINGS and Settings disagree"
+# Every setting, in the order declared (the order of .env.example and the settings table).
+SETTINGS: tuple[Setting, ...] = tuple(
+    replace(f.metadata[_DECLARED], attr=f.name) for f in fields(Settings) if _DECLARED in f.metadata
+)
+SECRET_VARIABLES = frozenset(declared.env for declared in SETTINGS if declared.secret)
