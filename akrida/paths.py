@@ -16,3 +16,5 @@ ACAPY_VENV = STATE_DIR / "acapy-venv"
 # they never touch a target the user keeps running with `akrida local up`.
 LOCAL_STATE_DIR = Path(os.environ.get("AKRIDA_LOCAL_STATE_DIR") or STATE_DIR / "local")
 LOCUSTFILES = ROOT / "locustfiles"
+# The run folder of a Locust process started by `akrida run`: agent logs, health and delivery go there.
+RUN_DIR_VARIABLE = "AKRIDA_RUN_DIR"

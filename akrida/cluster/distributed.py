@@ -21,7 +21,7 @@ from akrida.cluster.errors import ClusterError
 from akrida.cluster.remote import RemoteHost, connect
 from akrida.cluster.state import CloudDir, Cluster, Host
 from akrida.execute import Execution, Progress
-from akrida.execute.local import STOP_TIMEOUT
+from akrida.execute.local import LOCUST_FINISHED, STOP_TIMEOUT
 from akrida.exits import ExitCode
 from akrida.report.manifest import Manifest
 from akrida.report.progress import HISTORY_FILE, progress_line
@@ -190,7 +190,7 @@ class ClusterExecutor:
             f"{settings.spawn_rate:g}/s, {settings.run_time}s, on {expected} worker processes"
         )
         code = _wait_for_master(settings, master, folder, run_dir, progress)
-        if code in (0, 1):  # 1: requests failed, which the findings report
+        if code in LOCUST_FINISHED:
             return Execution(complete=True)
         progress(f"akrida: the Locust master exited with code {code}; see hosts/master/locust.log", file=sys.stderr)
         return Execution(complete=False, code=ExitCode.FAILURES)

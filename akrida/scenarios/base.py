@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from locust import User, between, task
+import random
+
+from locust import User, task
 from locust.env import Environment
 
 from akrida.agent import AgentError, HolderClient
 from akrida.scenarios import hooks  # noqa: F401 - registers the per-process listeners
 from akrida.scenarios.holder import Holder
-from akrida.scenarios.runtime import get_runtime
+from akrida.scenarios.runtime import runtime_of
 from akrida.scenarios.steps import ADMIN, StepFailed, step
-
-
-def _wait_time():
-    settings = get_runtime().settings
-    return between(settings.wait_min, settings.wait_max)
 
 
 class HolderUser(User):
@@ -25,11 +22,10 @@ class HolderUser(User):
     """
 
     abstract = True
-    wait_time = _wait_time()
 
     def __init__(self, environment: Environment):
         super().__init__(environment)
-        self.runtime = get_runtime()
+        self.runtime = runtime_of(environment)
         self.settings = self.runtime.settings
         self.holder = Holder(environment, self.runtime)
         self.prepared = False
@@ -44,6 +40,9 @@ class HolderUser(User):
 
     def on_stop(self) -> None:
         self.holder.stop()
+
+    def wait_time(self) -> float:
+        return random.uniform(self.settings.wait_min, self.settings.wait_max)
 
     @task
     def _iterate(self) -> None:

@@ -12,7 +12,8 @@ from locust import events
 from locust.env import Environment
 
 from akrida.report.health import INTERVAL_SECONDS, HealthLog, HealthSampler
-from akrida.scenarios.runtime import get_runtime
+from akrida.scenarios import gating  # noqa: F401 - registers the SLO gates
+from akrida.scenarios.runtime import ATTRIBUTE, renew_runtime, runtime_of
 
 _sampler: gevent.Greenlet | None = None
 
@@ -27,18 +28,33 @@ def _sample_forever(log: HealthLog, sampler: HealthSampler) -> None:
 @events.init.add_listener
 def _start_health_sampling(environment: Environment, **_kwargs) -> None:
     global _sampler
-    runtime = get_runtime()
-    if runtime.run_dir is None or _sampler is not None:
+    run_dir = runtime_of(environment).run_dir
+    if run_dir is None or _sampler is not None:
         return
+
+    def current():  # the runtime of the test that runs now: each test renews it
+        return getattr(environment, ATTRIBUTE)
+
     sampler = HealthSampler(
-        live_holders=lambda: runtime.hosts.live_holders, agent_hosts=lambda: runtime.hosts.live_hosts
+        live_holders=lambda: current().hosts.live_holders, agent_hosts=lambda: current().hosts.live_hosts
     )
-    _sampler = gevent.spawn(_sample_forever, HealthLog(runtime.run_dir), sampler)
+    _sampler = gevent.spawn(_sample_forever, HealthLog(run_dir), sampler)
 
 
-@events.quit.add_listener
-def _finish(**_kwargs) -> None:
-    runtime = get_runtime()
+@events.test_start.add_listener
+def _renew_runtime(environment: Environment, **_kwargs) -> None:
+    # On a worker, the master's arguments arrive with the first spawn message, just before this event.
+    renew_runtime(environment)
+
+
+@events.init.add_listener
+def _finish_at_quit(environment: Environment, **_kwargs) -> None:
+    # `quit` comes after the users stopped (`quitting` comes before), but it carries no environment.
+    environment.events.quit.add_listener(lambda **_: _finish(environment))
+
+
+def _finish(environment: Environment) -> None:
+    runtime = runtime_of(environment)
     if _sampler is not None:
         _sampler.kill(block=False)
     if runtime.run_dir is not None and runtime.delivery.sent:

@@ -6,7 +6,7 @@ No holder agents: this measures the admin API and the harness's own ceiling.
 from locust import User, between, task
 
 from akrida.scenarios import hooks  # noqa: F401 - registers the per-process listeners
-from akrida.scenarios.runtime import get_runtime
+from akrida.scenarios.runtime import runtime_of
 from akrida.scenarios.steps import ADMIN, StepFailed, TargetFailure, step
 
 
@@ -15,7 +15,7 @@ class LivenessUser(User):
 
     @task
     def live(self) -> None:
-        issuer = get_runtime().issuer
+        issuer = runtime_of(self.environment).issuer
         try:
             with step(self.environment, "liveness", ADMIN):
                 if not issuer.is_live():

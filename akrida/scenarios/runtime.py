@@ -1,4 +1,8 @@
-"""What all holders of one Locust process share: settings, the agent hosts, ports and target clients."""
+"""What all holders of one Locust process share: settings, the agent hosts, ports and target clients.
+
+It lives on Locust's Environment (`runtime_of(environment)`), made from the process's Locust
+arguments at the start of each test (on a worker, once the master's arguments have arrived).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,17 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from locust.env import Environment
+
+from akrida import paths
 from akrida.agent import AgentConfig, HostPool, PortPool
 from akrida.agent.limits import raise_open_files_limit
 from akrida.controllers import AcapyAdmin, issuer_for
 from akrida.report.delivery import DeliveryCounts
+from akrida.scenarios.options import settings_from
 from akrida.settings import Settings
 
-RUN_DIR_VARIABLE = "AKRIDA_RUN_DIR"
+ATTRIBUTE = "akrida_runtime"  # the attribute of Locust's Environment that holds the runtime
 
 
 @dataclass
@@ -55,12 +63,20 @@ class Runtime:
             self.hosts.kill_all()
 
 
-_runtime: Runtime | None = None
+def runtime_of(environment: Environment) -> Runtime:
+    """The runtime of this Locust process, made on first use."""
+    runtime = getattr(environment, ATTRIBUTE, None)
+    if runtime is None:
+        runtime = renew_runtime(environment)
+    return runtime
 
 
-def get_runtime() -> Runtime:
-    global _runtime
-    if _runtime is None:
-        run_dir = os.environ.get(RUN_DIR_VARIABLE)
-        _runtime = Runtime(Settings.load(), Path(run_dir) if run_dir else None)
-    return _runtime
+def renew_runtime(environment: Environment) -> Runtime:
+    """A fresh runtime from the current arguments (a new test may bring new ones from the web UI)."""
+    previous = getattr(environment, ATTRIBUTE, None)
+    if previous is not None:
+        previous.kill_all_agents()  # the previous test's users are gone; their agents go with them
+    run_dir = os.environ.get(paths.RUN_DIR_VARIABLE)
+    runtime = Runtime(settings_from(environment.parsed_options), Path(run_dir) if run_dir else None)
+    setattr(environment, ATTRIBUTE, runtime)
+    return runtime

@@ -150,3 +150,14 @@ def strongly_connected(graph: dict[str, set[str]]) -> list[set[str]]:
         if node not in index:
             visit(node)
     return found
+
+
+def test_the_command_line_never_loads_locust():
+    # Locust patches the standard library with gevent when imported: the CLI's subprocesses,
+    # signals and SSH must stay unpatched, so the CLI side must not import it, not even indirectly.
+    import subprocess
+    import sys
+
+    probe = "import sys, akrida.cli, akrida.lifecycle, akrida.cluster.distributed; print('locust' in sys.modules)"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert loaded.stdout.strip() == "False"
