@@ -15,7 +15,7 @@ done
 root=$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")
 while read -r dir; do
   [[ -x "$dir/bin/python3" ]] && candidates+=("$dir/bin/python3")
-done < <(ls -d "$root"/versions/3.* 2>/dev/null | sort -V -r)
+done < <(find "$root/versions" -mindepth 1 -maxdepth 1 -name '3.*' 2>/dev/null | sort -V -r)
 candidates+=(/usr/local/bin/python3 /usr/bin/python3 python3)
 
 for candidate in "${candidates[@]}"; do

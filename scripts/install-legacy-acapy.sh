@@ -17,7 +17,7 @@ root=$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")
 candidates=(python3.12)
 while read -r dir; do
   candidates+=("$dir/bin/python3")
-done < <(ls -d "$root"/versions/3.12.* 2>/dev/null | sort -V -r)
+done < <(find "$root/versions" -mindepth 1 -maxdepth 1 -name '3.12.*' 2>/dev/null | sort -V -r)
 candidates+=(/usr/bin/python3 python3)
 python=""
 for candidate in "${candidates[@]}"; do

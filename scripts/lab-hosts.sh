@@ -43,14 +43,14 @@ down() {
   fi
   local ns pids
   for ns in $(namespaces); do
-    pids=$(ip netns pids "$ns" 2>/dev/null || true)
-    [[ -n "$pids" ]] && kill $pids 2>/dev/null || true
+    mapfile -t pids < <(ip netns pids "$ns" 2>/dev/null || true)
+    ((${#pids[@]})) && kill "${pids[@]}" 2>/dev/null || true
     for _ in $(seq 50); do
       [[ -z "$(ip netns pids "$ns" 2>/dev/null)" ]] && break
       sleep 0.1
     done
-    pids=$(ip netns pids "$ns" 2>/dev/null || true)
-    [[ -n "$pids" ]] && kill -9 $pids 2>/dev/null || true
+    mapfile -t pids < <(ip netns pids "$ns" 2>/dev/null || true)
+    ((${#pids[@]})) && kill -9 "${pids[@]}" 2>/dev/null || true
     ip netns del "$ns" 2>/dev/null || true
     say "removed $ns"
   done
