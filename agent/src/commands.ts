@@ -1,4 +1,5 @@
 import { LogLevel } from '@credo-ts/core'
+import { version as credoVersion } from '@credo-ts/core/package.json'
 import { randomBytes } from 'crypto'
 
 import { Holder, parsePickupStrategy } from './holder'
@@ -101,7 +102,7 @@ const handlers: Record<string, Handler> = {
       rssBytes: memory.rss,
       heapUsedBytes: memory.heapUsed,
       pendingMessages: holder?.messages.size ?? 0,
-      versions: { node: process.versions.node, credo: credoVersion() },
+      versions: { node: process.versions.node, credo: credoVersion },
     }
   },
 
@@ -121,11 +122,6 @@ const handlers: Record<string, Handler> = {
 
 /** The names of every command, for the protocol's conformance checks and error messages. */
 export const COMMANDS = Object.keys(handlers)
-
-function credoVersion(): string {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  return require('@credo-ts/core/package.json').version
-}
 
 export function findHandler(command: string): Handler {
   const handler = Object.prototype.hasOwnProperty.call(handlers, command) ? handlers[command] : undefined

@@ -13,8 +13,6 @@ export function offlineDocumentLoader(agentContext: AgentContext): DocumentLoade
   return async (url: string) => {
     const withoutFragment = url.split('#')[0]
     if (withoutFragment in DEFAULT_CONTEXTS || url.startsWith('did:')) return resolveLocally(url)
-    throw new Error(
-      `offline document loader: ${url} is not a bundled JSON-LD context; Akrida never fetches contexts from the network`,
-    )
+    throw new Error(`offline document loader: ${url} is not a bundled JSON-LD context; Akrida never fetches contexts from the network`)
   }
 }

@@ -1,12 +1,6 @@
 // Credential and proof exchanges of one holder: offers and proof requests are buffered as they
 // arrive, so a command that waits for one never misses one that came first.
-import {
-  Agent,
-  CredentialEventTypes,
-  CredentialState,
-  ProofEventTypes,
-  ProofState,
-} from '@credo-ts/core'
+import { Agent, CredentialEventTypes, CredentialState, ProofEventTypes, ProofState } from '@credo-ts/core'
 import type { CredentialStateChangedEvent, ProofStateChangedEvent } from '@credo-ts/core'
 
 import { CommandError } from './protocol'
@@ -57,7 +51,11 @@ export class Exchanges {
     )
     const offeredAt = Date.now()
     // ContentApproved auto-accept does not accept unsolicited offers: the holder accepts it itself.
-    await withTimeout(this.agent.credentials.acceptOffer({ credentialRecordId: offer.id }), remaining(started, timeoutMs), 'accepting the credential offer')
+    await withTimeout(
+      this.agent.credentials.acceptOffer({ credentialRecordId: offer.id }),
+      remaining(started, timeoutMs),
+      'accepting the credential offer',
+    )
     await this.waitFor(
       () => this.credentialStates.get(offer.id),
       CredentialState.Done,

@@ -101,7 +101,7 @@ export class Holder {
         endpoints: withMediation ? undefined : [options.endpoint ?? `http://127.0.0.1:${options.inboundPort}`],
       },
       dependencies: agentDependencies,
-      modules: buildModules(options),
+      modules: await buildModules(options),
     })
     agent.registerOutboundTransport(new WsOutboundTransport())
     agent.registerOutboundTransport(new HttpOutboundTransport())
@@ -168,7 +168,11 @@ export class Holder {
       timeoutMs,
       'sending trust ping to the mediator',
     )
-    await this.pingResponses.take((response) => response.threadId === ping.id, timeoutMs - (Date.now() - started), 'mediator trust ping response')
+    await this.pingResponses.take(
+      (response) => response.threadId === ping.id,
+      timeoutMs - (Date.now() - started),
+      'mediator trust ping response',
+    )
     return { connectionId: connection.id, roundTripMs: Date.now() - started }
   }
 

@@ -36,7 +36,10 @@ export class HolderHost {
   /** Registers a start in progress for `handle`; the start fails if the handle is taken. */
   async start(handle: string, starting: () => Promise<Holder>): Promise<Holder> {
     if (this.slots.has(handle)) {
-      throw new CommandError('request', handle === DEFAULT_HANDLE ? 'the holder is already started' : `holder "${handle}" is already started`)
+      throw new CommandError(
+        'request',
+        handle === DEFAULT_HANDLE ? 'the holder is already started' : `holder "${handle}" is already started`,
+      )
     }
     const slot: Slot = { holder: null, starting: null }
     this.slots.set(handle, slot)

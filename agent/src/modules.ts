@@ -34,7 +34,7 @@ export interface ModuleOptions {
 
 export const INDY_NAMESPACE = 'akrida:ledger'
 
-export function buildModules(options: ModuleOptions): Record<string, Module> {
+export async function buildModules(options: ModuleOptions): Promise<Record<string, Module>> {
   const credentialFormats: unknown[] = [new JsonLdCredentialFormatService()]
   const proofFormats: unknown[] = [new DifPresentationExchangeProofFormatService()]
   const credentialProtocols: unknown[] = []
@@ -52,12 +52,12 @@ export function buildModules(options: ModuleOptions): Record<string, Module> {
     } catch (error) {
       throw new CommandError('request', `ledgerGenesisPath cannot be read: ${(error as Error).message}`)
     }
-    /* eslint-disable @typescript-eslint/no-var-requires */
-    const { anoncreds } = require('@hyperledger/anoncreds-nodejs')
-    const { indyVdr } = require('@hyperledger/indy-vdr-nodejs')
-    const anon = require('@credo-ts/anoncreds') as typeof import('@credo-ts/anoncreds')
-    const vdr = require('@credo-ts/indy-vdr') as typeof import('@credo-ts/indy-vdr')
-    /* eslint-enable @typescript-eslint/no-var-requires */
+    // Loaded here, not at the top: a dynamic import compiles to a require() made only on this path.
+    // In this order: the native wrappers register themselves before Credo's modules use them.
+    const { anoncreds } = await import('@hyperledger/anoncreds-nodejs')
+    const { indyVdr } = await import('@hyperledger/indy-vdr-nodejs')
+    const anon = await import('@credo-ts/anoncreds')
+    const vdr = await import('@credo-ts/indy-vdr')
     const indyCredentialFormat = new anon.LegacyIndyCredentialFormatService()
     const indyProofFormat = new anon.LegacyIndyProofFormatService()
     credentialFormats.unshift(indyCredentialFormat)
@@ -102,7 +102,6 @@ export function buildModules(options: ModuleOptions): Record<string, Module> {
 /** AnonCreds holders need a link secret before they can take a credential. */
 export async function prepareAnonCreds(agent: Agent, options: ModuleOptions): Promise<void> {
   if (!options.ledgerGenesisPath) return
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const { AnonCredsApi } = require('@credo-ts/anoncreds') as typeof import('@credo-ts/anoncreds')
+  const { AnonCredsApi } = await import('@credo-ts/anoncreds')
   await agent.dependencyManager.resolve(AnonCredsApi).createLinkSecret({ setAsDefault: true })
 }
