@@ -16,7 +16,7 @@ from pathlib import Path
 
 from akrida import paths
 from akrida.local.errors import LocalTargetError
-from akrida.local.processes import terminate
+from akrida.local.processes import process_alive, running_with, terminate
 
 INDY_HOME = paths.STATE_DIR / "indy"
 NODES = 4
@@ -106,7 +106,7 @@ class IndyPool:
         """Stops nodes of this pool left by a crashed run: only one pool per folder can run (RocksDB
         locks its ledgers), so any such node is a leftover. Returns how many were stopped."""
         wrapper = str(self.wrapper).encode()
-        strays = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline_has(p, wrapper)]
+        strays = running_with(wrapper)
         for pid in strays:
             terminate(pid, wrapper, grace=10)
         return len(strays)
@@ -157,13 +157,6 @@ class IndyPool:
         return {**os.environ, "AKRIDA_INDY_HOME": str(self.home), "HOME": str(self.home)}
 
 
-def _cmdline_has(proc: Path, marker: bytes) -> bool:
-    try:
-        return marker in (proc / "cmdline").read_bytes()
-    except OSError:
-        return False
-
-
 def _listening(host: str, port: int) -> bool:
     with socket.socket() as probe:
         probe.settimeout(0.5)
@@ -174,5 +167,5 @@ def _exited(pid: int) -> bool:
     try:
         finished, _status = os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
-        return not Path(f"/proc/{pid}").exists()
+        return not process_alive(pid)
     return finished == pid

@@ -8,45 +8,55 @@ import signal
 import time
 from pathlib import Path
 
+import psutil
+
 
 def process_alive(pid: int) -> bool:
+    """True while `pid` runs; a zombie (a child of ours that exited) is reaped and counts as gone."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        process = psutil.Process(pid)
+        if process.status() != psutil.STATUS_ZOMBIE:
+            return True
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except psutil.AccessDenied:
         return True
-    # A zombie child of ours still answers kill(0); ask /proc whether it is really running.
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    if state == "Z":
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        return False
-    return True
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    return False
 
 
 def runs(pid: int, marker: bytes) -> bool:
     """True when `pid` is alive and its command line contains `marker`. Guards against stopping an
     unrelated process that reused a recorded pid."""
     try:
-        return process_alive(pid) and marker in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
+        return process_alive(pid) and marker.decode() in " ".join(psutil.Process(pid).cmdline())
+    except (psutil.Error, UnicodeDecodeError):
         return False
 
 
+def running_with(marker: bytes) -> list[int]:
+    """The pids of every process whose command line contains `marker`."""
+    found = []
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        if marker.decode() in " ".join(process.info["cmdline"] or ()):
+            found.append(process.info["pid"])
+    return found
+
+
 def terminate(pid: int, marker: bytes, grace: float = 15.0) -> None:
+    """SIGTERM, then SIGKILL after `grace` seconds, of `pid` if it still runs `marker`."""
     if not runs(pid, marker):
         return
-    os.kill(pid, signal.SIGTERM)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
         if not process_alive(pid):
             return
         time.sleep(0.1)
-    os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
 
 
 def tail(path: Path, lines: int = 25) -> str:
