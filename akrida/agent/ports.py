@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import socket
-
 from akrida.agent.errors import PortPoolExhausted
+from akrida.sockets import bindable
 
 
 class PortPool:
@@ -24,7 +23,7 @@ class PortPool:
     def acquire(self) -> int:
         while self._free:
             port = self._free.pop()
-            if _bindable(port):
+            if bindable("0.0.0.0", port):
                 self._taken.add(port)
                 return port
             # In use by another program: leave it out of this pool for good.
@@ -45,13 +44,3 @@ class PortPool:
 
     def __len__(self) -> int:
         return self.last - self.first + 1
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("0.0.0.0", port))
-        except OSError:
-            return False
-    return True

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 from akrida import paths
 from akrida.local.errors import LocalTargetError
 from akrida.local.processes import process_alive, running_with, terminate
+from akrida.sockets import listening
 
 INDY_HOME = paths.STATE_DIR / "indy"
 NODES = 4
@@ -71,7 +71,7 @@ class IndyPool:
         """Creates the pool on first use, starts its nodes and waits until they accept clients."""
         self.check_installed()
         self.stop_strays()
-        busy = [port for port in range(FIRST_PORT, FIRST_PORT + 2 * NODES) if _listening(self.host, port)]
+        busy = [port for port in range(FIRST_PORT, FIRST_PORT + 2 * NODES) if listening(self.host, port)]
         if busy:
             raise LocalTargetError(
                 f"ports {busy} are in use, but the local Indy ledger needs {FIRST_PORT}-{FIRST_PORT + 2 * NODES - 1}"
@@ -119,7 +119,7 @@ class IndyPool:
         deadline = started + timeout
         restarted: set[int] = set()
         while True:
-            waiting = [i for i, port in enumerate(self.client_ports()) if not _listening(self.host, port)]
+            waiting = [i for i, port in enumerate(self.client_ports()) if not listening(self.host, port)]
             if not waiting:
                 return
             if time.monotonic() - started > NODE_RESTART_AFTER:
@@ -155,12 +155,6 @@ class IndyPool:
 
     def _environment(self) -> dict[str, str]:
         return {**os.environ, "AKRIDA_INDY_HOME": str(self.home), "HOME": str(self.home)}
-
-
-def _listening(host: str, port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(0.5)
-        return probe.connect_ex((host, port)) == 0
 
 
 def _exited(pid: int) -> bool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from akrida.local.errors import LocalTargetError
 from akrida.local.ledger import NODES, IndyPool
 from akrida.local.postgres import LocalPostgres
 from akrida.local.processes import runs, terminate
+from akrida.sockets import bindable, listening
 
 DATABASE_HOST = "127.0.0.1"
 
@@ -247,12 +247,8 @@ class LocalTarget:
     def _check_ports_free(self) -> None:
         busy = []
         for offset in range(TAILS + 1):
-            with socket.socket() as probe:
-                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                try:
-                    probe.bind((self.host, self.port(offset)))
-                except OSError:
-                    busy.append(self.port(offset))
+            if not bindable(self.host, self.port(offset)):
+                busy.append(self.port(offset))
         if busy:
             raise LocalTargetError(
                 f"ports {', '.join(map(str, busy))} on {self.host} are in use, but the embedded target needs "
@@ -350,8 +346,7 @@ def _start_tails_server(host: str, port: int, log_dir: Path) -> int:
         )  # fmt: skip
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex((host, port)) == 0:
-                return process.pid
+        if listening(host, port):
+            return process.pid
         time.sleep(0.1)
     raise LocalTargetError(f"the tails server did not start on {host}:{port}; see {log_dir / 'tails.log'}")

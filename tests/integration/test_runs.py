@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 
 import pytest
 
@@ -11,6 +10,7 @@ from akrida import paths
 from akrida.report.delivery import read_delivery
 from akrida.report.health import judge, read_health
 from akrida.report.stats import read_failures
+from akrida.sockets import listening
 from tests.integration.helpers import akrida, describe, only_run_dir, steps_by_key
 
 pytestmark = pytest.mark.integration
@@ -111,5 +111,4 @@ def test_run_brings_up_and_stops_its_own_embedded_target(tmp_path):
         assert (run_dir / "target" / log).is_file(), log
     assert steps_by_key(run_dir)[("didcomm", "ping_mediator")].count > 0
     for port in range(8400, 8406):
-        with socket.socket() as probe:
-            assert probe.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers after the run"
+        assert not listening("127.0.0.1", port), f"port {port} still answers after the run"

@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "akrida.catalog": 0,
     "akrida.invitation": 0,
     "akrida.slo": 0,
+    "akrida.sockets": 0,
     "akrida.parsers": 0,
     "akrida.agent.errors": 0,
     "akrida.local.errors": 0,
@@ -48,7 +49,7 @@ LAYERS: dict[str, int] = {
 }
 
 # The agent driver is a library of its own: it knows nothing of settings, scenarios or reports.
-SELF_CONTAINED = {"akrida.agent": ("akrida.agent", "akrida.paths", "akrida")}
+SELF_CONTAINED = {"akrida.agent": ("akrida.agent", "akrida.paths", "akrida.sockets", "akrida")}
 
 
 def module_name(path: Path) -> str:
