@@ -88,25 +88,36 @@ def _detached(command: list[str], run_dir: str, role: str) -> str:
 
     `cd X && cmd &` would background a subshell that holds the SSH channel open, so run() would
     wait for the whole run; `cd X || exit` and full redirection let the channel close. The exit code
-    lands in a file for the driver to read.
+    lands in a file for the driver to read, and the pid of the shell that runs it in `ROLE.pid`,
+    the root of the process tree that stop_command() ends.
     """
-    inner = f"{shlex.join(command)}; echo $? > {shlex.quote(run_dir)}/{role}.exit"
     quoted = shlex.quote(run_dir)
+    inner = f"echo $$ > {quoted}/{role}.pid; {shlex.join(command)}; echo $? > {quoted}/{role}.exit"
     return (
         f"cd {quoted} || exit 1; AKRIDA_RUN_DIR={quoted} setsid nohup bash -c {shlex.quote(inner)} "
         f"> {quoted}/{role}.out 2>&1 < /dev/null & echo $!"
     )
 
 
-def stop_command(host: Host) -> str:
-    """Stops every process started from the host's akrida folder: Locust and the holder agents.
+STOP_GRACE_TICKS = 50  # 0.2 s each: what Locust and its agents get between SIGTERM and SIGKILL
 
-    The first character is bracketed so that the pattern does not match the shell running it.
+
+def stop_command(run_dir: str) -> str:
+    """Stops what one run started on a host: the process tree under each pid recorded in its folder
+    (the shell, Locust, Locust's worker processes and their agent hosts), SIGTERM then SIGKILL.
+
+    Only this run's processes are touched, whatever else runs from the same akrida folder.
     """
-    pattern = shlex.quote(f"[{host.root[0]}]{host.root[1:]}/")
+    folder = shlex.quote(run_dir)
     return (
-        f"pkill -TERM -f {pattern}; for _ in $(seq 50); do pgrep -f {pattern} >/dev/null || exit 0; sleep 0.2; done; "
-        f"pkill -KILL -f {pattern}; exit 0"
+        'tree() { echo "$1"; for child in $(pgrep -P "$1"); do tree "$child"; done; }; '
+        f'pids=$(for file in {folder}/*.pid; do [ -f "$file" ] && tree "$(cat "$file")"; done); '
+        '[ -n "$pids" ] || exit 0; '
+        "kill -TERM $pids 2>/dev/null; "
+        f"for _ in $(seq {STOP_GRACE_TICKS}); do "
+        'alive=; for pid in $pids; do kill -0 "$pid" 2>/dev/null && alive=1; done; '
+        '[ -z "$alive" ] && exit 0; sleep 0.2; done; '
+        "kill -KILL $pids 2>/dev/null; exit 0"
     )
 
 
@@ -145,7 +156,7 @@ class ClusterExecutor:
 
     def collect(self, run_dir: Path, manifest: Manifest, progress: Progress) -> list[str]:
         """Stops every remote process and fetches what the hosts gathered, whatever happened before."""
-        _stop_all(self.cluster, self.remotes, progress)
+        _stop_all(self.cluster, self.remotes, run_dir.name, progress)
         _fetch_all(self.cluster, self.remotes, run_dir, self.reports, progress)
         for remote in self.remotes.values():
             with contextlib.suppress(Exception):
@@ -218,13 +229,13 @@ def _wait_for_master(settings: Settings, master: RemoteHost, folder: str, run_di
     raise ClusterError(f"the Locust master did not finish within {deadline - started:.0f} s")
 
 
-def _stop_all(cluster: Cluster, remotes: dict[str, RemoteHost], progress) -> None:
+def _stop_all(cluster: Cluster, remotes: dict[str, RemoteHost], run_id: str, progress) -> None:
     for host in cluster.hosts:
         remote = remotes.get(host.name)
         if remote is None:
             continue
         try:
-            remote.run(stop_command(host), timeout=60)
+            remote.run(stop_command(remote_run_dir(host, run_id)), timeout=60)
         except ClusterError as error:
             progress(f"{host.name}: could not stop its processes: {error}", file=sys.stderr)
 

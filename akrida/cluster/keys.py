@@ -7,12 +7,12 @@ driver checks every host strictly, with no trust on first use.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from akrida.cluster.errors import ClusterError
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 
 @dataclass(frozen=True)
@@ -24,17 +24,25 @@ class KeyPair:
 def ensure_key(path: Path, comment: str) -> KeyPair:
     """The ed25519 key pair at `path` (and `path`.pub), made first if missing."""
     if not path.is_file():
-        if shutil.which("ssh-keygen") is None:
-            raise ClusterError("ssh-keygen is missing: install Debian's openssh-client")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.parent.chmod(0o700)
-        subprocess.run(
-            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
-            check=True,
-            stdin=subprocess.DEVNULL,
+        key = Ed25519PrivateKey.generate()
+        private = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
         )
+        public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+        _write(Path(f"{path}.pub"), public + f" {comment}\n".encode(), 0o644)
+        _write(path, private, 0o600)  # last: its presence means the pair is complete
     path.chmod(0o600)
     return KeyPair(path.read_text(), Path(f"{path}.pub").read_text().strip())
+
+
+def _write(path: Path, content: bytes, mode: int) -> None:
+    """Writes `content` into a new file created with `mode`, so a private key is never readable by others."""
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(content)
 
 
 def host_keys(folder: Path, names: list[str]) -> dict[str, KeyPair]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 from dotenv import dotenv_values
 
@@ -54,15 +56,34 @@ def test_settings_written_for_the_hosts_read_back_exactly(value: str, tmp_path: 
     assert dotenv_values(path)["VALUE"] == value
 
 
-def test_the_stop_pattern_finds_the_host_processes_but_not_its_own_shell(tmp_path: Path):
-    host = Host("worker-1", "10.0.0.2", "10.0.0.2", str(tmp_path / "opt" / "akrida"))
-    sleeper = subprocess.Popen(["bash", "-c", f"exec -a {host.root}/bin/fake-locust sleep 60"])
+def test_stopping_a_run_ends_its_process_trees_and_nothing_else(tmp_path: Path):
+    run_dir = tmp_path / "runs" / "run-1"
+    run_dir.mkdir(parents=True)
+    # The run's worker: a shell with a child that ignores SIGTERM (a hung agent) and one that does not.
+    worker = subprocess.Popen(
+        ["bash", "-c", "trap '' TERM; (trap '' TERM; sleep 60) & sleep 60 & wait"], start_new_session=True
+    )
+    (run_dir / "worker.pid").write_text(f"{worker.pid}\n")
+    (run_dir / "master.pid").write_text("999999999\n")  # a process that already ended
+    # Another run's process from the same akrida folder.
+    other = subprocess.Popen(["sleep", "60"])
     try:
-        result = subprocess.run(["bash", "-c", stop_command(host)], capture_output=True, timeout=30)
-        assert result.returncode == 0
-        assert sleeper.wait(timeout=10) != 0, "the process under the host's folder was stopped"
+        time.sleep(0.5)
+        tree = psutil.Process(worker.pid).children(recursive=True)
+        assert len(tree) >= 2
+        result = subprocess.run(["bash", "-c", stop_command(str(run_dir))], capture_output=True, timeout=30)
+        assert result.returncode == 0, result.stderr
+        worker.wait(timeout=10)
+        assert not [p for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        assert other.poll() is None, "another run's process was stopped"
     finally:
-        sleeper.kill()
+        worker.kill()
+        other.kill()
+
+
+def test_stopping_a_run_that_started_nothing_succeeds(tmp_path: Path):
+    result = subprocess.run(["bash", "-c", stop_command(str(tmp_path / "never"))], capture_output=True, timeout=30)
+    assert result.returncode == 0, result.stderr
 
 
 def test_release_pins_only_run_time_dependencies():
@@ -78,3 +99,16 @@ def test_release_ships_the_agent_packages_its_bundle_leaves_external():
     }
     assert {"@hyperledger/aries-askar-nodejs", "@hyperledger/aries-askar-shared", "@2060.io/ffi-napi"} <= packages
     assert "@credo-ts/core" not in packages, "Credo is inside the bundle"
+
+
+def test_keys_are_openssh_keys_made_once_and_private(tmp_path):
+    from akrida.cluster.keys import ensure_key
+
+    path = tmp_path / "keys" / "id_ed25519"
+    pair = ensure_key(path, "akrida-test")
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert pair.public_key.startswith("ssh-ed25519 ") and pair.public_key.endswith(" akrida-test")
+    # OpenSSH itself reads the private key and derives the same public key from it.
+    derived = subprocess.run(["ssh-keygen", "-y", "-f", str(path)], capture_output=True, text=True, check=True)
+    assert derived.stdout.split()[:2] == pair.public_key.split()[:2]
+    assert ensure_key(path, "akrida-test") == pair  # an existing key is kept
