@@ -17,7 +17,7 @@ help:
 	@echo "make provision  make load hosts and prepare them: CLOUD=lab|aws WORKERS=N (then make run uses them)"
 	@echo "make teardown   destroy what provision made (safe to run twice)"
 	@echo "make test    run the test suite (unit, then integration with real ACA-Py and Credo)"
-	@echo "make lint    ruff (check, format), shellcheck, eslint and prettier (agent), terraform fmt and validate, ansible-lint"
+	@echo "make lint    ruff (check, format), mypy, shellcheck, eslint and prettier (agent), terraform fmt and validate, ansible-lint"
 	@echo "make clean   remove the environments, the build and local state (keeps results/)"
 
 setup:
@@ -44,6 +44,7 @@ test: setup setup-ledger setup-legacy-acapy
 lint: setup
 	$(RUFF) check .
 	$(RUFF) format --check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/shellcheck scripts/*.sh .ci/run
 	npm --prefix agent run -s lint
 	CHECKPOINT_DISABLE=1 TF_CLI_CONFIG_FILE=/dev/null $(VENV)/bin/akrida-terraform fmt -check -recursive infra

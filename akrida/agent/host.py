@@ -15,7 +15,7 @@ import os
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import gevent
 from gevent import subprocess
@@ -161,7 +161,7 @@ class AgentHost:
         process = self._process
         if process is not None and process.poll() is None:
             with contextlib.suppress(OSError, ValueError):
-                process.stdin.close()
+                _pipe(process.stdin).close()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=timeout)
         self.kill()
@@ -215,13 +215,14 @@ class AgentHost:
         envelope: dict[str, Any] = {"cmd": command, "id": request_id, **arguments}
         if holder is not None:
             envelope["holder"] = holder
-        waiter = AsyncResult()
+        waiter: AsyncResult = AsyncResult()
         self._pending[request_id] = waiter
         try:
             with self._write_lock:
                 try:
-                    process.stdin.write(json.dumps(envelope).encode() + b"\n")
-                    process.stdin.flush()
+                    stdin = _pipe(process.stdin)
+                    stdin.write(json.dumps(envelope).encode() + b"\n")
+                    stdin.flush()
                 except (OSError, ValueError) as error:
                     raise AgentCrashed(f"agent host {self.name} closed its stdin: {error}") from error
             try:
@@ -231,12 +232,13 @@ class AgentHost:
                 raise AgentHung(f"{who} gave no reply to {command} within {read_timeout:g}s") from None
         finally:
             self._pending.pop(request_id, None)
+        assert isinstance(reply, dict)  # the reader sets only dicts (anything else is a violation)
         if reply.get("error") == 0:
             return reply.get("result")
         raise CommandFailed(command, str(reply.get("kind", "failed")), str(reply.get("result")))
 
     def _read_replies(self, process: subprocess.Popen) -> None:
-        for raw in iter(process.stdout.readline, b""):
+        for raw in iter(_pipe(process.stdout).readline, b""):
             try:
                 reply = json.loads(raw)
             except ValueError:
@@ -263,5 +265,12 @@ class AgentHost:
     @staticmethod
     def _drain_stderr(process: subprocess.Popen, log: BoundedLog) -> None:
         # Always drain stderr, even with logging off: a full pipe would block the agent.
-        for raw in iter(process.stderr.readline, b""):
+        for raw in iter(_pipe(process.stderr).readline, b""):
             log.write(raw)
+
+
+def _pipe(stream: IO[bytes] | None) -> IO[bytes]:
+    """One of the agent's pipes, which are always opened (stdin, stdout, stderr=PIPE)."""
+    if stream is None:
+        raise AgentCrashed("the agent host's pipes are not open")
+    return stream

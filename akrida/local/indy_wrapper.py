@@ -26,7 +26,8 @@ def _redirect(path):
 
 
 _open = builtins.open
-builtins.open = lambda file, *args, **kwargs: _open(_redirect(file), *args, **kwargs)
+# A patch of the interpreter at run time (indy-node reads /etc/indy/): not a typed API.
+builtins.open = lambda file, *args, **kwargs: _open(_redirect(file), *args, **kwargs)  # type: ignore[assignment]
 _input = fileinput.input
 
 

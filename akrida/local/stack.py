@@ -84,11 +84,11 @@ class LocalTarget:
 
     def up(self, log_dir: Path, progress=print) -> TargetInfo:
         """Starts PostgreSQL, the mediator and the issuer; returns once all answer."""
-        running = self.current()
-        if running is not None:
+        existing = self.current()
+        if existing is not None:
             raise LocalTargetError(
                 "the embedded target is already running (started "
-                f"{time.strftime('%H:%M:%S', time.localtime(running.started_at))}): "
+                f"{time.strftime('%H:%M:%S', time.localtime(existing.started_at))}): "
                 "use it as it is, or stop it with `akrida local down`"
             )
         self._check_ports_free()

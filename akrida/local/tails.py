@@ -62,7 +62,7 @@ class TailsHandler(BaseHTTPRequestHandler):
             ),
             None,
         )
-        if not tails:
+        if not isinstance(tails, bytes) or not tails:
             self.send_error(400, "the form has no tails file")
             return
         (self.directory / name).write_bytes(tails)

@@ -63,7 +63,8 @@ class HealthSampler:
         self._last = now
         last_wall, self._last_wall = self._last_wall, time.time()
         tree = [self.process, *self.process.children(recursive=True)]
-        used = uss = pss = files = 0
+        used = 0.0
+        uss = pss = files = 0
         seen: dict[int, float] = {}
         for member in tree:
             try:

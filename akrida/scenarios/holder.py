@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import gevent
 from locust.env import Environment
 
 from akrida.agent import AgentCrashed, AgentError, HolderClient, StartOptions
+from akrida.agent.messages import PickupStrategy
 from akrida.scenarios.runtime import Runtime
 from akrida.scenarios.steps import DIDCOMM, HARNESS, fire, step
 
@@ -69,6 +70,13 @@ class Holder:
             self.restarts += 1
             fire(self.environment, HARNESS, "agent_restart", began)
 
+    @property
+    def client(self) -> HolderClient:
+        """The started holder's client; scenarios use it once `ensure_started()` succeeded."""
+        if self.agent is None:
+            raise AgentCrashed("the holder is not started")
+        return self.agent
+
     def start(self) -> None:
         settings = self.runtime.settings
         with step(self.environment, "startup"):
@@ -77,7 +85,10 @@ class Holder:
                 options = replace(options, ledger_genesis_path=str(settings.ledger_genesis_file.resolve()))
             if settings.with_mediation:
                 options = replace(
-                    options, mediator_invitation_url=settings.mediation_url, pickup_strategy=settings.pickup_strategy
+                    options,
+                    mediator_invitation_url=settings.mediation_url,
+                    # Settings checked it against PICKUP_STRATEGIES, the same names as the protocol's.
+                    pickup_strategy=cast(PickupStrategy, settings.pickup_strategy),
                 )
             else:
                 self.port = self.runtime.ports.acquire()

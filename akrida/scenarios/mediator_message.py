@@ -44,7 +44,7 @@ class MediatorMessageUser(HolderUser):
         connection = self.holder.facts["holder_connection_id"]
         while True:
             try:
-                received = self.holder.agent.receive_message(connection, timeout_ms).content
+                received = self.holder.client.receive_message(connection, timeout_ms).content
             except CommandFailed as error:
                 if error.kind == "timeout":
                     self.outstanding.add(content)
@@ -65,7 +65,7 @@ class MediatorMessageUser(HolderUser):
                 if not self.outstanding or not self.holder.ready:
                     break
                 connection = self.holder.facts["holder_connection_id"]
-                received = self.holder.agent.receive_message(connection, STRAGGLER_WAIT_MS).content
+                received = self.holder.client.receive_message(connection, STRAGGLER_WAIT_MS).content
                 if received in self.outstanding:
                     self.outstanding.discard(received)
                     self.runtime.delivery.late += 1
