@@ -26,6 +26,7 @@ from akrida.preflight import check_target
 from akrida.report import bundle, compare
 from akrida.report.summary import render_text
 from akrida.settings import Settings, SettingsError
+from akrida.settings import table as settings_table
 
 # Command-line options of `akrida run` and the settings they override.
 RUN_OPTIONS = {
@@ -92,6 +93,9 @@ def _parser() -> argparse.ArgumentParser:
 
     scenarios = commands.add_parser("scenarios", help="list the scenarios")
     scenarios.set_defaults(handler=_scenarios)
+
+    listed = commands.add_parser("settings", help="every setting with its default and meaning (a Markdown table)")
+    listed.set_defaults(handler=_settings_table)
 
     local = commands.add_parser("local", help="the embedded target (ACA-Py mediator and issuer on this machine)")
     local_commands = local.add_subparsers(title="actions", required=True)
@@ -201,6 +205,11 @@ def _compare(arguments: argparse.Namespace) -> int:
 def _scenarios(_arguments: argparse.Namespace) -> int:
     for scenario in SCENARIOS.values():
         print(f"{scenario.name:<18} {scenario.summary}")
+    return ExitCode.OK
+
+
+def _settings_table(_arguments: argparse.Namespace) -> int:
+    print(settings_table(), end="")
     return ExitCode.OK
 
 

@@ -129,8 +129,8 @@ class Settings:
     issuer_type: str = setting(
         "ISSUER_TYPE",
         choice(ISSUER_TYPES),
-        "Admin API generation of the issuer/verifier: acapy_v2 (issue-credential and present-proof 2.0) "
-        "or acapy (the 1.0 protocols; AnonCreds only).",
+        "Admin API generation of the issuer/verifier: `acapy_v2` (issue-credential and present-proof 2.0) "
+        "or `acapy` (the 1.0 protocols of ACA-Py up to 1.0.x; AnonCreds only).",
         default="acapy_v2",
     )
     issuer_api_key: str = setting(
@@ -205,7 +205,7 @@ class Settings:
     cred_def_id: str = setting(
         "CRED_DEF_ID",
         parse_text,
-        "indy: the credential definition to issue (akrida target bootstrap).",
+        "indy: the credential definition to issue (`akrida target bootstrap --format indy`).",
         default="",
     )
     revocable_cred_def_id: str = setting(
@@ -223,8 +223,10 @@ class Settings:
     ledger_network: str = setting(
         "LEDGER_NETWORK",
         parse_ledger_network(tuple(KNOWN_NETWORKS)),
-        "indy: the issuer's ledger by name (" + ", ".join(KNOWN_NETWORKS) + ") or genesis URL, "
-        "instead of LEDGER_GENESIS_FILE; fetched once into .akrida/genesis/.",
+        "indy: the issuer's ledger by name ("
+        + ", ".join(f"`{name}`" for name in KNOWN_NETWORKS)
+        + ") or the http(s) URL of its genesis file, instead of `LEDGER_GENESIS_FILE`; "
+        "fetched once into `.akrida/genesis/`.",
         default="",
     )
     ledger_genesis_file: Path | None = setting(
@@ -246,7 +248,7 @@ class Settings:
     slo: str = setting(
         "SLO",
         parse_slo,
-        "Pass/fail gates, e.g. 'p95(ping_mediator) < 500ms; fail_ratio < 0.01'. A breach exits with code 4.",
+        "Pass/fail gates, e.g. `p95(ping_mediator) < 500ms; fail_ratio < 0.01`. A breach exits with code 4.",
         default="",
     )
     local_host: str = setting("LOCAL_HOST", parse_host, "Address the embedded target listens on.", default="127.0.0.1")
@@ -260,13 +262,13 @@ class Settings:
     cloud: str = setting(
         "CLOUD",
         choice(CLOUDS),
-        "Where `make provision` makes hosts: lab (this machine) or aws.",
+        "Where `make provision` makes hosts: `lab` (this machine, needs root) or `aws`.",
         default="lab",
     )
     workers: int = setting(
         "WORKERS",
         integer(1, 200),
-        "Worker hosts `make provision` makes, besides the master.",
+        "Worker hosts `make provision` makes, besides the master (1 to 200).",
         default=2,
     )
     worker_processes: int = setting(
@@ -278,32 +280,32 @@ class Settings:
     lab_cidr: str = setting(
         "LAB_CIDR",
         parse_cidr,
-        "Private network of the lab hosts (CLOUD=lab).",
+        "Private network of the lab hosts (`CLOUD=lab`).",
         default="10.200.0.0/24",
     )
     operator_cidr: str = setting(
         "OPERATOR_CIDR",
         parse_cidr,
-        "CLOUD=aws: your address; SSH and the Locust UI open only to it (required, never 0.0.0.0/0).",
+        "`CLOUD=aws`: your address; SSH and the Locust UI open only to it. Required; 0.0.0.0/0 is refused.",
         default="",
     )
     target_cidr: str = setting(
         "TARGET_CIDR",
         parse_cidr,
-        "CLOUD=aws: addresses of the system under test; AGENT_PORT_RANGE opens only to them (required).",
+        "`CLOUD=aws`: the system under test's addresses; `AGENT_PORT_RANGE` opens only to them. Required.",
         default="",
     )
-    aws_region: str = setting("AWS_REGION", parse_region, "CLOUD=aws: region of the hosts.", default="eu-central-1")
+    aws_region: str = setting("AWS_REGION", parse_region, "`CLOUD=aws`: region of the hosts.", default="eu-central-1")
     master_instance_type: str = setting(
         "MASTER_INSTANCE_TYPE",
         parse_instance_type,
-        "CLOUD=aws: the master's type.",
+        "`CLOUD=aws`: the master's instance type.",
         default="c7i.large",
     )
     worker_instance_type: str = setting(
         "WORKER_INSTANCE_TYPE",
         parse_instance_type,
-        "CLOUD=aws: each worker's type.",
+        "`CLOUD=aws`: each worker's instance type.",
         default="c7i.2xlarge",
     )
 
@@ -409,6 +411,18 @@ def _format(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
+
+
+def table() -> str:
+    """Every setting as a Markdown table row (docs/settings.md holds this table; a test compares)."""
+    base = Settings()
+    lines = ["| Setting | Default | Meaning |", "|---|---|---|"]
+    for declared in SETTINGS:
+        default = declared.show(getattr(base, declared.attr))
+        shown = f"`{default}`" if default else "(empty)"
+        meaning = declared.help + (" Secret." if declared.secret else "")
+        lines.append(f"| `{declared.env}` | {shown} | {meaning} |")
+    return "\n".join(lines) + "\n"
 
 
 def defaults() -> dict[str, str]:

@@ -1,11 +1,13 @@
 import base64
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from akrida.settings import SETTINGS, Settings, SettingsError, defaults
+from akrida.settings import SETTINGS, Settings, SettingsError, defaults, table
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -130,10 +132,15 @@ def test_env_example_documents_every_setting_with_its_default():
         assert documented[name] == default, f"{name}: .env.example says {documented[name]!r}, default is {default!r}"
 
 
-def test_docs_document_every_setting():
+def test_docs_hold_the_settings_table_as_the_code_declares_it():
     docs = (ROOT / "docs" / "settings.md").read_text()
+    printed = subprocess.run(
+        [sys.executable, "-m", "akrida.cli", "settings"], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    assert printed == table()
+    assert printed in docs, "docs/settings.md's table differs from `akrida settings`: paste its output there"
     for setting in SETTINGS:
-        assert f"`{setting.env}`" in docs, f"{setting.env} missing from docs/settings.md"
+        assert f"| `{setting.env}` |" in printed
 
 
 def test_anoncreds_against_a_real_target_needs_its_ids(tmp_path):
