@@ -1,6 +1,6 @@
 """The exit codes of `akrida`, and the one place where a failure becomes one of them.
 
-The codes are part of the public interface: CI pipelines branch on them (README, "Exit codes").
+The codes are part of the public interface: CI pipelines branch on them (docs/results.md, "Exit codes").
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
     sudo .venv/bin/python bench/cluster_lab.py [--workers 2] [--users 8] [--run-time 30s]
 
-Runs the README's commands through the CLI, on lab hosts of its own (prefix akbn, 10.203.0.0/24,
+Runs the commands of docs/scale-out.md through the CLI, on lab hosts of its own (prefix akbn, 10.203.0.0/24,
 state under .akrida/bench-cluster), and prints the distributed run's summary and the wall time of
 each step. Other settings (WAIT_MIN, HOLDERS_PER_PROCESS …) come from the environment. Needs root.
 """
