@@ -9,8 +9,6 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from dotenv import dotenv_values
-
 from akrida import __version__, paths
 from akrida.agent.limits import check_open_files, raise_open_files_limit
 from akrida.catalog import SCENARIOS
@@ -25,7 +23,7 @@ from akrida.local.stack import LocalTarget, bootstrap_anoncreds
 from akrida.preflight import check_target
 from akrida.report import bundle, compare
 from akrida.report.summary import render_text
-from akrida.settings import Settings, SettingsError
+from akrida.settings import Settings, SettingsError, read_env_file
 from akrida.settings import table as settings_table
 
 # Command-line options of `akrida run` and the settings they override.
@@ -59,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="akrida", description="Load tests for DIDComm deployments.")
     parser.add_argument("--version", action="version", version=f"akrida {__version__}")
-    parser.add_argument("--env-file", default=".env", help="settings file read before the environment (.env)")
+    parser.add_argument("--env-file", help="settings file read before the environment (default: .env, if present)")
     commands = parser.add_subparsers(title="commands")
 
     run = commands.add_parser("run", help="run a load test (the embedded target unless one is configured)")
@@ -138,7 +136,7 @@ def _settings(arguments: argparse.Namespace) -> Settings:
     if getattr(arguments, "ui", False):
         overrides["UI"] = "true"
     environment = {**os.environ, **overrides}
-    return Settings.load(environment, arguments.env_file)
+    return Settings.load(environment, arguments.env_file or ".env", required=arguments.env_file is not None)
 
 
 def _run(arguments: argparse.Namespace) -> int:
@@ -159,6 +157,11 @@ def _run(arguments: argparse.Namespace) -> int:
 
 def _check(arguments: argparse.Namespace) -> int:
     settings = _settings(arguments)
+    if settings.cloud == "aws":
+        from akrida.cluster.provision import cloud_problems
+
+        if problems := cloud_problems(settings):
+            raise SettingsError(problems)
     print("settings: valid")
     for name, value in settings.redacted().items():
         print(f"  {name}={value}")
@@ -170,8 +173,12 @@ def _check(arguments: argparse.Namespace) -> int:
     if settings.uses_embedded_target:
         info = LocalTarget.current()
         if info is None:
-            print("target: the embedded target (started by `akrida run`, or now with `akrida local up`)")
-            return ExitCode.OK
+            print(
+                "target: none to check: no MEDIATION_URL or ISSUER_URL is set and the embedded target is not "
+                "running (`akrida run` starts it; `akrida local up` starts it now)",
+                file=sys.stderr,
+            )
+            return ExitCode.TARGET_UNREACHABLE
         settings = pointed_at(settings, info)
     for line in check_target(settings).lines:
         print(f"check: {line}")
@@ -292,8 +299,8 @@ def _given(arguments: argparse.Namespace, option: str, variable: str) -> bool:
     """True when the user set `variable` (on the command line, in the environment or the .env file)."""
     if getattr(arguments, option, None) is not None or os.environ.get(variable, "").strip():
         return True
-    env_file = Path(arguments.env_file)
-    return env_file.is_file() and bool((dotenv_values(env_file).get(variable) or "").strip())
+    env_file = Path(arguments.env_file or ".env")
+    return env_file.is_file() and bool((read_env_file(env_file).get(variable) or "").strip())
 
 
 def _cluster_prepare(arguments: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from akrida.cluster.errors import ClusterError
 from akrida.controllers.base import ControllerError
 from akrida.invitation import InvitationError
 from akrida.local.errors import LocalTargetError
+from akrida.report.errors import BundleError
 from akrida.settings import SettingsError
 
 
@@ -30,6 +31,7 @@ _KNOWN: tuple[tuple[type[BaseException], ExitCode, str], ...] = (
     (InvitationError, ExitCode.TARGET_UNREACHABLE, "target check failed: "),
     (LocalTargetError, ExitCode.TARGET_UNREACHABLE, "embedded target: "),
     (ClusterError, ExitCode.FAILURES, "cluster: "),
+    (BundleError, ExitCode.FAILURES, "report: "),
     (KeyboardInterrupt, ExitCode.INTERRUPTED, "interrupted"),
 )
 

@@ -34,7 +34,23 @@ def decode_invitation(url: str) -> dict[str, Any]:
         raise InvitationError(f"the {parameter!r} parameter is not a base64url-encoded JSON invitation") from error
     if not isinstance(message, dict) or not isinstance(message.get("@type"), str):
         raise InvitationError(f"the {parameter!r} parameter decodes to something that is not an invitation")
+    _check_shape(message)
     return message
+
+
+def _check_shape(message: dict[str, Any]) -> None:
+    """What a holder needs of an invitation, checked here so that a broken one is a setting to fix,
+    not failures blamed on the target later."""
+    if not isinstance(message.get("@id"), str) or not message["@id"]:
+        raise InvitationError("the invitation has no @id: a holder cannot answer it")
+    services = message.get("services", [])
+    if not isinstance(services, list):
+        raise InvitationError(f"the invitation's services must be a list, not {type(services).__name__}")
+    for endpoint in service_endpoints(message):
+        try:
+            urlsplit(endpoint).port  # noqa: B018 - reading it validates it
+        except ValueError:
+            raise InvitationError(f"the invitation's service endpoint {endpoint!r} has an invalid port") from None
 
 
 def service_endpoints(invitation: dict[str, Any]) -> list[str]:

@@ -27,7 +27,7 @@ from akrida.preflight import TargetCheck, check_target
 from akrida.report import bundle
 from akrida.report.manifest import Manifest, now, this_host, versions
 from akrida.report.summary import Findings, render_text
-from akrida.settings import Settings
+from akrida.settings import Settings, SettingsError
 
 
 @dataclass
@@ -159,7 +159,15 @@ def new_run_dir(settings: Settings) -> Path:
     while run_dir.exists():
         suffix += 1
         run_dir = base / f"{stamp}-{settings.scenario}-{suffix}"
-    run_dir.mkdir(parents=True)
+    try:
+        run_dir.mkdir(parents=True)
+    except OSError as error:
+        raise SettingsError(
+            [
+                f"RESULTS_DIR={settings.results_dir}: cannot make the run folder there ({error.strerror}): "
+                "choose a folder you can write to"
+            ]
+        ) from None
     return run_dir
 
 

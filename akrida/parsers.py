@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -45,17 +46,28 @@ def integer(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
     return parse
 
 
-def number(minimum: float) -> Callable[[str], float]:
+def number(minimum: float, maximum: float | None = None, why: str = "") -> Callable[[str], float]:
+    """A finite number within the bounds; `why` explains the maximum in the message."""
+
     def parse(raw: str) -> float:
         try:
             value = float(raw.strip())
         except ValueError:
             value = None
-        if value is None or value != value or value < minimum:
-            raise InvalidValue(f"expected a number of at least {minimum:g}")
+        if value is None or not math.isfinite(value) or value < minimum or (maximum is not None and value > maximum):
+            bound = (
+                f"from {_shown(minimum)} to {_shown(maximum)}{why}"
+                if maximum is not None
+                else f"of at least {_shown(minimum)}"
+            )
+            raise InvalidValue(f"expected a finite number {bound}")
         return value
 
     return parse
+
+
+def _shown(value: float) -> str:
+    return str(int(value)) if value == int(value) else f"{value:g}"
 
 
 def choice(choices: tuple[str, ...]) -> Callable[[str], str]:
@@ -68,7 +80,8 @@ def choice(choices: tuple[str, ...]) -> Callable[[str], str]:
     return parse
 
 
-_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$")
+# Locust's units; a bare number (seconds) only on its own, so "1h30" is an error, not 1h and 30 s.
+_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$|^(\d+)$")
 
 
 def parse_duration(raw: str) -> int:
@@ -76,7 +89,8 @@ def parse_duration(raw: str) -> int:
     match = _DURATION.match(raw.strip().lower())
     if not raw.strip() or not match or not any(match.groups()):
         raise InvalidValue("expected a duration such as 60s, 5m or 1h30m")
-    hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    hours, minutes, seconds, bare = (int(part or 0) for part in match.groups())
+    seconds += bare
     total = hours * 3600 + minutes * 60 + seconds
     if total < 1:
         raise InvalidValue("expected a duration of at least 1s")

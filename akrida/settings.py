@@ -8,6 +8,7 @@ Variables set in the environment win over `.env`.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
 from akrida.catalog import KNOWN_NETWORKS
 from akrida.catalog import SCENARIOS as _SCENARIOS
@@ -47,6 +49,7 @@ ISSUER_TYPES = ("acapy_v2", "acapy")
 PICKUP_STRATEGIES = ("implicit", "pickup_v1", "pickup_v2", "pickup_v2_live", "none")
 AGENT_LOG_LEVELS = ("test", "trace", "debug", "info", "warn", "error", "fatal", "off")
 REDACTED = "***"
+NODE_TIMER_LIMIT_S = 2_147_483  # setTimeout fires at once beyond 2^31 - 1 ms: every wait would "time out"
 
 
 class SettingsError(ValueError):
@@ -168,7 +171,7 @@ class Settings:
     )
     agent_timeout: float = setting(
         "AGENT_TIMEOUT",
-        number(1),
+        number(1, NODE_TIMER_LIMIT_S, " (Node's timers stop at 2^31 - 1 ms)"),
         "Seconds a holder waits for any one answer.",
         default=60.0,
     )
@@ -310,11 +313,18 @@ class Settings:
     )
 
     @classmethod
-    def load(cls, environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
-        """Reads `env_file` (if it exists) and then `environ` (default: os.environ), which wins."""
+    def load(
+        cls, environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env", required: bool = False
+    ) -> Settings:
+        """Reads `env_file` and then `environ` (default: os.environ), which wins. A missing file is
+        no settings, unless `required` (the user named it; `--env-file /dev/null` names none)."""
         raw: dict[str, str] = {}
-        if env_file is not None and Path(env_file).is_file():
-            raw.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        if env_file is not None:
+            path = Path(env_file)
+            if path.exists():  # a file, or /dev/null for none
+                raw.update(read_env_file(path))
+            elif required:
+                raise SettingsError([f"{path}: no such settings file (--env-file): check the path"])
         raw.update(os.environ if environ is None else environ)
         return cls.from_mapping(raw)
 
@@ -411,6 +421,26 @@ def _format(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """The variables of a .env file. A line that cannot be read, or a file that is not UTF-8, is a
+    SettingsError naming it: silently keeping defaults would run a test the user did not ask for."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SettingsError([f"{path}: not UTF-8 text (byte {error.start}): save it as UTF-8"]) from None
+    except OSError as error:
+        raise SettingsError([f"{path}: cannot read it ({error.strerror})"]) from None
+    problems = [
+        f"{path} line {binding.original.line}: cannot read {binding.original.string.strip()[:80]!r}: "
+        "expected NAME=VALUE (quote values with spaces or #)"
+        for binding in parse_stream(io.StringIO(text))
+        if binding.error
+    ]
+    if problems:
+        raise SettingsError(problems)
+    return {key: value for key, value in dotenv_values(stream=io.StringIO(text)).items() if value is not None}
 
 
 def table() -> str:

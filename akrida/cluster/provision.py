@@ -35,8 +35,11 @@ ARCHIVE_DIR = paths.STATE_DIR / "cluster-archive"  # content-addressed, so every
 SSH_WAIT_SECONDS = 600.0  # cloud-init on a fresh VM takes a minute or two
 
 
-def check_settings(settings: Settings) -> None:
-    """What must hold before Terraform runs; the message names each setting and its fix."""
+WIDEST_PREFIX = 16  # OPERATOR_CIDR and TARGET_CIDR open ports to these addresses: no wider than a /16
+
+
+def cloud_problems(settings: Settings) -> list[str]:
+    """The cloud settings that would open the hosts too widely or that Terraform would refuse."""
     problems = []
     if settings.cloud == "aws":
         for name, value in (("OPERATOR_CIDR", settings.operator_cidr), ("TARGET_CIDR", settings.target_cidr)):
@@ -45,12 +48,25 @@ def check_settings(settings: Settings) -> None:
                     f"{name} is not set: CLOUD=aws needs it (your address for OPERATOR_CIDR, e.g. 203.0.113.7/32; "
                     "the system under test's addresses for TARGET_CIDR)"
                 )
-            elif ipaddress.ip_network(value).prefixlen == 0:
-                problems.append(f"{name}={value} opens the hosts to the whole internet: give a narrower network")
+                continue
+            network = ipaddress.ip_network(value)
+            if network.version != 4:
+                problems.append(f"{name}={value}: the AWS hosts take IPv4 networks only, e.g. 203.0.113.7/32")
+            elif network.prefixlen < WIDEST_PREFIX:
+                problems.append(
+                    f"{name}={value} opens the hosts to {network.num_addresses:,} addresses: "
+                    f"give a network of /{WIDEST_PREFIX} or narrower, e.g. your own address as 203.0.113.7/32"
+                )
+    return problems
+
+
+def check_settings(settings: Settings) -> None:
+    """What must hold before Terraform runs; the message names each setting and its fix."""
+    problems = cloud_problems(settings)
     if settings.cloud == "lab":
         if os.geteuid() != 0:
             problems.append("CLOUD=lab needs root: lab hosts are network namespaces (run as root, or use CLOUD=aws)")
-        for tool, package in (("ip", "iproute2"), ("ssh", "openssh-client"), ("ssh-keygen", "openssh-client")):
+        for tool, package in (("ip", "iproute2"), ("ssh", "openssh-client")):
             if shutil.which(tool) is None:
                 problems.append(f"CLOUD=lab needs {tool}: install Debian's {package}")
         if not Path("/usr/sbin/sshd").is_file():

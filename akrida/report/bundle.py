@@ -10,6 +10,7 @@ import csv
 from pathlib import Path
 
 from akrida.report import charts
+from akrida.report.errors import BundleError
 from akrida.report.gates import evaluate
 from akrida.report.health import read_health
 from akrida.report.manifest import Manifest, now
@@ -40,8 +41,14 @@ def finish(run_dir: Path, manifest: Manifest, complete: bool) -> Findings:
 
 
 def rebuild(run_dir: Path) -> Findings:
-    manifest = Manifest.read(run_dir)
-    return finish(run_dir, manifest, complete=manifest.status == "complete")
+    try:
+        manifest = Manifest.read(run_dir)
+    except (OSError, ValueError, TypeError) as error:
+        raise BundleError(f"{run_dir / 'manifest.json'} is not a readable manifest ({error})") from None
+    try:
+        return finish(run_dir, manifest, complete=manifest.status == "complete")
+    except (ValueError, KeyError, TypeError) as error:
+        raise BundleError(f"the files of {run_dir} cannot be read ({type(error).__name__}: {error})") from None
 
 
 def _duration(run_dir: Path, manifest: Manifest) -> float:

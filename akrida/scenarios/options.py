@@ -12,10 +12,9 @@ import argparse
 import os
 from pathlib import Path
 
-from dotenv import dotenv_values
 from locust import events
 
-from akrida.settings import SETTINGS, Setting, Settings
+from akrida.settings import SETTINGS, Setting, Settings, read_env_file
 
 # Settings that Locust has under its own names (-u, -r, -t); no holder reads them.
 LOCUST_OWN = frozenset({"USERS", "SPAWN_RATE", "RUN_TIME"})
@@ -72,6 +71,4 @@ def settings_from(options: argparse.Namespace | None) -> Settings:
 
 
 def _env_file() -> dict[str, str]:
-    if not ENV_FILE.is_file():
-        return {}
-    return {key: value for key, value in dotenv_values(ENV_FILE).items() if value is not None}
+    return read_env_file(ENV_FILE) if ENV_FILE.is_file() else {}

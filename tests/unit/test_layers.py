@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
     "akrida.agent.errors": 0,
     "akrida.local.errors": 0,
     "akrida.cluster.errors": 0,
+    "akrida.report.errors": 0,
     # 1: the settings
     "akrida.settings": 1,
     # 2: the parts: the agent driver, the target's clients, the embedded target, the report

@@ -241,8 +241,9 @@ def test_a_bug_has_no_exit_code_of_its_own():
 
 
 def test_the_cli_exits_2_naming_the_setting(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # no .env
     monkeypatch.setenv("USERS", "many")
-    assert cli.main(["--env-file", str(tmp_path / "none"), "check"]) == ExitCode.BAD_SETTINGS
+    assert cli.main(["check"]) == ExitCode.BAD_SETTINGS
     error = capsys.readouterr().err
     assert "USERS='many'" in error and "Traceback" not in error
 
@@ -273,3 +274,14 @@ def test_a_second_ctrl_c_while_the_executor_stops_the_load_does_not_abandon_it(t
     result, _, printed = run(tmp_path, executor)
     assert "stopped the load" in executor.calls and "SIGINT again" in printed.text
     assert result.exit_code is ExitCode.INTERRUPTED
+
+
+@pytest.mark.parametrize("shape", ["a file", "inside a file"])
+def test_a_results_dir_that_cannot_hold_runs_is_a_setting_to_fix(tmp_path, shape):
+    # (Read-only folders are not tried: the CI runs as root, for whom none is.)
+    (tmp_path / "results").write_text("not a folder")
+    results = tmp_path / "results" if shape == "a file" else tmp_path / "results" / "runs"
+    executor = FakeExecutor()
+    with pytest.raises(SettingsError, match=r"RESULTS_DIR=.*cannot make the run folder there"):
+        Run(settings_for(tmp_path, RESULTS_DIR=str(results)), executor, Printed(), check=passed_check).run()
+    assert executor.calls == ["check"]

@@ -53,7 +53,7 @@ def test_a_run_beyond_the_hard_limit_is_refused_before_anything_starts(tmp_path)
         resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 4096))
 
     result = subprocess.run(
-        [sys.executable, "-m", "akrida.cli", "--env-file", str(tmp_path / "none.env"), "run"],
+        [sys.executable, "-m", "akrida.cli", "--env-file", "/dev/null", "run"],
         env={**os.environ, "USERS": "1000", "HOLDERS_PER_PROCESS": "1000", "RESULTS_DIR": str(tmp_path / "results")},
         capture_output=True, text=True, timeout=60, preexec_fn=low_hard_limit,
     )  # fmt: skip

@@ -84,7 +84,7 @@ def test_a_missing_calibration_names_the_bench_that_writes_it(tmp_path):
 def test_akrida_plan_reads_the_committed_calibration():
     assert CALIBRATION_FILE.is_file(), "bench/calibration.json is written by bench/density.py --calibration"
     result = subprocess.run(
-        [sys.executable, "-m", "akrida.cli", "--env-file", "/nonexistent", "plan", "--users", "10000",
+        [sys.executable, "-m", "akrida.cli", "--env-file", "/dev/null", "plan", "--users", "10000",
          "--scenario", "mediator_ping"],
         capture_output=True, text=True, cwd=paths.ROOT, env={"PATH": "/usr/bin:/bin", "CLOUD": "aws",
         "WAIT_MIN": "60", "WAIT_MAX": "120"}, timeout=60,

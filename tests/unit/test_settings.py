@@ -59,7 +59,7 @@ def test_run_time(raw, seconds):
     [
         ("USERS", "abc", "expected a whole number of at least 1"),
         ("USERS", "0", "expected a whole number of at least 1"),
-        ("SPAWN_RATE", "fast", "expected a number"),
+        ("SPAWN_RATE", "fast", "expected a finite number"),
         ("RUN_TIME", "soon", "expected a duration"),
         ("SCENARIO", "nope", "expected one of mediator_ping"),
         ("AGENT_PORT_RANGE", "10-5", "expected"),

@@ -1,0 +1,88 @@
+"""Bad input through the real CLI (`akrida check`, `akrida report`): each case exits with the right
+code, names the setting or file and the fix in one message, and shows no traceback."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from akrida.settings import SETTINGS
+
+
+def invitation(**fields) -> str:
+    message = {"@type": "https://didcomm.org/out-of-band/1.1/invitation", "@id": "7a1c", **fields}
+    encoded = base64.urlsafe_b64encode(json.dumps(message).encode()).decode().rstrip("=")
+    return f"http://127.0.0.1:9/?oob={encoded}"
+
+
+def akrida(tmp_path: Path, *arguments: str, env_file: bytes | None = None, **settings: str):
+    environment = {k: v for k, v in os.environ.items() if k not in {s.env for s in SETTINGS}}
+    environment.update(settings)
+    # A state folder of its own: no embedded target of another test or of the user is seen.
+    environment["AKRIDA_LOCAL_STATE_DIR"] = str(tmp_path / "state")
+    if env_file is not None:
+        (tmp_path / ".env").write_bytes(env_file)
+    return subprocess.run(
+        [sys.executable, "-m", "akrida.cli", *arguments], cwd=tmp_path, env=environment,
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+ENDPOINT = {"services": [{"id": "#inline", "type": "did-communication", "serviceEndpoint": "http://127.0.0.1:9"}]}
+
+CASES = [
+    # (id, settings, .env contents, exit code, words the message must hold)
+    ("timeout-infinite", {"AGENT_TIMEOUT": "inf"}, None, 2, "AGENT_TIMEOUT='inf': expected a finite number"),
+    ("timeout-beyond-node", {"AGENT_TIMEOUT": "2147484"}, None, 2, "AGENT_TIMEOUT='2147484': expected a finite"),
+    ("spawn-rate-infinite", {"SPAWN_RATE": "inf"}, None, 2, "SPAWN_RATE='inf'"),
+    ("wait-nan", {"WAIT_MIN": "nan"}, None, 2, "WAIT_MIN='nan'"),
+    ("run-time-without-unit", {"RUN_TIME": "1h30"}, None, 2, "RUN_TIME='1h30': expected a duration"),
+    ("invitation-without-id", {"MEDIATION_URL": invitation(**{"@id": None}, **ENDPOINT)}, None, 2,
+     "the invitation has no @id"),
+    ("services-not-a-list", {"MEDIATION_URL": invitation(services="http://127.0.0.1:9")}, None, 2,
+     "services must be a list"),
+    ("endpoint-port-out-of-range",
+     {"MEDIATION_URL": invitation(services=[{"id": "#a", "serviceEndpoint": "http://127.0.0.1:99999"}])}, None, 2,
+     "has an invalid port"),
+    ("env-file-garbage-line", {}, b"USERS=3\nthis is not a setting\n", 2, ".env line 2: cannot read"),
+    ("env-file-not-utf8", {}, b"USERS=3\nSLO=p95(x) < 5\xff\n", 2, ".env: not UTF-8 text"),
+    ("aws-without-operator-cidr", {"CLOUD": "aws", "TARGET_CIDR": "198.51.100.20/32"}, None, 2,
+     "OPERATOR_CIDR is not set"),
+    ("aws-operator-half-the-internet", {"CLOUD": "aws", "OPERATOR_CIDR": "0.0.0.0/1",
+                                        "TARGET_CIDR": "198.51.100.20/32"}, None, 2,
+     "OPERATOR_CIDR=0.0.0.0/1 opens the hosts to 2,147,483,648 addresses"),
+    ("aws-ipv6-target", {"CLOUD": "aws", "OPERATOR_CIDR": "203.0.113.7/32", "TARGET_CIDR": "2001:db8::/64"}, None, 2,
+     "TARGET_CIDR=2001:db8::/64: the AWS hosts take IPv4 networks only"),
+    ("nothing-to-check", {}, None, 3, "target: none to check"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("settings", "env_file", "code", "words"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_check_refuses_bad_input_by_name(tmp_path, settings, env_file, code, words):
+    result = akrida(tmp_path, "check", env_file=env_file, **settings)
+    assert result.returncode == code, result.stdout + result.stderr
+    assert words in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "settings: valid" not in result.stdout or code == 3
+
+
+def test_a_named_env_file_that_is_missing_is_an_error(tmp_path):
+    result = akrida(tmp_path, "--env-file", "prod.env", "check")
+    assert result.returncode == 2
+    assert "prod.env: no such settings file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_corrupt_bundle_is_named_not_a_traceback(tmp_path):
+    run = tmp_path / "results" / "20261129-000000-mediator_ping"
+    run.mkdir(parents=True)
+    (run / "manifest.json").write_text('{"run_id": "x", "scenario": ')  # cut short
+    result = akrida(tmp_path, "report", str(run))
+    assert result.returncode == 1, result.stderr
+    assert "report: " in result.stderr and "manifest.json is not a readable manifest" in result.stderr
+    assert "Traceback" not in result.stderr
