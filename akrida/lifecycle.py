@@ -96,6 +96,12 @@ class Run:
         settings = self.settings
         if not settings.uses_embedded_target:
             return settings
+        if settings.issuer_api_key or settings.issuer_headers:
+            self.progress(
+                "akrida: ISSUER_API_KEY/ISSUER_HEADERS are set but no ISSUER_URL: they are not used; the embedded "
+                "target has its own key (set ISSUER_URL and MEDIATION_URL to test your own target)",
+                file=sys.stderr,
+            )
         wanted = self.executor.target_host()
         info = LocalTarget.current()
         if info is not None and wanted is not None and info.host != wanted:

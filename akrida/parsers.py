@@ -131,6 +131,8 @@ def parse_headers(raw: str) -> dict[str, str]:
         value = None
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise InvalidValue('expected a JSON object of strings, for example {"Authorization": "Bearer …"}')
+    if any(not character.isprintable() for text in (*value, *value.values()) for character in text):
+        raise InvalidValue("header names and values cannot hold line breaks or other control characters")
     return value
 
 

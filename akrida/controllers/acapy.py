@@ -27,6 +27,7 @@ class AcapyAdmin:
         self.setting = setting
         self.session = requests.Session()
         self.session.headers.update(headers or {})
+        self._secrets = [value for value in (headers or {}).values() if len(value) >= 4]  # see _redacted
         self.session.trust_env = False  # a proxy from the environment must not divert admin calls
 
     def __repr__(self) -> str:
@@ -52,8 +53,23 @@ class AcapyAdmin:
             )
         if not response.ok:
             raise ControllerError(f"{method} {path} on {self.base_url} failed ({response.status_code}): "
-                                  f"{response.text[:500]}")  # fmt: skip
-        return response.json() if response.content else None
+                                  f"{self._redacted(response.text[:500])}")  # fmt: skip
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise ControllerError(
+                f"{method} {path} on {self.base_url} answered with something that is not JSON "
+                f"({response.headers.get('Content-Type', 'no content type')}): is {self.setting} an ACA-Py admin API?"
+            ) from None
+
+    def _redacted(self, text: str) -> str:
+        """`text` without the values of the headers this client was given (the API key, ISSUER_HEADERS):
+        an error page may echo the request's headers."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
 
     # --- status --------------------------------------------------------------------------------
 

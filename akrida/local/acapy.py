@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from akrida import paths
 from akrida.local.errors import LocalTargetError
 from akrida.local.ledger import TRUSTEE_SEED
 from akrida.local.postgres import PostgresCredentials
-from akrida.local.processes import process_alive, runs, tail
+from akrida.local.processes import child_environment, process_alive, runs, tail
 from akrida.local.processes import terminate as terminate_process
 
 ACAPY_VERSION = "1.7.0"
@@ -81,7 +80,7 @@ class AcapyAgent:
     def environment(self, admin_api_key: str, wallet_key: str, database: PostgresCredentials) -> dict[str, str]:
         # Secrets go in the environment (ACA-Py reads ACAPY_* variables), not on the command line,
         # where any user of the machine could read them in the process list.
-        env = dict(os.environ)
+        env = child_environment()
         env.update(
             ACAPY_ADMIN_API_KEY=admin_api_key,
             ACAPY_WALLET_KEY=wallet_key,

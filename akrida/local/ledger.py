@@ -15,7 +15,7 @@ from pathlib import Path
 
 from akrida import paths
 from akrida.local.errors import LocalTargetError
-from akrida.local.processes import process_alive, running_with, terminate
+from akrida.local.processes import child_environment, process_alive, running_with, terminate
 from akrida.sockets import listening
 
 INDY_HOME = paths.STATE_DIR / "indy"
@@ -154,7 +154,7 @@ class IndyPool:
             shutil.rmtree(self.home / folder, ignore_errors=True)
 
     def _environment(self) -> dict[str, str]:
-        return {**os.environ, "AKRIDA_INDY_HOME": str(self.home), "HOME": str(self.home)}
+        return child_environment(AKRIDA_INDY_HOME=str(self.home), HOME=str(self.home))
 
 
 def _exited(pid: int) -> bool:

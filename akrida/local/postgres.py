@@ -19,6 +19,7 @@ from pathlib import Path
 
 from akrida import paths
 from akrida.local.errors import LocalTargetError
+from akrida.local.processes import child_environment
 
 SUPERUSER = "akrida"
 
@@ -91,7 +92,7 @@ class LocalPostgres:
             result = subprocess.run(
                 [str(self.bin / "psql"), "-h", self.host, "-p", str(self.port), "-U", credentials.user,
                  "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-q", "-c", statement],
-                env={**os.environ, "PGPASSWORD": credentials.password},
+                env=child_environment(PGPASSWORD=credentials.password),
                 capture_output=True, text=True, timeout=60,
             )  # fmt: skip
             if result.returncode != 0:
@@ -160,7 +161,7 @@ class LocalPostgres:
     def _run(self, command: list[str], check: bool = True) -> subprocess.CompletedProcess:
         if self.as_postgres:
             command = ["runuser", "-u", "postgres", "--", *command]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd="/")
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd="/", env=child_environment())
         if check and result.returncode != 0:
             raise LocalTargetError(f"{' '.join(command[:6])} … failed: {result.stderr.strip() or result.stdout}")
         return result
@@ -180,6 +181,7 @@ def _reachable_by_postgres(folder: Path) -> bool:
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o755)
     result = subprocess.run(
-        ["runuser", "-u", "postgres", "--", "test", "-x", str(folder)], capture_output=True, timeout=30
-    )
+        ["runuser", "-u", "postgres", "--", "test", "-x", str(folder)],
+        capture_output=True, timeout=30, env=child_environment(),
+    )  # fmt: skip
     return result.returncode == 0

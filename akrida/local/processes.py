@@ -10,6 +10,20 @@ from pathlib import Path
 
 import psutil
 
+from akrida.settings import SECRET_VARIABLES
+
+
+def child_environment(**extra: str) -> dict[str, str]:
+    """The environment for a process of the embedded target: this one's, without akrida's secrets.
+
+    A user's ISSUER_API_KEY or ISSUER_HEADERS exported in the shell are for the target under test;
+    ACA-Py, PostgreSQL and the ledger have no use for them, and anyone who may read a process's
+    environment (root, the postgres user) would see them there.
+    """
+    environment = {name: value for name, value in os.environ.items() if name not in SECRET_VARIABLES}
+    environment.update(extra)
+    return environment
+
 
 def process_alive(pid: int) -> bool:
     """True while `pid` runs; a zombie (a child of ours that exited) is reaped and counts as gone."""

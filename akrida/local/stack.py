@@ -22,7 +22,7 @@ from akrida.local import acapy
 from akrida.local.errors import LocalTargetError
 from akrida.local.ledger import NODES, IndyPool
 from akrida.local.postgres import LocalPostgres
-from akrida.local.processes import runs, terminate
+from akrida.local.processes import child_environment, runs, terminate
 from akrida.sockets import bindable, listening
 
 DATABASE_HOST = "127.0.0.1"
@@ -343,6 +343,7 @@ def _start_tails_server(host: str, port: int, log_dir: Path) -> int:
             [sys.executable, "-m", "akrida.local.tails", "--host", host, "--port", str(port),
              "--directory", str(paths.LOCAL_STATE_DIR / "tails")],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            env=child_environment(),
         )  # fmt: skip
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:

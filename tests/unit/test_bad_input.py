@@ -59,6 +59,10 @@ CASES = [
      "OPERATOR_CIDR=0.0.0.0/1 opens the hosts to 2,147,483,648 addresses"),
     ("aws-ipv6-target", {"CLOUD": "aws", "OPERATOR_CIDR": "203.0.113.7/32", "TARGET_CIDR": "2001:db8::/64"}, None, 2,
      "TARGET_CIDR=2001:db8::/64: the AWS hosts take IPv4 networks only"),
+    ("headers-with-a-line-break", {"ISSUER_HEADERS": '{"X-Key": "secret-2b7f\\nInjected: 1"}'}, None, 2,
+     "ISSUER_HEADERS=***: header names and values cannot hold line breaks"),
+    ("headers-not-json", {"ISSUER_HEADERS": "{x-api-key: secret-2b7f}"}, None, 2,
+     "ISSUER_HEADERS=***: expected a JSON"),
     ("nothing-to-check", {}, None, 3, "target: none to check"),
 ]  # fmt: skip
 
@@ -69,6 +73,7 @@ def test_check_refuses_bad_input_by_name(tmp_path, settings, env_file, code, wor
     assert result.returncode == code, result.stdout + result.stderr
     assert words in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+    assert "secret-2b7f" not in result.stdout + result.stderr
     assert "settings: valid" not in result.stdout or code == 3
 
 
