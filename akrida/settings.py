@@ -49,6 +49,7 @@ ISSUER_TYPES = ("acapy_v2", "acapy")
 PICKUP_STRATEGIES = ("implicit", "pickup_v1", "pickup_v2", "pickup_v2_live", "none")
 AGENT_LOG_LEVELS = ("test", "trace", "debug", "info", "warn", "error", "fatal", "off")
 REDACTED = "***"
+WILDCARD_ADDRESSES = ("0.0.0.0", "::", "[::]", "*")
 NODE_TIMER_LIMIT_S = 2_147_483  # setTimeout fires at once beyond 2^31 - 1 ms: every wait would "time out"
 
 
@@ -167,6 +168,13 @@ class Settings:
         "AGENT_ENDPOINT_HOST",
         parse_host,
         "Host name the target uses to reach holders without mediation.",
+        default="127.0.0.1",
+    )
+    agent_listen_host: str = setting(
+        "AGENT_LISTEN_HOST",
+        parse_host,
+        "Address the inbound ports of holders without mediation listen on (cluster hosts: their own "
+        "address, set by `make run`). `0.0.0.0` listens on every interface.",
         default="127.0.0.1",
     )
     agent_timeout: float = setting(
@@ -376,6 +384,11 @@ class Settings:
             problems.append("PROOF_NON_REVOKED=true needs CREDENTIAL_FORMAT=indy (revocation is AnonCreds only here)")
         if self.ledger_network and self.ledger_genesis_file is not None:
             problems.append("LEDGER_NETWORK and LEDGER_GENESIS_FILE are both set: keep one")
+        if self.local_host in WILDCARD_ADDRESSES:
+            problems.append(
+                f"LOCAL_HOST={self.local_host} would open the embedded target's admin APIs on every interface: "
+                "give one address, such as 127.0.0.1"
+            )
         if self.issue_weight + self.present_weight == 0:
             problems.append("ISSUE_WEIGHT and PRESENT_WEIGHT are both 0: give at least one a positive weight")
         if _SCENARIOS[self.scenario].needs_mediator and not self.with_mediation:

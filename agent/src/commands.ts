@@ -38,6 +38,7 @@ async function start(context: Context) {
     mediatorInvitationUrl: optionalString(request, 'mediatorInvitationUrl'),
     pickupStrategy: parsePickupStrategy(optionalString(request, 'pickupStrategy')),
     inboundPort: optionalInteger(request, 'inboundPort', 1, 65535),
+    inboundHost: optionalString(request, 'inboundHost') ?? '127.0.0.1',
     endpoint: optionalString(request, 'endpoint'),
     ledgerGenesisPath: optionalString(request, 'ledgerGenesisPath'),
   }

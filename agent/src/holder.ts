@@ -47,6 +47,7 @@ export interface StartOptions extends ModuleOptions {
   logLevel: LogLevel
   timeoutMs: number
   inboundPort?: number
+  inboundHost: string
   endpoint?: string
 }
 
@@ -85,7 +86,7 @@ export class Holder {
     }
     // Credo's HTTP inbound transport reports a taken port as an uncaught 'error' event, long after
     // initialize() was called; finding it first keeps it this holder's own `local` failure.
-    if (!withMediation) await ensurePortFree(options.inboundPort as number)
+    if (!withMediation) await ensurePortFree(options.inboundPort as number, options.inboundHost)
     const agent = new Agent({
       config: {
         label: options.label,
@@ -105,7 +106,11 @@ export class Holder {
     })
     agent.registerOutboundTransport(new WsOutboundTransport())
     agent.registerOutboundTransport(new HttpOutboundTransport())
-    if (!withMediation) agent.registerInboundTransport(new HttpInboundTransport({ port: options.inboundPort as number }))
+    if (!withMediation) {
+      const inbound = new HttpInboundTransport({ port: options.inboundPort as number })
+      listenOnlyOn(inbound, options.inboundHost)
+      agent.registerInboundTransport(inbound)
+    }
 
     const holder = new Holder(agent, options)
     holder.subscribe()
@@ -231,14 +236,27 @@ export class Holder {
   }
 }
 
-function ensurePortFree(port: number): Promise<void> {
+function ensurePortFree(port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const probe = createServer()
     probe.once('error', (error: NodeJS.ErrnoException) =>
-      reject(new CommandError('local', `inbound port ${port} already in use (${error.code ?? error.message})`)),
+      reject(
+        new CommandError(
+          'local',
+          error.code === 'EADDRINUSE'
+            ? `inbound port ${host}:${port} already in use`
+            : `inbound port ${host}:${port} cannot be used (${error.code ?? error.message})`,
+        ),
+      ),
     )
-    probe.listen(port, () => probe.close(() => resolve()))
+    probe.listen(port, host, () => probe.close(() => resolve()))
   })
+}
+
+/** Credo's HTTP inbound transport listens on every interface; a holder listens on `host` alone. */
+function listenOnlyOn(transport: HttpInboundTransport, host: string): void {
+  const listen = transport.app.listen.bind(transport.app)
+  transport.app.listen = ((port: number) => listen(port, host)) as typeof transport.app.listen
 }
 
 function classifyStartError(error: unknown): CommandError {

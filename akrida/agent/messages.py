@@ -74,6 +74,7 @@ class StartOptions:
     mediator_invitation_url: str | None = None
     pickup_strategy: PickupStrategy | None = None
     inbound_port: int | None = None
+    inbound_host: str | None = None
     endpoint: str | None = None
     label: str | None = None
     ledger_genesis_path: str | None = None

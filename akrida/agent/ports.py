@@ -13,17 +13,17 @@ class PortPool:
     pool instead of making holders fail with EADDRINUSE later.
     """
 
-    def __init__(self, first: int, last: int, setting: str = "AGENT_PORT_RANGE"):
+    def __init__(self, first: int, last: int, setting: str = "AGENT_PORT_RANGE", host: str = "127.0.0.1"):
         if not 0 < first <= last <= 65535:
             raise ValueError(f"bad port range {first}-{last}")
-        self.first, self.last, self.setting = first, last, setting
+        self.first, self.last, self.setting, self.host = first, last, setting, host
         self._free = list(range(last, first - 1, -1))  # pop() hands out the lowest first
         self._taken: set[int] = set()
 
     def acquire(self) -> int:
         while self._free:
             port = self._free.pop()
-            if bindable("0.0.0.0", port):
+            if bindable(self.host, port):
                 self._taken.add(port)
                 return port
             # In use by another program: leave it out of this pool for good.

@@ -179,7 +179,12 @@ class ClusterExecutor:
             _describe(remote, reports[host.name])
             remote.run(f"mkdir -p {shlex.quote(folder)}")
             # Each host's holders announce the host's own address to the target (no load balancer).
-            host_environment = {**environment, "AGENT_ENDPOINT_HOST": host.public_ip}
+            # They listen on the host's own address (behind a cloud's NAT, the private one), not every interface.
+            host_environment = {
+                **environment,
+                "AGENT_ENDPOINT_HOST": host.public_ip,
+                "AGENT_LISTEN_HOST": host.private_ip,
+            }
             if settings.ledger_genesis_file is not None:  # the holders read the ledger's genesis file locally
                 host_environment["LEDGER_GENESIS_FILE"] = f"{folder}/genesis.txn"
                 remote.write(f"{folder}/genesis.txn", settings.ledger_genesis_file.read_text(), mode=0o644)

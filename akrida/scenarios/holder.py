@@ -93,7 +93,10 @@ class Holder:
             else:
                 self.port = self.runtime.ports.acquire()
                 options = replace(
-                    options, inbound_port=self.port, endpoint=f"http://{settings.agent_endpoint_host}:{self.port}"
+                    options,
+                    inbound_port=self.port,
+                    inbound_host=settings.agent_listen_host,
+                    endpoint=f"http://{settings.agent_endpoint_host}:{self.port}",
                 )
             self.agent = self.runtime.hosts.open()
             try:

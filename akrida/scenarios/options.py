@@ -25,7 +25,7 @@ COMMAND_ONLY = frozenset(
      "LAB_CIDR", "OPERATOR_CIDR", "TARGET_CIDR", "AWS_REGION", "MASTER_INSTANCE_TYPE", "WORKER_INSTANCE_TYPE"}
 )  # fmt: skip
 # Each load host's own value: as Locust arguments, the master's would replace every worker's.
-HOST_LOCAL = frozenset({"AGENT_ENDPOINT_HOST", "LEDGER_GENESIS_FILE"})
+HOST_LOCAL = frozenset({"AGENT_ENDPOINT_HOST", "AGENT_LISTEN_HOST", "LEDGER_GENESIS_FILE"})
 
 ENV_FILE = Path(".env")
 

@@ -48,7 +48,7 @@ class Runtime:
 
     @cached_property
     def ports(self) -> PortPool:
-        return PortPool(*self.settings.agent_port_range)
+        return PortPool(*self.settings.agent_port_range, host=self.settings.agent_listen_host)
 
     @cached_property
     def issuer(self) -> AcapyAdmin:

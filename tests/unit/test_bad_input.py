@@ -63,6 +63,8 @@ CASES = [
      "ISSUER_HEADERS=***: header names and values cannot hold line breaks"),
     ("headers-not-json", {"ISSUER_HEADERS": "{x-api-key: secret-2b7f}"}, None, 2,
      "ISSUER_HEADERS=***: expected a JSON"),
+    ("local-host-every-interface", {"LOCAL_HOST": "0.0.0.0"}, None, 2,
+     "LOCAL_HOST=0.0.0.0 would open the embedded target's admin APIs on every interface"),
     ("nothing-to-check", {}, None, 3, "target: none to check"),
 ]  # fmt: skip
 
