@@ -31,7 +31,14 @@ MASTER_PORT = 5557
 EXPECT_WORKERS_WAIT = 120  # seconds the master waits for every worker to connect
 POLL_INTERVAL = 5.0
 MERGED_FOLDERS = ("health", "delivery")  # per-process files the summary reads from every host
-MASTER_FILES = ("locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv", "locust_exceptions.csv")
+MASTER_FILES = (
+    "locust_stats.csv",
+    "locust_stats_final.csv",
+    "locust_stats_history.csv",
+    "locust_failures.csv",
+    "locust_failures_final.csv",
+    "locust_exceptions.csv",
+)
 
 
 @dataclass

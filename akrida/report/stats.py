@@ -10,6 +10,10 @@ from akrida.catalog import HARNESS
 
 STATS_FILE = "locust_stats.csv"
 FAILURES_FILE = "locust_failures.csv"
+# The same tables written once every user stopped (akrida/scenarios/final_stats.py): complete, where
+# Locust's own may miss the last seconds. Read first when present.
+FINAL_STATS_FILE = "locust_stats_final.csv"
+FINAL_FAILURES_FILE = "locust_failures_final.csv"
 
 
 PERCENTILES = ("50%", "66%", "75%", "80%", "90%", "95%", "98%", "99%", "99.9%", "100%")
@@ -54,8 +58,8 @@ class Failure:
 
 def read_steps(run_dir: Path) -> list[StepStats]:
     """Every row of the stats CSV except Locust's 'Aggregated' total."""
-    path = run_dir / STATS_FILE
-    if not path.is_file():
+    path = _first_of(run_dir, FINAL_STATS_FILE, STATS_FILE)
+    if path is None:
         return []
     with open(path, newline="") as handle:
         rows = [row for row in csv.DictReader(handle) if row.get("Name") != "Aggregated"]
@@ -77,13 +81,17 @@ def read_steps(run_dir: Path) -> list[StepStats]:
 
 
 def read_failures(run_dir: Path) -> list[Failure]:
-    path = run_dir / FAILURES_FILE
-    if not path.is_file():
+    path = _first_of(run_dir, FINAL_FAILURES_FILE, FAILURES_FILE)
+    if path is None:
         return []
     with open(path, newline="") as handle:
         return [
             Failure(row["Method"], row["Name"], row["Error"], int(row["Occurrences"])) for row in csv.DictReader(handle)
         ]
+
+
+def _first_of(run_dir: Path, *names: str) -> Path | None:
+    return next((run_dir / name for name in names if (run_dir / name).is_file()), None)
 
 
 def _number(text: str | None) -> float:

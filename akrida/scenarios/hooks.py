@@ -13,6 +13,7 @@ from locust.env import Environment
 
 from akrida.report.health import INTERVAL_SECONDS, HealthLog, HealthSampler
 from akrida.scenarios import gating  # noqa: F401 - registers the SLO gates
+from akrida.scenarios.final_stats import write_final_stats
 from akrida.scenarios.runtime import ATTRIBUTE, renew_runtime, runtime_of
 
 _sampler: gevent.Greenlet | None = None
@@ -54,6 +55,8 @@ def _finish_at_quit(environment: Environment, **_kwargs) -> None:
 
 
 def _finish(environment: Environment) -> None:
+    with contextlib.suppress(OSError):  # a full disk: Locust's own CSV is still there
+        write_final_stats(environment)
     runtime = runtime_of(environment)
     if _sampler is not None:
         _sampler.kill(block=False)

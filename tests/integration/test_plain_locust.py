@@ -25,8 +25,8 @@ def plain_locust(target, tmp_path, *arguments: str) -> subprocess.CompletedProce
     return subprocess.run(command, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=180)
 
 
-def pings(tmp_path) -> int:
-    with open(tmp_path / "locust_stats.csv", newline="") as handle:
+def pings(tmp_path, name: str = "locust_stats.csv") -> int:
+    with open(tmp_path / name, newline="") as handle:
         rows = {row["Name"]: row for row in csv.DictReader(handle)}
     return int(rows["ping_mediator"]["Request Count"])
 
@@ -40,4 +40,6 @@ def test_a_plain_locust_run_is_configured_and_gated(target, tmp_path, slo, code)
     result = plain_locust(target, tmp_path, "--slo", slo, "--holders-per-process", "2")
     assert result.returncode == code, result.stderr[-4000:]
     assert pings(tmp_path) > 0, "no holder pinged the mediator"
+    # The final table, written once the users stopped, holds at least what Locust's periodic CSV has.
+    assert pings(tmp_path, "locust_stats_final.csv") >= pings(tmp_path) > 0
     assert ("FAIL  p95(ping_mediator)" in result.stderr) == (code == 4), result.stderr[-2000:]
