@@ -9,3 +9,19 @@ ROOT = Path(__file__).resolve().parent.parent
 # holder agents to loopback: the agents' own guard refuses any other address (see PROTOCOL.md).
 os.environ["AKRIDA_LOCAL_STATE_DIR"] = str(ROOT / ".akrida" / "test-local")
 os.environ["AKRIDA_AGENT_LOOPBACK_ONLY"] = "1"
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Names the agent the protocol tests ran against, with the versions it reported."""
+    seen = set()
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            properties = dict(getattr(report, "user_properties", ()))
+            if "agent_versions" not in properties:
+                continue
+            versions = ", ".join(f"{name} {version}" for name, version in sorted(properties["agent_versions"].items()))
+            seen.add(f"{properties.get('agent_script', 'agent')}: {versions}")
+    if seen:
+        terminalreporter.write_sep("-", "agent under test")
+        for line in sorted(seen):
+            terminalreporter.write_line(line)

@@ -15,7 +15,8 @@ def progress_line(run_dir: Path, wanted_users: int, elapsed: float, run_time: fl
         with open(path, newline="") as handle:
             last = None
             for row in csv.DictReader(handle):
-                if row.get("Name") == "Aggregated":
+                # Locust may be halfway through writing the last row: its missing columns read as None.
+                if row.get("Name") == "Aggregated" and None not in row.values():
                     last = row
     except OSError:
         return None

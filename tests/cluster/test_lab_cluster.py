@@ -9,9 +9,11 @@ Traffic stays on this machine: loopback and the namespaces these tests make.
 from __future__ import annotations
 
 import csv
+import ipaddress
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -31,7 +33,11 @@ from tests.cluster.conftest import (
 PREFIX = "aktst"
 CIDR = "10.201.0.0/24"
 BASE_PORT = 8600
-RUN_SETTINGS = ("SCENARIO=mediator_ping", "USERS=4", "SPAWN_RATE=2", "RUN_TIME=30s", "WORKER_PROCESSES=1")
+# AGENT_LOG_LEVEL=info: Credo logs each message a holder receives, which shows on each worker that its
+# holders got the mediator's answers.
+RUN_SETTINGS = ("SCENARIO=mediator_ping", "USERS=4", "SPAWN_RATE=2", "RUN_TIME=30s", "WORKER_PROCESSES=1",
+                "AGENT_LOG_LEVEL=info")  # fmt: skip
+PING_RESPONSE = "Received message with type 'https://didcomm.org/trust_ping/1.0/ping_response'"
 
 
 def aggregated(run_dir: Path) -> dict[str, str]:
@@ -44,18 +50,74 @@ def run_dir_of(output: str) -> Path:
     return Path(line.split()[1])
 
 
+class Lab:
+    """The module's lab of one master and two workers, provisioned when a test needs it and it is not up.
+
+    Provisioning takes minutes, so the tests share one lab; a test that takes it down (teardown)
+    says so, and the next test that needs it gets a freshly provisioned one, whatever the order.
+    """
+
+    def __init__(self, environment: dict[str, str]):
+        self.environment = environment
+        self.state = Path(environment["AKRIDA_CLUSTER_STATE_DIR"])
+        self.provisioned: subprocess.CompletedProcess | None = None  # the provision that made the lab
+
+    def up(self) -> Lab:
+        if self.provisioned is None:
+            make("teardown", self.environment)  # leftovers of an aborted session
+            self.provisioned = make("provision", self.environment, "WORKERS=2")
+        return self
+
+    def down(self) -> subprocess.CompletedProcess:
+        self.provisioned = None
+        return make("teardown", self.environment)
+
+    def address(self, host: str) -> str:
+        """The host's address on the lab's bridge (infra/lab: master .10, worker-N .10+N)."""
+        offset = 10 if host == "master" else 10 + int(host.removeprefix("worker-"))
+        return str(ipaddress.ip_network(CIDR)[offset])
+
+    def restart_sshd(self, host: str) -> None:
+        """Starts the host's sshd again as scripts/lab-hosts.sh first did, if it no longer runs."""
+        if "sshd" in commands_in(f"{PREFIX}-{host}"):
+            return
+        folder = self.state / "lab" / "hosts" / host
+        subprocess.run(
+            ["ip", "netns", "exec", f"{PREFIX}-{host}", "/usr/sbin/sshd", "-f", str(folder / "sshd_config"),
+             "-E", str(folder / "sshd.log")],
+            check=True, timeout=30,
+        )  # fmt: skip
+        with socket.create_connection((self.address(host), 22), timeout=10) as connection:
+            assert connection.recv(64).startswith(b"SSH-2.0-"), f"{host}: sshd does not answer"
+
+
+def commands_in(namespace: str) -> list[str]:
+    """The command names of the processes in a lab host's namespace."""
+    pids = subprocess.run(["ip", "netns", "pids", namespace], capture_output=True, text=True).stdout.split()
+    names = []
+    for pid in pids:
+        try:
+            names.append(Path(f"/proc/{pid}/comm").read_text().strip())
+        except OSError:
+            continue  # ended meanwhile
+    return names
+
+
 @pytest.fixture(scope="module")
-def lab(lab_capable, tmp_path_factory):
-    results = tmp_path_factory.mktemp("lab-results")
-    environment = lab_environment("lab", PREFIX, CIDR, BASE_PORT, results)
-    make("teardown", environment)  # leftovers of an aborted session
-    provisioned = make("provision", environment, "WORKERS=2")
-    yield environment, provisioned
-    make("teardown", environment)
+def lab_hosts(lab_capable, tmp_path_factory):
+    lab = Lab(lab_environment("lab", PREFIX, CIDR, BASE_PORT, tmp_path_factory.mktemp("lab-results")))
+    yield lab
+    lab.down()
+
+
+@pytest.fixture
+def lab(lab_hosts: Lab) -> Lab:
+    """The lab, up: provisioned now if no lab is, or a test before this one tore it down."""
+    return lab_hosts.up()
 
 
 def test_provision_makes_prepared_lab_hosts(lab):
-    environment, provisioned = lab
+    environment, provisioned = lab.environment, lab.provisioned
     assert provisioned.returncode == 0, provisioned.stdout[-3000:] + provisioned.stderr[-3000:]
     assert "terraform apply: 1 master and 2 workers" in provisioned.stdout
     assert "cluster ready" in provisioned.stdout
@@ -72,7 +134,7 @@ def test_provision_makes_prepared_lab_hosts(lab):
 
 
 def test_second_playbook_run_changes_nothing(lab):
-    environment, _ = lab
+    environment = lab.environment
     prepared = akrida(environment, "cluster", "prepare")
     assert prepared.returncode == 0, prepared.stdout[-3000:] + prepared.stderr[-3000:]
     recap = [line for line in prepared.stdout.splitlines() if "changed=" in line]
@@ -81,7 +143,7 @@ def test_second_playbook_run_changes_nothing(lab):
 
 
 def test_distributed_run_brings_results_home_from_every_worker(lab):
-    environment, _ = lab
+    environment = lab.environment
     result = make("run", environment, *RUN_SETTINGS)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-3000:]
     run_dir = run_dir_of(result.stdout)
@@ -96,12 +158,23 @@ def test_distributed_run_brings_results_home_from_every_worker(lab):
     for worker in ("worker-1", "worker-2"):
         folder = run_dir / "hosts" / worker
         assert (folder / "locust-worker.log").is_file()
-        agent_logs = list((folder / "agents").rglob("*.log"))
+        agent_logs = list((folder / "agents").rglob("*.log*"))
         assert agent_logs, f"{worker} ran no holders"
+        # The holders on this worker got the mediator's answers to their trust pings: the only
+        # counterpart of mediator_ping, reached on the lab's bridge.
+        received = [path for path in agent_logs if PING_RESPONSE in path.read_text(errors="replace")]
+        assert received, f"no holder on {worker} logged a ping response: {[str(p) for p in agent_logs]}"
+        # ... and this worker's own generator sampled its live holders.
+        holders = [
+            int(row["live_holders"])
+            for path in (folder / "health").glob("*.csv")
+            for row in csv.DictReader(path.read_text().splitlines())
+        ]
+        assert max(holders, default=0) > 0, f"{worker} sampled no live holders"
         assert not (folder / ".env").exists(), "the settings file with secrets stays on the host"
     for name in ("report.html", "summary.html", "locust_stats_history.csv"):
         assert (run_dir / name).is_file(), name
-    # The holders of both workers reached the mediator on the lab's bridge.
+    # The controller checked the mediator on the lab's bridge before the load.
     assert "10.201.0.1:8600" in result.stdout
     # Nothing is left running on the hosts but their sshd.
     for host in ("master", "worker-1", "worker-2"):
@@ -110,26 +183,32 @@ def test_distributed_run_brings_results_home_from_every_worker(lab):
 
 
 def test_a_worker_host_killed_mid_run_keeps_the_results_gathered(lab):
-    environment, _ = lab
     command = [str(ROOT / ".venv" / "bin" / "akrida"), "run", "--users", "4", "--run-time", "40s"]
-    environment = {**environment, "WORKER_PROCESSES": "1", "SPAWN_RATE": "2"}
+    environment = {**lab.environment, "WORKER_PROCESSES": "1", "SPAWN_RATE": "2"}
     process = subprocess.Popen(
         command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     output = []
-    deadline = time.monotonic() + 300
-    assert process.stdout is not None
-    for line in process.stdout:
-        output.append(line)
-        if line.startswith("users 4/4"):
-            break
-        assert time.monotonic() < deadline, "".join(output)
-    # The host dies: every process in its namespace, sshd included.
-    pids = subprocess.run(["ip", "netns", "pids", f"{PREFIX}-worker-2"], capture_output=True, text=True).stdout
-    for pid in pids.split():
-        os.kill(int(pid), signal.SIGKILL)
-    remaining, _ = process.communicate(timeout=400)
-    output.append(remaining)
+    try:
+        deadline = time.monotonic() + 300
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+            if line.startswith("users 4/4"):
+                break
+            assert time.monotonic() < deadline, "".join(output)
+        # The host dies: every process in its namespace, sshd included.
+        pids = subprocess.run(["ip", "netns", "pids", f"{PREFIX}-worker-2"], capture_output=True, text=True).stdout
+        for pid in pids.split():
+            os.kill(int(pid), signal.SIGKILL)
+        remaining, _ = process.communicate(timeout=400)
+        output.append(remaining)
+    finally:
+        if process.poll() is None:  # the test failed before the run ended: stop it as Ctrl-C would
+            process.send_signal(signal.SIGINT)
+            process.communicate(timeout=120)
+        # The host comes back, so the tests after this one find the lab whole.
+        lab.restart_sshd("worker-2")
     text = "".join(output)
     assert process.returncode == 1, text[-4000:]
     run_dir = run_dir_of(text)
@@ -142,9 +221,8 @@ def test_a_worker_host_killed_mid_run_keeps_the_results_gathered(lab):
 
 
 def test_teardown_leaves_nothing_and_is_safe_twice(lab):
-    environment, _ = lab
-    state = Path(environment["AKRIDA_CLUSTER_STATE_DIR"])
-    first = make("teardown", environment)
+    environment, state = lab.environment, lab.state
+    first = lab.down()  # a test after this one provisions a lab again
     assert first.returncode == 0, first.stdout + first.stderr
     assert namespaces(PREFIX) == []
     assert links(PREFIX) == []

@@ -41,6 +41,26 @@ def steps_by_key(run_dir: Path) -> dict[tuple[str, str], StepStats]:
     return {(step.request_type, step.name): step for step in read_steps(run_dir)}
 
 
+def compare_table(output: str) -> dict[str, str]:
+    """`type/step` → the regression column of each row of the table `akrida compare` prints."""
+    lines = output.splitlines()
+    start = next(index for index, line in enumerate(lines) if line.startswith("---")) + 1
+    rows = {}
+    for line in lines[start:]:
+        if not line:
+            break
+        words = line.split()  # type, step, 7 figures, then the regression column
+        rows[f"{words[0]}/{words[1]}"] = " ".join(words[9:])
+    return rows
+
+
+def compare_count(output: str) -> int:
+    """The N of `akrida compare`'s closing `N step(s) regressed` line."""
+    last = output.strip().splitlines()[-1]
+    assert " step(s) regressed " in last, last
+    return int(last.split()[0])
+
+
 def describe(result: subprocess.CompletedProcess, run_dir: Path | None = None) -> str:
     text = f"exit {result.returncode}\n--- stdout\n{result.stdout[-4000:]}\n--- stderr\n{result.stderr[-4000:]}"
     if run_dir is not None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,7 +18,8 @@ import pytest
 
 from akrida import paths
 from akrida.report.progress import HISTORY_FILE
-from tests.integration.helpers import akrida, describe, only_run_dir
+from akrida.report.stats import STATS_FILE
+from tests.integration.helpers import akrida, compare_count, compare_table, describe, only_run_dir
 
 pytestmark = pytest.mark.integration
 
@@ -86,10 +89,46 @@ def test_gates_decide_the_exit_code(target, tmp_path):
                      SLO="p95(ping_mediator) < 0.001ms")  # fmt: skip
     assert failing.returncode == 4, describe(failing)
     assert "FAIL  p95(ping_mediator) < 0.001ms" in failing.stdout
-    # The two runs compare step by step.
-    compared = akrida("compare", str(only_run_dir(tmp_path / "pass")), str(only_run_dir(tmp_path / "fail")),
-                      results=tmp_path)  # fmt: skip
-    assert "ping_mediator" in compared.stdout and "regressed" in compared.stdout
+    # The two runs compare step by step. They made the same load, so whether B regressed is chance:
+    # the count, the marked rows and the exit code must agree.
+    run_a, run_b = only_run_dir(tmp_path / "pass"), only_run_dir(tmp_path / "fail")
+    compared = akrida("compare", str(run_a), str(run_b), results=tmp_path)
+    table = compare_table(compared.stdout)
+    assert table.keys() >= {"didcomm/startup", "didcomm/ping_mediator"}, compared.stdout
+    marked = [step for step, note in table.items() if note not in ("", "only in A", "only in B")]
+    assert compare_count(compared.stdout) == len(marked), compared.stdout
+    assert compared.returncode == (1 if marked else 0), describe(compared)
+
+
+def test_compare_names_the_step_that_regressed(target, tmp_path):
+    result = akrida("run", results=tmp_path / "runs", USERS="2", SPAWN_RATE="2", RUN_TIME="8s")
+    run = only_run_dir(tmp_path / "runs")
+    assert result.returncode == 0, describe(result, run)
+    # A run against itself: nothing regressed, and compare exits 0.
+    same = akrida("compare", str(run), str(run), results=tmp_path)
+    assert same.returncode == 0, describe(same)
+    assert compare_count(same.stdout) == 0
+    assert set(compare_table(same.stdout).values()) == {""}, same.stdout
+    # The same run with ping_mediator's p95 doubled: exactly that step regressed, on p95, and compare exits 1.
+    slower = tmp_path / "slower"
+    shutil.copytree(run, slower)
+    stats = slower / STATS_FILE
+    with open(stats, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    ping = next(row for row in rows if row["Type"] == "didcomm" and row["Name"] == "ping_mediator")
+    assert float(ping["95%"]) > 0, "ping_mediator has no p95 to regress from"
+    ping["95%"] = str(float(ping["95%"]) * 2)
+    with open(stats, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    compared = akrida("compare", str(run), str(slower), results=tmp_path)
+    assert compared.returncode == 1, describe(compared)
+    assert compare_count(compared.stdout) == 1, compared.stdout
+    table = compare_table(compared.stdout)
+    assert table.pop("didcomm/ping_mediator") == "p95", compared.stdout
+    assert table and set(table.values()) == {""}, compared.stdout
+    assert "+100%" in next(line for line in compared.stdout.splitlines() if " ping_mediator " in line)
 
 
 def test_malformed_gate_stops_before_anything_starts(tmp_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 from pathlib import Path
@@ -34,6 +35,8 @@ from akrida.settings import SETTINGS
 from tests.protocol import check_reply
 
 SCRIPT = Path(os.environ.get("AKRIDA_AGENT_SCRIPT", paths.AGENT_SCRIPT))
+# A package version as npm writes it (https://semver.org): Node's own has no leading "v" here.
+SEMVER = re.compile(r"\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?")
 CONFIG = AgentConfig(script=SCRIPT, timeout=20)
 
 
@@ -100,6 +103,16 @@ def test_status_before_start(raw):
     reply = raw.ask({"cmd": "status", "id": 7})
     assert reply["error"] == 0 and reply["id"] == 7
     assert reply["result"]["started"] is False and reply["result"]["holders"] == 0
+
+
+def test_status_reports_the_versions_the_agent_runs_on(raw, request):
+    # A conformance suite for any agent: the versions are reported (in the session's summary, see
+    # tests/conftest.py, and as properties of this test in --junitxml), never required to be particular ones.
+    versions = raw.ask({"cmd": "status", "id": 8})["result"]["versions"]
+    request.node.user_properties += [("agent_script", str(SCRIPT)), ("agent_versions", versions)]
+    assert set(versions) == {"node", "credo"}
+    for name, version in versions.items():
+        assert SEMVER.fullmatch(version), f"versions.{name} {version!r} is not a version such as 1.2.3 or 1.2.3-alpha.1"
 
 
 def test_replies_echo_string_and_number_ids(raw):
