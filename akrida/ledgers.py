@@ -4,7 +4,6 @@ fetched once and kept under .akrida/genesis/. LEDGER_GENESIS_FILE gives a local 
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import requests
@@ -12,6 +11,7 @@ import requests
 from akrida import paths
 from akrida.catalog import KNOWN_NETWORKS
 from akrida.controllers.base import TargetUnreachable
+from akrida.parsers import genesis_problem
 
 GENESIS_DIR = paths.STATE_DIR / "genesis"
 
@@ -45,10 +45,6 @@ def genesis_file(network: str, folder: Path = GENESIS_DIR, timeout: float = 30.0
 
 def check_genesis(text: str, source: str) -> None:
     """Genesis files hold one JSON transaction per line, each with a `txn`."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    try:
-        valid = bool(lines) and all("txn" in json.loads(line) for line in lines)
-    except (json.JSONDecodeError, TypeError):
-        valid = False
-    if not valid:
-        raise TargetUnreachable(f"{source} did not give a genesis file (one JSON transaction per line)")
+    problem = genesis_problem(text)
+    if problem:
+        raise TargetUnreachable(f"{source} did not give a genesis file (one JSON transaction per line): {problem}")

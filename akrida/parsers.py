@@ -107,6 +107,21 @@ def parse_port_range(raw: str) -> tuple[int, int]:
     return first, last
 
 
+def genesis_problem(text: str) -> str | None:
+    """What is wrong with an Indy genesis file (one JSON transaction with a `txn` per line), or None."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        return "it is empty"
+    for number, line in enumerate(lines, 1):
+        try:
+            transaction = json.loads(line)
+        except ValueError:
+            return f"transaction {number} is not JSON"
+        if not isinstance(transaction, dict) or "txn" not in transaction:
+            return f"transaction {number} has no txn"
+    return None
+
+
 def parse_http_url(raw: str) -> str:
     value = raw.strip().rstrip("/")
     parts = urlsplit(value)

@@ -24,6 +24,7 @@ from akrida.catalog import SCENARIOS as _SCENARIOS
 from akrida.parsers import (
     InvalidValue,
     choice,
+    genesis_problem,
     integer,
     number,
     parse_bool,
@@ -364,8 +365,8 @@ class Settings:
                 problems.append(
                     "CREDENTIAL_FORMAT=indy needs CRED_DEF_ID: create one with `akrida target bootstrap --format indy`"
                 )
-            if self.ledger_genesis_file is not None and not self.ledger_genesis_file.is_file():
-                problems.append(f"LEDGER_GENESIS_FILE={self.ledger_genesis_file}: no such file")
+            if self.ledger_genesis_file is not None:
+                problems.extend(_genesis_file_problems(self.ledger_genesis_file))
             if self.ledger_genesis_file is None and not self.ledger_network and not self.uses_embedded_target:
                 problems.append(
                     "CREDENTIAL_FORMAT=indy needs the issuer's ledger: set LEDGER_GENESIS_FILE (its genesis file) "
@@ -434,6 +435,17 @@ def _format(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
+
+
+def _genesis_file_problems(path: Path) -> list[str]:
+    # Read here, before load: a broken file would otherwise fail every holder's start, blamed on the target.
+    try:
+        problem = genesis_problem(path.read_text(errors="replace"))
+    except FileNotFoundError:
+        return [f"LEDGER_GENESIS_FILE={path}: no such file"]
+    except OSError as error:
+        return [f"LEDGER_GENESIS_FILE={path}: cannot read it ({error.strerror})"]
+    return [f"LEDGER_GENESIS_FILE={path}: not an Indy genesis file: {problem}"] if problem else []
 
 
 def read_env_file(path: Path) -> dict[str, str]:

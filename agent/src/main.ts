@@ -5,7 +5,7 @@ import { findHandler } from './commands'
 import { DEFAULT_HANDLE, HolderHost, handleOf } from './host'
 import { log } from './log'
 import { LogLevel } from '@credo-ts/core'
-import { CommandError, Reply, Request, parseRequest, salvageId } from './protocol'
+import { CommandError, Reply, Request, classify, parseRequest, salvageId } from './protocol'
 import { createInterface } from 'readline'
 
 if (process.env.AKRIDA_AGENT_LOOPBACK_ONLY === '1') installLoopbackGuard()
@@ -19,9 +19,10 @@ function send(reply: Reply): Promise<void> {
 }
 
 function errorReply(error: unknown, request?: Partial<Request>): Reply {
-  const commandError =
-    error instanceof CommandError ? error : new CommandError('local', error instanceof Error ? error.message : String(error))
-  if (!(error instanceof CommandError)) log(LogLevel.error, `unexpected failure: ${error instanceof Error ? error.stack : error}`)
+  const commandError = classify(error)
+  if (commandError.kind === 'local' && !(error instanceof CommandError)) {
+    log(LogLevel.error, `unexpected failure: ${error instanceof Error ? error.stack : error}`)
+  }
   const reply: Reply = { error: 1, result: commandError.message, kind: commandError.kind }
   echo(reply, request)
   return reply

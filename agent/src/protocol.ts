@@ -35,6 +35,22 @@ export class CommandError extends Error {
   }
 }
 
+// What Credo and Node say when a message could not reach the other party: the target's side.
+const UNREACHED =
+  /undeliverable|Unable to send message|ECONNREFUSED|ECONNRESET|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|EPIPE|socket hang up|fetch failed|WebSocket/i
+
+/**
+ * The kind of an error a command did not classify itself. A message that did not reach the target
+ * is the target's failure (`failed`): a mediator that went away must count against the mediator,
+ * not against this agent. Anything else is this agent's own (`local`).
+ */
+export function classify(error: unknown): CommandError {
+  if (error instanceof CommandError) return error
+  const message = error instanceof Error ? error.message : String(error)
+  if (UNREACHED.test(message)) return new CommandError('failed', `the other party could not be reached: ${message}`)
+  return new CommandError('local', message)
+}
+
 /** Parses one stdin line. Throws CommandError('request') with the id, when one could be read. */
 export function parseRequest(line: string): Request {
   let value: unknown

@@ -18,7 +18,7 @@ import pytest
 
 from akrida import paths
 from akrida.report.progress import HISTORY_FILE
-from akrida.report.stats import STATS_FILE
+from akrida.report.stats import FINAL_STATS_FILE
 from tests.integration.helpers import akrida, compare_count, compare_table, describe, only_run_dir
 
 pytestmark = pytest.mark.integration
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.integration
 BUNDLE_FILES = (
     "manifest.json", "summary.md", "summary.html", "latency.png", "load.png", "generator.png",
     "locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv", "locust_exceptions.csv",
-    "report.html", "locust.log",
+    "locust_stats_final.csv", "locust_failures_final.csv", "report.html", "locust.log",
 )  # fmt: skip
 CHROMIUM = "/usr/bin/chromium"
 
@@ -112,7 +112,8 @@ def test_compare_names_the_step_that_regressed(target, tmp_path):
     # The same run with ping_mediator's p95 doubled: exactly that step regressed, on p95, and compare exits 1.
     slower = tmp_path / "slower"
     shutil.copytree(run, slower)
-    stats = slower / STATS_FILE
+    stats = slower / FINAL_STATS_FILE  # the table the report reads (Locust's own is its fallback)
+    assert stats.is_file(), "the run wrote no final stats table"
     with open(stats, newline="") as handle:
         rows = list(csv.DictReader(handle))
     ping = next(row for row in rows if row["Type"] == "didcomm" and row["Name"] == "ping_mediator")
@@ -155,7 +156,7 @@ def test_planted_secrets_appear_nowhere_in_the_bundle(target, tmp_path):
 def test_interrupted_run_keeps_a_bundle_marked_incomplete(target, tmp_path):
     environment = {**os.environ, "RESULTS_DIR": str(tmp_path), "USERS": "2", "SPAWN_RATE": "2", "RUN_TIME": "5m"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "akrida.cli", "--env-file", str(tmp_path / "no.env"), "run"],
+        [sys.executable, "-m", "akrida.cli", "--env-file", "/dev/null", "run"],
         cwd=paths.ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         preexec_fn=like_a_terminal,
     )  # fmt: skip
@@ -184,7 +185,7 @@ def test_web_ui_shows_the_running_test_in_headless_chromium(target, tmp_path):
     environment = {**os.environ, "RESULTS_DIR": str(tmp_path), "UI": "1", "UI_PORT": str(port), "USERS": "2",
                    "SPAWN_RATE": "2", "RUN_TIME": "3m"}  # fmt: skip
     process = subprocess.Popen(
-        [sys.executable, "-m", "akrida.cli", "--env-file", str(tmp_path / "no.env"), "run"],
+        [sys.executable, "-m", "akrida.cli", "--env-file", "/dev/null", "run"],
         cwd=paths.ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         preexec_fn=like_a_terminal,
     )  # fmt: skip

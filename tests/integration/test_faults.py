@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -12,6 +13,7 @@ import pytest
 
 from akrida import paths
 from akrida.report.stats import read_failures
+from akrida.sockets import listening
 from tests.integration.helpers import akrida, describe, invitation_to, only_run_dir, run_dirs, steps_by_key
 
 pytestmark = pytest.mark.integration
@@ -104,3 +106,40 @@ def test_wrong_admin_api_key_is_named(target, tmp_path):
     assert result.returncode == 3, describe(result)
     assert "check ISSUER_API_KEY" in result.stderr
     assert "wrong-key-planted-1234" not in result.stdout + result.stderr
+
+
+def test_a_killed_mediator_is_the_targets_failure_and_the_run_ends_cleanly(tmp_path):
+    """SIGKILL the embedded mediator mid-run: pings fail against the target, not the harness; the run
+    ends on time with a complete bundle, and the rest of the target is stopped."""
+    own_state = paths.STATE_DIR / "test-killed-mediator"
+    killed: list[int] = []
+
+    def kill_the_mediator_mid_run() -> None:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not killed:
+            time.sleep(1)
+            history = list(tmp_path.glob("*/locust_stats_history.csv"))
+            if history and history[0].read_text().count("\n") > 8 and (own_state / "state.json").is_file():
+                pid = json.loads((own_state / "state.json").read_text())["pids"]["mediator"]
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+
+    killer = threading.Thread(target=kill_the_mediator_mid_run, daemon=True)
+    killer.start()
+    started = time.monotonic()
+    result = akrida("run", results=tmp_path, SCENARIO="mediator_ping", USERS="3", SPAWN_RATE="3",
+                    RUN_TIME="40s", WAIT_MIN="0.5", WAIT_MAX="1", AGENT_TIMEOUT="5", LOCAL_BASE_PORT="8700",
+                    AKRIDA_LOCAL_STATE_DIR=str(own_state), timeout=240)  # fmt: skip
+    elapsed = time.monotonic() - started
+    killer.join()
+    run_dir = only_run_dir(tmp_path)
+    assert killed, "the mediator was never killed"
+    assert result.returncode == 1, describe(result, run_dir)
+    assert elapsed < 180, f"the run took {elapsed:.0f} s"
+    pings = steps_by_key(run_dir)[("didcomm", "ping_mediator")]
+    assert pings.count > pings.failures > 0, describe(result, run_dir)
+    harness = [f for f in read_failures(run_dir) if f.request_type == "harness"]
+    assert not harness, f"the mediator's death was blamed on the harness: {harness}"
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert (manifest["status"], manifest["exit_code"]) == ("complete", 1)
+    assert not any(listening("127.0.0.1", port) for port in range(8700, 8710)), "the target outlived the run"

@@ -152,7 +152,11 @@ def test_anoncreds_against_a_real_target_needs_its_ids(tmp_path):
     with pytest.raises(SettingsError, match=r"LEDGER_GENESIS_FILE=.*: no such file"):
         load(SCENARIO="issue", CREDENTIAL_FORMAT="indy", CRED_DEF_ID="x", LEDGER_GENESIS_FILE=str(tmp_path / "no"))
     genesis = tmp_path / "genesis"
-    genesis.write_text("{}\n")
+    genesis.write_text("{}\n")  # a file, but not a genesis file: every holder's start would fail
+    with pytest.raises(SettingsError, match=r"LEDGER_GENESIS_FILE=.*: not an Indy genesis file: transaction 1 has no"):
+        load(SCENARIO="present", CREDENTIAL_FORMAT="indy", CRED_DEF_ID="a:3:CL:1:t", LEDGER_GENESIS_FILE=str(genesis),
+             **target)  # fmt: skip
+    genesis.write_text('{"reqSignature": {}, "txn": {"data": {}}}\n')
     settings = load(SCENARIO="present", CREDENTIAL_FORMAT="indy", CRED_DEF_ID="a:3:CL:1:t",
                     LEDGER_GENESIS_FILE=str(genesis), **target)  # fmt: skip
     assert settings.ledger_genesis_file == genesis
