@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from akrida import paths
+from akrida.report.delivery import read_delivery
 from akrida.report.stats import read_failures
 from akrida.sockets import listening
 from tests.integration.helpers import akrida, describe, invitation_to, only_run_dir, run_dirs, steps_by_key
@@ -143,3 +144,31 @@ def test_a_killed_mediator_is_the_targets_failure_and_the_run_ends_cleanly(tmp_p
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert (manifest["status"], manifest["exit_code"]) == ("complete", 1)
     assert not any(listening("127.0.0.1", port) for port in range(8700, 8710)), "the target outlived the run"
+
+
+def test_messages_lost_with_a_killed_agent_are_not_blamed_on_the_target(target, tmp_path):
+    """Kill the agent process of holders waiting for messages: those messages died with our agent,
+    so the delivery count must not call them lost by the target."""
+    killed: list[int] = []
+
+    def kill_the_agent_mid_run() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not killed:
+            time.sleep(1)
+            pids = agents_of_run(tmp_path)
+            history = list(tmp_path.glob("*/locust_stats_history.csv"))
+            if pids and history and history[0].read_text().count("\n") > 8:
+                os.kill(pids[0], signal.SIGKILL)
+                killed.append(pids[0])
+
+    killer = threading.Thread(target=kill_the_agent_mid_run, daemon=True)
+    killer.start()
+    result = akrida("run", results=tmp_path, SCENARIO="mediator_message", USERS="3", SPAWN_RATE="3",
+                    RUN_TIME="30s", WAIT_MIN="0", WAIT_MAX="0.2", HOLDERS_PER_PROCESS="3")  # fmt: skip
+    killer.join()
+    run_dir = only_run_dir(tmp_path)
+    assert killed, "no agent was found to kill"
+    delivery = read_delivery(run_dir)
+    assert delivery is not None and delivery.sent > 0
+    assert delivery.lost == 0, f"{delivery} {describe(result, run_dir)}"
+    assert steps_by_key(run_dir)[("didcomm", "basic_message")].failures == 0, describe(result, run_dir)
