@@ -39,6 +39,13 @@ SCENARIOS: dict[str, Scenario] = {
             summary="holders take mediation and trust-ping the mediator",
         ),
         Scenario(
+            "mediator_hold",
+            "akrida.scenarios.mediator_hold:MediatorHoldUser",
+            needs_mediator=True,
+            needs_issuer=False,
+            summary="holders take mediation and stay connected, idle, pinging every HOLD_PING_INTERVAL",
+        ),
+        Scenario(
             "mediator_message",
             "akrida.scenarios.mediator_message:MediatorMessageUser",
             needs_mediator=True,

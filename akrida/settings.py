@@ -249,6 +249,13 @@ class Settings:
     )
     issue_weight: int = setting("ISSUE_WEIGHT", integer(0), "mix scenario: relative weight of issuances.", default=3)
     present_weight: int = setting("PRESENT_WEIGHT", integer(0), "mix scenario: relative weight of proofs.", default=1)
+    hold_ping_interval: int = setting(
+        "HOLD_PING_INTERVAL",
+        parse_duration,
+        "mediator_hold: how often each connected holder trust-pings the mediator (±25 %), e.g. 5m.",
+        default=300,
+        show=lambda v: f"{v}s",
+    )
     wait_min: float = setting("WAIT_MIN", number(0), "Least seconds a holder waits between iterations.", default=1.0)
     wait_max: float = setting("WAIT_MAX", number(0), "Most seconds a holder waits between iterations.", default=2.0)
     results_dir: Path = setting(

@@ -20,6 +20,7 @@ LOCUST_FILES = ("locust_stats.csv", "locust_failures.csv", "locust_stats_history
 # Every step each scenario must report, as (request type, name).
 EXPECTED_STEPS = {
     "mediator_ping": {("didcomm", "startup"), ("didcomm", "ping_mediator")},
+    "mediator_hold": {("didcomm", "startup"), ("didcomm", "ping_mediator")},
     "mediator_message": {
         ("didcomm", "startup"),
         ("admin", "create_invitation"),
@@ -57,6 +58,20 @@ def test_scenario_runs_clean(scenario, holders_per_process, target, tmp_path):
     if scenario == "mediator_message":
         delivery = read_delivery(run_dir)
         assert delivery.sent > 0 and delivery.lost == 0 and delivery.delivered + delivery.late == delivery.sent
+
+
+def test_mediator_hold_keeps_every_holder_connected_and_pinging_on_its_interval(target, tmp_path):
+    result = akrida("run", results=tmp_path, SCENARIO="mediator_hold", USERS="6", SPAWN_RATE="6",
+                    RUN_TIME="24s", HOLD_PING_INTERVAL="4s")  # fmt: skip
+    run_dir = only_run_dir(tmp_path)
+    assert result.returncode == 0, describe(result, run_dir)
+    steps = steps_by_key(run_dir)
+    assert steps[("didcomm", "startup")].count == 6 and steps[("didcomm", "startup")].failures == 0
+    # One ping at once, then one every 3-5 s for about 20 s: 4 to 8 per holder, not WAIT_MIN's 1-2 s pace.
+    pings = steps[("didcomm", "ping_mediator")]
+    assert 6 * 4 <= pings.count <= 6 * 8 and pings.failures == 0, pings
+    # Every holder stayed connected: the generator's samples saw all six live at once.
+    assert max(sample.live_holders for sample in read_health(run_dir)) == 6
 
 
 def test_a_dense_run_mediates_every_holder(target, tmp_path):
