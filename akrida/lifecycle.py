@@ -182,9 +182,9 @@ def new_manifest(settings: Settings, run_dir: Path, role: str) -> Manifest:
     return Manifest(
         run_id=run_dir.name,
         scenario=settings.scenario,
-        users=settings.users,
+        users=settings.peak_users,
         spawn_rate=settings.spawn_rate,
-        run_time_s=settings.run_time,
+        run_time_s=settings.duration,
         started_at=now(),
         config=settings.redacted(),
         hosts=[this_host(role)],

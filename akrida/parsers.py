@@ -97,6 +97,28 @@ def parse_duration(raw: str) -> int:
     return total
 
 
+Stage = tuple[int, int]  # (seconds, users at its end)
+
+
+def parse_stages(raw: str) -> tuple[Stage, ...]:
+    """k6's stages: `2m:1000,10m:1000,1m:0`, each a duration and the users to reach by its end."""
+    stages = []
+    for part in raw.split(","):
+        duration, colon, users = part.strip().partition(":")
+        if not colon:
+            raise InvalidValue(f"cannot read {part.strip()!r}: expected DURATION:USERS, e.g. 2m:1000,10m:1000,1m:0")
+        try:
+            seconds = parse_duration(duration)
+        except InvalidValue:
+            raise InvalidValue(f"{part.strip()!r}: {duration.strip()!r} is not a duration such as 90s or 2m") from None
+        if not users.strip().isdigit():
+            raise InvalidValue(f"{part.strip()!r}: {users.strip()!r} is not a whole number of users")
+        stages.append((seconds, int(users)))
+    if not any(users for _seconds, users in stages):
+        raise InvalidValue("every stage has 0 users: give at least one stage a target above 0")
+    return tuple(stages)
+
+
 def parse_port_range(raw: str) -> tuple[int, int]:
     match = re.fullmatch(r"\s*(\d+)\s*-\s*(\d+)\s*", raw)
     if not match:

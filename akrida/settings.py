@@ -40,6 +40,7 @@ from akrida.parsers import (
     parse_port_range,
     parse_region,
     parse_slo,
+    parse_stages,
     parse_text,
 )
 
@@ -249,6 +250,14 @@ class Settings:
     )
     issue_weight: int = setting("ISSUE_WEIGHT", integer(0), "mix scenario: relative weight of issuances.", default=3)
     present_weight: int = setting("PRESENT_WEIGHT", integer(0), "mix scenario: relative weight of proofs.", default=1)
+    stages: tuple[tuple[int, int], ...] = setting(
+        "STAGES",
+        parse_stages,
+        "Load in stages, as k6 writes them: `2m:1000,10m:1000,1m:0` ramps to 1000 holders in 2 minutes, "
+        "holds 10 and ramps down in 1. Instead of USERS, SPAWN_RATE and RUN_TIME.",
+        default=(),
+        show=lambda stages: ",".join(f"{seconds}s:{users}" for seconds, users in stages),
+    )
     hold_ping_interval: int = setting(
         "HOLD_PING_INTERVAL",
         parse_duration,
@@ -402,6 +411,16 @@ class Settings:
         if _SCENARIOS[self.scenario].needs_mediator and not self.with_mediation:
             problems.append(f"SCENARIO={self.scenario} needs WITH_MEDIATION=true")
         return problems
+
+    @property
+    def duration(self) -> int:
+        """Seconds of load: the stages' total, or RUN_TIME."""
+        return sum(seconds for seconds, _users in self.stages) if self.stages else self.run_time
+
+    @property
+    def peak_users(self) -> int:
+        """The most holders at once: the highest stage, or USERS."""
+        return max(users for _seconds, users in self.stages) if self.stages else self.users
 
     @property
     def uses_embedded_target(self) -> bool:

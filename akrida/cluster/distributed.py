@@ -21,7 +21,7 @@ from akrida.cluster.errors import ClusterError
 from akrida.cluster.remote import RemoteHost, connect
 from akrida.cluster.state import CloudDir, Cluster, Host
 from akrida.execute import Execution, Progress
-from akrida.execute.local import LOCUST_FINISHED, STOP_TIMEOUT
+from akrida.execute.local import LOCUST_FINISHED, STOP_TIMEOUT, describe_load, load_options
 from akrida.exits import ExitCode
 from akrida.report.manifest import Manifest
 from akrida.report.progress import HISTORY_FILE, progress_line
@@ -79,9 +79,7 @@ def master_command(settings: Settings, master: Host, expected_workers: int, run_
         "--master-bind-port", str(MASTER_PORT),
         "--expect-workers", str(expected_workers),
         "--expect-workers-max-wait", str(EXPECT_WORKERS_WAIT),
-        "-u", str(settings.users),
-        "-r", f"{settings.spawn_rate:g}",
-        "-t", f"{settings.run_time}s",
+        *load_options(settings),
         "--stop-timeout", str(STOP_TIMEOUT),
         "--csv", f"{run_dir}/locust", "--csv-full-history",
         "--html", f"{run_dir}/report.html",
@@ -209,8 +207,7 @@ class ClusterExecutor:
         self.started.add(cluster.master.name)
         pid = master.run(master_command(settings, cluster.master, expected, folder), timeout=30).strip()
         progress(
-            f"master: pid {pid}; running {settings.scenario}: {settings.users} holders, "
-            f"{settings.spawn_rate:g}/s, {settings.run_time}s, on {expected} worker processes"
+            f"master: pid {pid}; running {settings.scenario}: {describe_load(settings)}, on {expected} worker processes"
         )
         code = _wait_for_master(settings, master, folder, run_dir, progress)
         if code in LOCUST_FINISHED:
@@ -226,7 +223,7 @@ def _describe(remote: RemoteHost, report: HostReport) -> None:
 
 def _wait_for_master(settings: Settings, master: RemoteHost, folder: str, run_dir: Path, progress) -> int:
     started = time.monotonic()
-    deadline = started + settings.run_time + EXPECT_WORKERS_WAIT + STOP_TIMEOUT + 180
+    deadline = started + settings.duration + EXPECT_WORKERS_WAIT + STOP_TIMEOUT + 180
     exit_file = shlex.quote(f"{folder}/master.exit")
     while time.monotonic() < deadline:
         time.sleep(POLL_INTERVAL)
@@ -235,7 +232,7 @@ def _wait_for_master(settings: Settings, master: RemoteHost, folder: str, run_di
             return int(text)
         with contextlib.suppress(ClusterError):
             master.get(f"{folder}/{HISTORY_FILE}", str(run_dir / HISTORY_FILE))
-            line = progress_line(run_dir, settings.users, time.monotonic() - started, settings.run_time)
+            line = progress_line(run_dir, settings.peak_users, time.monotonic() - started, settings.duration)
             if line:
                 progress(line)
     raise ClusterError(f"the Locust master did not finish within {deadline - started:.0f} s")

@@ -32,9 +32,7 @@ def locust_command(settings: Settings, run_dir: Path) -> list[str]:
     command = [
         sys.executable, "-m", "locust",
         "-f", str(paths.LOCUSTFILES / scenario.locustfile),
-        "-u", str(settings.users),
-        "-r", f"{settings.spawn_rate:g}",
-        "-t", f"{settings.run_time}s",
+        *load_options(settings),
         "--csv", str(run_dir / "locust"),
         "--csv-full-history",
         "--html", str(run_dir / "report.html"),
@@ -49,13 +47,21 @@ def locust_command(settings: Settings, run_dir: Path) -> list[str]:
     return command
 
 
+def load_options(settings: Settings) -> list[str]:
+    """How many holders and for how long: Locust's -u, -r and -t, or nothing when STAGES shapes the
+    load (the locustfile's StagesShape reads STAGES itself, and Locust ignores those options then)."""
+    if settings.stages:
+        return []
+    return ["-u", str(settings.users), "-r", f"{settings.spawn_rate:g}", "-t", f"{settings.run_time}s"]
+
+
 class LocalExecutor:
     role = "generator"
 
     def check(self, settings: Settings) -> None:
         # Raised here so that Locust, its agent hosts and an embedded target all inherit it.
         raise_open_files_limit()
-        problem = check_open_files(settings.users, settings.holders_per_process, settings.uses_embedded_target)
+        problem = check_open_files(settings.peak_users, settings.holders_per_process, settings.uses_embedded_target)
         if problem:
             raise SettingsError([problem])
 
@@ -70,10 +76,7 @@ class LocalExecutor:
         if settings.ui:
             progress(f"Locust web UI: http://127.0.0.1:{settings.ui_port} (Ctrl-C to end)")
         else:
-            progress(
-                f"running {settings.scenario}: {settings.users} holders, "
-                f"{settings.spawn_rate:g}/s, {settings.run_time}s"
-            )
+            progress(f"running {settings.scenario}: {describe_load(settings)}")
         process = subprocess.Popen(locust_command(settings, run_dir), env=environment, cwd=str(paths.ROOT))
         started = time.monotonic()
         try:
@@ -81,7 +84,7 @@ class LocalExecutor:
         except KeyboardInterrupt:
             _stop(process)
             # In the web UI the test is over once its run time has passed; Ctrl-C only closes the UI.
-            if settings.ui and time.monotonic() - started >= settings.run_time:
+            if settings.ui and time.monotonic() - started >= settings.duration:
                 return Execution(complete=True)
             progress("akrida: interrupted", file=sys.stderr)
             return Execution(complete=False, code=ExitCode.INTERRUPTED)
@@ -94,6 +97,13 @@ class LocalExecutor:
         return []  # Locust wrote its files into the run folder itself
 
 
+def describe_load(settings: Settings) -> str:
+    if settings.stages:
+        stages = ", ".join(f"{users} holders over {seconds}s" for seconds, users in settings.stages)
+        return f"stages: {stages}"
+    return f"{settings.users} holders, {settings.spawn_rate:g}/s, {settings.run_time}s"
+
+
 def _wait_with_progress(process: subprocess.Popen, settings: Settings, run_dir: Path, progress: Progress) -> int:
     started = time.monotonic()
     while True:
@@ -102,7 +112,7 @@ def _wait_with_progress(process: subprocess.Popen, settings: Settings, run_dir: 
         except subprocess.TimeoutExpired:
             if settings.ui:
                 continue
-            line = progress_line(run_dir, settings.users, time.monotonic() - started, settings.run_time)
+            line = progress_line(run_dir, settings.peak_users, time.monotonic() - started, settings.duration)
             if line:
                 progress(line)
 

@@ -70,5 +70,10 @@ def settings_from(options: argparse.Namespace | None) -> Settings:
     return Settings.from_mapping(raw)
 
 
+def env_file_values() -> dict[str, str]:
+    """The variables of ./.env, as Locust processes read it (empty when there is none)."""
+    return _env_file()
+
+
 def _env_file() -> dict[str, str]:
     return read_env_file(ENV_FILE) if ENV_FILE.is_file() else {}

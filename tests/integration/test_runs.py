@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import time
 
 import pytest
 
@@ -72,6 +74,20 @@ def test_mediator_hold_keeps_every_holder_connected_and_pinging_on_its_interval(
     assert 6 * 4 <= pings.count <= 6 * 8 and pings.failures == 0, pings
     # Every holder stayed connected: the generator's samples saw all six live at once.
     assert max(sample.live_holders for sample in read_health(run_dir)) == 6
+
+
+def test_stages_ramp_up_hold_and_end_the_run(target, tmp_path):
+    started = time.monotonic()
+    result = akrida("run", results=tmp_path, SCENARIO="mediator_ping", STAGES="4s:4,10s:4,4s:0")
+    elapsed = time.monotonic() - started
+    run_dir = only_run_dir(tmp_path)
+    assert result.returncode == 0, describe(result, run_dir)
+    assert "stages: 4 holders over 4s, 4 holders over 10s, 0 holders over 4s" in result.stdout
+    assert steps_by_key(run_dir)[("didcomm", "startup")].count == 4  # the plateau kept its holders
+    assert max(sample.live_holders for sample in read_health(run_dir)) == 4
+    assert elapsed < 90, f"the staged run took {elapsed:.0f} s for 18 s of stages"
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert (manifest["users"], manifest["run_time_s"]) == (4, 18)
 
 
 def test_a_dense_run_mediates_every_holder(target, tmp_path):
