@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from akrida import __version__, paths
-from akrida.agent.limits import check_open_files, raise_open_files_limit
+from akrida.agent.limits import raise_open_files_limit
 from akrida.catalog import SCENARIOS
 from akrida.cluster.errors import ClusterError
 from akrida.cluster.state import Cluster
@@ -162,14 +162,11 @@ def _check(arguments: argparse.Namespace) -> int:
 
         if problems := cloud_problems(settings):
             raise SettingsError(problems)
+    LocalExecutor().check(settings)  # what a run here would refuse: open files, inbound ports
     print("settings: valid")
     for name, value in settings.redacted().items():
         print(f"  {name}={value}")
-    limit = raise_open_files_limit()
-    problem = check_open_files(settings.users, settings.holders_per_process, settings.uses_embedded_target)
-    if problem:
-        raise SettingsError([problem])
-    print(f"open files: {settings.users} holders fit this machine's limit ({limit.hard})")
+    print(f"open files: {settings.peak_users} holders fit this machine's limit ({raise_open_files_limit().hard})")
     if settings.uses_embedded_target:
         info = LocalTarget.current()
         if info is None:

@@ -21,7 +21,7 @@ from akrida.cluster.errors import ClusterError
 from akrida.cluster.remote import RemoteHost, connect
 from akrida.cluster.state import CloudDir, Cluster, Host
 from akrida.execute import Execution, Progress
-from akrida.execute.local import LOCUST_FINISHED, STOP_TIMEOUT, describe_load, load_options
+from akrida.execute.local import LOCUST_FINISHED, STOP_TIMEOUT, describe_load, load_options, port_range_problem
 from akrida.exits import ExitCode
 from akrida.report.manifest import Manifest
 from akrida.report.progress import HISTORY_FILE, progress_line
@@ -138,8 +138,13 @@ class ClusterExecutor:
         self.started: set[str] = set()  # hosts where Locust was started: their files must come home
 
     def check(self, settings: Settings) -> None:
+        problems = []
         if settings.ui:
-            raise SettingsError(["UI=true is not supported on a cluster yet: run headless (UI=false)"])
+            problems.append("UI=true is not supported on a cluster yet: run headless (UI=false)")
+        if problem := port_range_problem(settings, hosts=len(self.cluster.workers)):
+            problems.append(problem)
+        if problems:
+            raise SettingsError(problems)
 
     def target_host(self) -> str | None:
         if not self.cluster.embedded_target_host:

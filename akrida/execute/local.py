@@ -55,15 +55,32 @@ def load_options(settings: Settings) -> list[str]:
     return ["-u", str(settings.users), "-r", f"{settings.spawn_rate:g}", "-t", f"{settings.run_time}s"]
 
 
+def port_range_problem(settings: Settings, hosts: int = 1) -> str | None:
+    """Holders without mediation each listen on a port of AGENT_PORT_RANGE, on each load host."""
+    if settings.with_mediation or settings.scenario == "liveness":
+        return None
+    first, last = settings.agent_port_range
+    ports = (last - first + 1) * hosts
+    if settings.peak_users <= ports:
+        return None
+    return (
+        f"AGENT_PORT_RANGE={first}-{last} gives {ports} inbound port(s) for {settings.peak_users} holders "
+        f"without mediation{f' on {hosts} hosts' if hosts > 1 else ''}: widen AGENT_PORT_RANGE or lower USERS"
+    )
+
+
 class LocalExecutor:
     role = "generator"
 
     def check(self, settings: Settings) -> None:
         # Raised here so that Locust, its agent hosts and an embedded target all inherit it.
         raise_open_files_limit()
-        problem = check_open_files(settings.peak_users, settings.holders_per_process, settings.uses_embedded_target)
-        if problem:
-            raise SettingsError([problem])
+        problems = [
+            check_open_files(settings.peak_users, settings.holders_per_process, settings.uses_embedded_target),
+            port_range_problem(settings),
+        ]
+        if any(problems):
+            raise SettingsError([problem for problem in problems if problem])
 
     def target_host(self) -> str | None:
         return None

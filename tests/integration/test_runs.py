@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import time
 
 import pytest
@@ -117,13 +118,17 @@ def test_connection_without_mediation_uses_inbound_ports(target, tmp_path):
 
 
 def test_port_exhaustion_is_a_clear_harness_failure(target, tmp_path):
-    result = akrida("run", results=tmp_path, SCENARIO="connection", WITH_MEDIATION="false", USERS="3",
-                    SPAWN_RATE="3", RUN_TIME="10s", AGENT_PORT_RANGE="20700-20701")  # fmt: skip
+    # Three ports for three holders on paper, but another program holds one of them.
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 20702))
+        squatter.listen()
+        result = akrida("run", results=tmp_path, SCENARIO="connection", WITH_MEDIATION="false", USERS="3",
+                        SPAWN_RATE="3", RUN_TIME="10s", AGENT_PORT_RANGE="20700-20702")  # fmt: skip
     run_dir = only_run_dir(tmp_path)
     assert result.returncode == 1, describe(result, run_dir)
     failures = [f for f in read_failures(run_dir) if f.request_type == "harness" and f.name == "startup"]
     assert failures, describe(result, run_dir)
-    assert "no free port left in AGENT_PORT_RANGE=20700-20701" in failures[0].error
+    assert "no free port left in AGENT_PORT_RANGE=20700-20702" in failures[0].error
     assert "widen AGENT_PORT_RANGE" in failures[0].error
     # The two holders that got a port did their work.
     assert steps_by_key(run_dir)[("didcomm", "receive_invitation")].failures == 0

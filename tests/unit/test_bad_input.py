@@ -1,5 +1,6 @@
 """Bad input through the real CLI (`akrida check`, `akrida report`): each case exits with the right
-code, names the setting or file and the fix in one message, and shows no traceback."""
+code, names the setting or file and the fix in one message, shows no traceback, leaks no secret and
+leaves nothing behind. `akrida check` refuses what `akrida run` would refuse before it starts."""
 
 from __future__ import annotations
 
@@ -65,6 +66,37 @@ CASES = [
      "ISSUER_HEADERS=***: expected a JSON"),
     ("local-host-every-interface", {"LOCAL_HOST": "0.0.0.0"}, None, 2,
      "LOCAL_HOST=0.0.0.0 would open the embedded target's admin APIs on every interface"),
+    ("users-zero", {"USERS": "0"}, None, 2, "USERS='0': expected a whole number of at least 1"),
+    ("users-scientific", {"USERS": "1e3"}, None, 2, "USERS='1e3'"),
+    ("spawn-rate-zero", {"SPAWN_RATE": "0"}, None, 2, "SPAWN_RATE='0'"),
+    ("run-time-zero", {"RUN_TIME": "0s"}, None, 2, "RUN_TIME='0s': expected a duration of at least 1s"),
+    ("run-time-words", {"RUN_TIME": "5 minutes"}, None, 2, "RUN_TIME='5 minutes'"),
+    ("scenario-unknown", {"SCENARIO": "ping"}, None, 2, "SCENARIO='ping': expected one of mediator_ping"),
+    ("pickup-unknown", {"PICKUP_STRATEGY": "push"}, None, 2, "PICKUP_STRATEGY='push'"),
+    ("port-range-reversed", {"AGENT_PORT_RANGE": "11000-10000"}, None, 2, "AGENT_PORT_RANGE='11000-10000'"),
+    ("port-range-privileged", {"AGENT_PORT_RANGE": "80-90"}, None, 2, "expected 1024 <= FIRST"),
+    ("port-range-too-small", {"SCENARIO": "connection", "WITH_MEDIATION": "false", "USERS": "5",
+                              "AGENT_PORT_RANGE": "20000-20002"}, None, 2,
+     "AGENT_PORT_RANGE=20000-20002 gives 3 inbound port(s) for 5 holders"),
+    ("mediation-url-not-a-url", {"MEDIATION_URL": "not-a-url"}, None, 2, "MEDIATION_URL='not-a-url'"),
+    ("mediation-url-garbage-oob", {"MEDIATION_URL": "http://127.0.0.1:9/?oob=!!!"}, None, 2,
+     "is not a base64url-encoded JSON invitation"),
+    ("mediator-unreachable", {"MEDIATION_URL": invitation(**ENDPOINT)}, None, 3, "target check failed"),
+    ("issuer-url-ftp", {"ISSUER_URL": "ftp://x"}, None, 2, "ISSUER_URL='ftp://x': expected an http(s) URL"),
+    ("issuer-url-no-scheme", {"ISSUER_URL": "127.0.0.1:8031"}, None, 2, "ISSUER_URL='127.0.0.1:8031'"),
+    ("slo-syntax", {"SLO": "p95 ping < 5"}, None, 2, "SLO='p95 ping < 5': cannot read"),
+    ("slo-unknown-metric", {"SLO": "p97(ping) < 5"}, None, 2, "unknown metric 'p97'"),
+    ("slo-ratio-above-one", {"SLO": "fail_ratio < 2"}, None, 2, "fail_ratio is between 0 and 1"),
+    ("credential-format", {"CREDENTIAL_FORMAT": "jwt"}, None, 2, "CREDENTIAL_FORMAT='jwt'"),
+    ("issuer-type", {"ISSUER_TYPE": "credo"}, None, 2, "ISSUER_TYPE='credo'"),
+    ("ledger-network", {"LEDGER_NETWORK": "ftp://x"}, None, 2, "LEDGER_NETWORK='ftp://x'"),
+    ("boolean", {"WITH_MEDIATION": "maybe"}, None, 2, "WITH_MEDIATION='maybe': expected true/false"),
+    ("holders-per-process-zero", {"HOLDERS_PER_PROCESS": "0"}, None, 2, "HOLDERS_PER_PROCESS='0'"),
+    ("wait-max-below-min", {"WAIT_MIN": "3"}, None, 2, "WAIT_MAX=2 is below WAIT_MIN=3"),
+    ("workers-above-limit", {"WORKERS": "500"}, None, 2, "WORKERS='500': expected a whole number from 1 to 200"),
+    ("cloud-unknown", {"CLOUD": "gcp"}, None, 2, "CLOUD='gcp'"),
+    ("stages-unreadable", {"STAGES": "2m:lots"}, None, 2, "STAGES='2m:lots'"),
+    ("hold-interval-zero", {"HOLD_PING_INTERVAL": "0s"}, None, 2, "HOLD_PING_INTERVAL='0s'"),
     ("nothing-to-check", {}, None, 3, "target: none to check"),
 ]  # fmt: skip
 
@@ -76,6 +108,8 @@ def test_check_refuses_bad_input_by_name(tmp_path, settings, env_file, code, wor
     assert words in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
     assert "secret-2b7f" not in result.stdout + result.stderr
+    # Nothing was started or half-written: no run folder, no embedded target state.
+    assert not (tmp_path / "results").exists() and not (tmp_path / "state" / "state.json").exists()
     assert "settings: valid" not in result.stdout or code == 3
 
 
