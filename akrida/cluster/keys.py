@@ -7,12 +7,13 @@ driver checks every host strictly, with no trust on first use.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from akrida.private import write_private
 
 
 @dataclass(frozen=True)
@@ -31,18 +32,10 @@ def ensure_key(path: Path, comment: str) -> KeyPair:
             serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
         )
         public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
-        _write(Path(f"{path}.pub"), public + f" {comment}\n".encode(), 0o644)
-        _write(path, private, 0o600)  # last: its presence means the pair is complete
+        write_private(Path(f"{path}.pub"), public + f" {comment}\n".encode(), mode=0o644)
+        write_private(path, private)  # last: its presence means the pair is complete
     path.chmod(0o600)
     return KeyPair(path.read_text(), Path(f"{path}.pub").read_text().strip())
-
-
-def _write(path: Path, content: bytes, mode: int) -> None:
-    """Writes `content` into a new file created with `mode`, so a private key is never readable by others."""
-    path.unlink(missing_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(content)
 
 
 def host_keys(folder: Path, names: list[str]) -> dict[str, KeyPair]:

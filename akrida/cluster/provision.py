@@ -25,6 +25,7 @@ from akrida.cluster.inventory import write_ansible_config, write_inventory, writ
 from akrida.cluster.keys import KeyPair, ensure_key, host_keys
 from akrida.cluster.state import CLUSTER_DIR, CloudDir, Cluster, Host
 from akrida.cluster.terraform import Terraform
+from akrida.private import write_private
 from akrida.settings import Settings, SettingsError
 
 Progress = Callable[[str], None]
@@ -153,7 +154,7 @@ def provision(settings: Settings, progress: Progress = print) -> Cluster:
     client = ensure_key(folder.client_key, "akrida-driver")
     keys = host_keys(folder.keys, names)
     variables = terraform_variables(settings, folder, client, keys)
-    _write_private(folder.tfvars, json.dumps(variables, indent=2))
+    write_private(folder.tfvars, json.dumps(variables, indent=2))
     terraform = terraform_for(folder)
     step(f"terraform init (infra/{settings.cloud})")
     terraform.init()
@@ -254,9 +255,3 @@ def close_control_sockets(folder: CloudDir) -> None:
 def remove_lab_hosts(folder: CloudDir) -> None:
     environment = {**os.environ, "AKRIDA_LAB_DIR": str(folder.root), "AKRIDA_LAB_PREFIX": LAB_PREFIX}
     subprocess.run([str(LAB_SCRIPT), "down"], env=environment, capture_output=True, timeout=120, check=False)
-
-
-def _write_private(path: Path, text: str) -> None:
-    path.touch(mode=0o600, exist_ok=True)
-    path.chmod(0o600)
-    path.write_text(text)

@@ -20,6 +20,7 @@ from pathlib import Path
 from akrida import paths
 from akrida.local.errors import LocalTargetError
 from akrida.local.processes import child_environment
+from akrida.private import write_private
 
 SUPERUSER = "akrida"
 
@@ -120,15 +121,13 @@ class LocalPostgres:
         shutil.rmtree(self.data_dir, ignore_errors=True)
         self.password_file.parent.mkdir(parents=True, exist_ok=True)
         password = secrets.token_urlsafe(24)
-        self.password_file.write_text(password + "\n")
-        self.password_file.chmod(0o600)
+        write_private(self.password_file, password + "\n")
         self.home.mkdir(parents=True, exist_ok=True)
         if self.as_postgres:
             user = pwd.getpwnam("postgres")
             os.chown(self.home, user.pw_uid, user.pw_gid)
         pwfile = self.home / ".initdb-password"
-        pwfile.write_text(password + "\n")
-        pwfile.chmod(0o600)
+        write_private(pwfile, password + "\n")
         if self.as_postgres:
             os.chown(pwfile, pwd.getpwnam("postgres").pw_uid, -1)
         try:

@@ -23,6 +23,7 @@ from akrida.local.errors import LocalTargetError
 from akrida.local.ledger import NODES, IndyPool
 from akrida.local.postgres import LocalPostgres
 from akrida.local.processes import child_environment, runs, terminate
+from akrida.private import write_private
 from akrida.sockets import bindable, listening
 
 DATABASE_HOST = "127.0.0.1"
@@ -313,10 +314,7 @@ class LocalTarget:
 
     def _write_state(self, info: TargetInfo) -> None:
         STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
-        temporary = STATE_FILE.with_suffix(".tmp")
-        temporary.write_text(json.dumps(asdict(info), indent=2))
-        temporary.chmod(0o600)  # it holds the admin API key
-        temporary.replace(STATE_FILE)
+        write_private(STATE_FILE, json.dumps(asdict(info), indent=2))  # it holds the admin API key
 
 
 def _read_state() -> TargetInfo | None:
