@@ -10,6 +10,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import psutil
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -59,15 +60,10 @@ def links(prefix: str) -> list[str]:
 def processes_under(folder: Path) -> list[str]:
     """Command lines of processes started from `folder` (Locust, agents, sshd of lab hosts)."""
     found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if str(folder) in command and entry.name != str(os.getpid()):
-            found.append(f"{entry.name}: {command[:200]}")
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        command = " ".join(process.info["cmdline"] or ())
+        if str(folder) in command and process.info["pid"] != os.getpid():
+            found.append(f"{process.info['pid']}: {command[:200]}")
     return found
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from akrida import paths
@@ -23,15 +26,13 @@ pytestmark = pytest.mark.integration
 def agents_of_run(results: Path) -> list[int]:
     """Pids of the holder agents whose environment points at a run folder under `results`."""
     pids = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        if str(paths.AGENT_SCRIPT) not in " ".join(process.info["cmdline"] or ()):
             continue
         try:
-            if str(paths.AGENT_SCRIPT).encode() not in (proc / "cmdline").read_bytes():
-                continue
-            if f"AKRIDA_RUN_DIR={results}".encode() in (proc / "environ").read_bytes():
-                pids.append(int(proc.name))
-        except OSError:
+            if process.environ().get("AKRIDA_RUN_DIR", "").startswith(str(results)):
+                pids.append(process.info["pid"])
+        except psutil.Error:
             continue
     return pids
 
@@ -172,3 +173,37 @@ def test_messages_lost_with_a_killed_agent_are_not_blamed_on_the_target(target, 
     assert delivery is not None and delivery.sent > 0
     assert delivery.lost == 0, f"{delivery} {describe(result, run_dir)}"
     assert steps_by_key(run_dir)[("didcomm", "basic_message")].failures == 0, describe(result, run_dir)
+
+
+def test_sigterm_and_an_impatient_second_one_still_stop_the_target_and_finish_the_bundle(tmp_path):
+    """`kill` of akrida (a CI job cancelled) must end the run as Ctrl-C does: the load stopped, the
+    bundle finished and marked interrupted, and the embedded target it started stopped too."""
+    own_state = paths.STATE_DIR / "test-sigterm-target"
+    environment = {**os.environ, "RESULTS_DIR": str(tmp_path), "USERS": "2", "SPAWN_RATE": "2", "RUN_TIME": "5m",
+                   "LOCAL_BASE_PORT": "8800", "AKRIDA_LOCAL_STATE_DIR": str(own_state)}  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "akrida.cli", "--env-file", "/dev/null", "run"],
+        cwd=paths.ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            history = list(tmp_path.glob("*/locust_stats_history.csv"))
+            if history and history[0].read_text().count("\n") > 4:
+                break
+            time.sleep(1)
+        process.send_signal(signal.SIGTERM)
+        time.sleep(1)
+        process.send_signal(signal.SIGTERM)  # while it stops
+        output, _ = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    run_dir = only_run_dir(tmp_path)
+    assert process.returncode == 130, output[-3000:]
+    assert "SIGTERM again: still stopping" in output
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert (manifest["status"], manifest["exit_code"]) == ("incomplete", 130)
+    assert "INCOMPLETE" in (run_dir / "summary.md").read_text()
+    assert not (own_state / "state.json").exists(), "the embedded target is still recorded as running"
+    assert not any(listening("127.0.0.1", port) for port in range(8800, 8810)), "the target outlived the run"
+    assert not agents_of_run(tmp_path), "agents outlived the run"

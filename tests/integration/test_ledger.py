@@ -26,7 +26,7 @@ from akrida.agent import AgentConfig, HolderClient, StartOptions
 from akrida.controllers import AcapyAdmin, AcapyAdminV1
 from akrida.local.acapy import ISSUER_ARGS
 from akrida.local.ledger import TRUSTEE_SEED
-from akrida.local.processes import terminate
+from akrida.local.processes import running_with, terminate
 from akrida.local.stack import bootstrap_anoncreds
 from akrida.scenarios.credential_content import indy_attributes, indy_proof_request
 from tests.integration.helpers import akrida, describe, only_run_dir, steps_by_key
@@ -39,14 +39,7 @@ LEDGER_SETTINGS = {"AKRIDA_LOCAL_STATE_DIR": str(paths.STATE_DIR / "test-ledger"
 
 
 def indy_nodes() -> list[int]:
-    found = []
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and b"indy_wrapper.py" in (proc / "cmdline").read_bytes():
-                found.append(int(proc.name))
-        except OSError:
-            continue
-    return found
+    return running_with(b"indy_wrapper.py")
 
 
 @pytest.fixture(scope="module")
