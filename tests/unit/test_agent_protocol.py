@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import gevent
+import psutil
 import pytest
 
 from akrida import paths
@@ -387,3 +388,23 @@ def test_agents_do_not_inherit_admin_secrets(monkeypatch):
     environment = AgentConfig().environment()
     assert "planted-secret" not in json.dumps(environment)
     assert environment["LIB_ARIES_ASKAR_PATH"].endswith("aries_askar")
+
+
+# Holders without mediation listen on one address (inboundHost), never on every interface unless
+# told to; the addresses here are loopback ones.
+
+
+def listening_addresses(pid: int, port: int) -> set[str]:
+    return {
+        connection.laddr.ip
+        for connection in psutil.Process(pid).net_connections(kind="tcp")
+        if connection.status == psutil.CONN_LISTEN and connection.laddr.port == port
+    }
+
+
+@pytest.mark.parametrize(("inbound_host", "expected"), [(None, "127.0.0.1"), ("127.0.0.2", "127.0.0.2")])
+def test_the_inbound_port_listens_on_one_address(host, inbound_host, expected):
+    port = 20580 if inbound_host is None else 20581
+    host.handles.add("h")
+    HolderClient(host, "h").start(StartOptions(inbound_port=port, inbound_host=inbound_host))
+    assert listening_addresses(host.pid, port) == {expected}
