@@ -183,7 +183,7 @@ def new_manifest(settings: Settings, run_dir: Path, role: str) -> Manifest:
         run_id=run_dir.name,
         scenario=settings.scenario,
         users=settings.peak_users,
-        spawn_rate=settings.spawn_rate,
+        spawn_rate=settings.start_rate,
         run_time_s=settings.duration,
         started_at=now(),
         config=settings.redacted(),

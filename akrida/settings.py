@@ -52,6 +52,7 @@ PICKUP_STRATEGIES = ("implicit", "pickup_v1", "pickup_v2", "pickup_v2_live", "no
 AGENT_LOG_LEVELS = ("test", "trace", "debug", "info", "warn", "error", "fatal", "off")
 REDACTED = "***"
 WILDCARD_ADDRESSES = ("0.0.0.0", "::", "[::]", "*")
+DEFAULT_SPAWN_RATE = 2.0
 NODE_TIMER_LIMIT_S = 2_147_483  # setTimeout fires at once beyond 2^31 - 1 ms: every wait would "time out"
 
 
@@ -110,7 +111,7 @@ class Settings:
         default="mediator_ping",
     )
     users: int = setting("USERS", integer(1), "Number of simulated holders (Locust users).", default=10)
-    spawn_rate: float = setting("SPAWN_RATE", number(0.01), "Holders started per second.", default=2.0)
+    spawn_rate: float = setting("SPAWN_RATE", number(0.01), "Holders started per second.", default=DEFAULT_SPAWN_RATE)
     run_time: int = setting(
         "RUN_TIME",
         parse_duration,
@@ -257,6 +258,13 @@ class Settings:
         "holds 10 and ramps down in 1. Instead of USERS, SPAWN_RATE and RUN_TIME.",
         default=(),
         show=lambda stages: ",".join(f"{seconds}s:{users}" for seconds, users in stages),
+    )
+    arrival_rate: float | None = setting(
+        "ARRIVAL_RATE",
+        number(0.01),
+        "Open load model: new holders started per second, whatever the target answers, up to USERS, for "
+        "RUN_TIME. Instead of SPAWN_RATE; not with STAGES. Empty: Locust's ramp at SPAWN_RATE.",
+        default=None,
     )
     hold_ping_interval: int = setting(
         "HOLD_PING_INTERVAL",
@@ -406,11 +414,34 @@ class Settings:
                 f"LOCAL_HOST={self.local_host} would open the embedded target's admin APIs on every interface: "
                 "give one address, such as 127.0.0.1"
             )
+        problems.extend(self._load_shape_problems())
         if self.issue_weight + self.present_weight == 0:
             problems.append("ISSUE_WEIGHT and PRESENT_WEIGHT are both 0: give at least one a positive weight")
         if _SCENARIOS[self.scenario].needs_mediator and not self.with_mediation:
             problems.append(f"SCENARIO={self.scenario} needs WITH_MEDIATION=true")
         return problems
+
+    def _load_shape_problems(self) -> list[str]:
+        if self.arrival_rate is None:
+            return []
+        problems = []
+        if self.stages:
+            problems.append(
+                "ARRIVAL_RATE and STAGES are both set: keep one (STAGES shapes the whole run; ARRIVAL_RATE "
+                "starts holders at a fixed rate up to USERS)"
+            )
+        # SPAWN_RATE at its default is the same as unset (.env.example writes it out): only another value conflicts.
+        if self.spawn_rate != DEFAULT_SPAWN_RATE:
+            problems.append(
+                f"ARRIVAL_RATE={self.arrival_rate:g} and SPAWN_RATE={self.spawn_rate:g} both say how fast holders "
+                "start: keep ARRIVAL_RATE and unset SPAWN_RATE"
+            )
+        return problems
+
+    @property
+    def start_rate(self) -> float:
+        """Holders started per second: ARRIVAL_RATE, or SPAWN_RATE."""
+        return self.arrival_rate if self.arrival_rate is not None else self.spawn_rate
 
     @property
     def duration(self) -> int:

@@ -1,8 +1,8 @@
 """Locust entry file for the mediator_message scenario: `locust -f locustfiles/mediator_message.py`."""
 
 from akrida.scenarios.mediator_message import MediatorMessageUser
-from akrida.scenarios.shapes import stages_shape
+from akrida.scenarios.shapes import load_shape
 
-StagesShape = stages_shape()  # STAGES, or None: USERS, SPAWN_RATE and RUN_TIME
+LoadShape = load_shape()  # STAGES or ARRIVAL_RATE; None: USERS, SPAWN_RATE and RUN_TIME
 
-__all__ = ["MediatorMessageUser", "StagesShape"]
+__all__ = ["LoadShape", "MediatorMessageUser"]

@@ -48,9 +48,9 @@ def locust_command(settings: Settings, run_dir: Path) -> list[str]:
 
 
 def load_options(settings: Settings) -> list[str]:
-    """How many holders and for how long: Locust's -u, -r and -t, or nothing when STAGES shapes the
-    load (the locustfile's StagesShape reads STAGES itself, and Locust ignores those options then)."""
-    if settings.stages:
+    """How many holders and for how long: Locust's -u, -r and -t, or nothing when STAGES or ARRIVAL_RATE
+    shapes the load (the locustfile's LoadShape reads them itself, and Locust ignores those options then)."""
+    if settings.stages or settings.arrival_rate is not None:
         return []
     return ["-u", str(settings.users), "-r", f"{settings.spawn_rate:g}", "-t", f"{settings.run_time}s"]
 
@@ -118,6 +118,8 @@ def describe_load(settings: Settings) -> str:
     if settings.stages:
         stages = ", ".join(f"{users} holders over {seconds}s" for seconds, users in settings.stages)
         return f"stages: {stages}"
+    if settings.arrival_rate is not None:
+        return f"{settings.users} holders arriving at {settings.arrival_rate:g}/s (open model), {settings.run_time}s"
     return f"{settings.users} holders, {settings.spawn_rate:g}/s, {settings.run_time}s"
 
 

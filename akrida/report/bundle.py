@@ -16,6 +16,7 @@ from akrida.report.health import read_health
 from akrida.report.manifest import Manifest, now
 from akrida.report.progress import HISTORY_FILE
 from akrida.report.summary import Findings, gather, render_html, render_markdown
+from akrida.report.windows import planned_levels
 from akrida.slo import parse_gates
 
 SUMMARY_MD = "summary.md"
@@ -27,7 +28,7 @@ def finish(run_dir: Path, manifest: Manifest, complete: bool) -> Findings:
     manifest.ended_at = manifest.ended_at or now()
     manifest.status = "complete" if complete else "incomplete"
     gates = parse_gates(manifest.config.get("SLO", ""))
-    findings = gather(run_dir, [], complete)
+    findings = gather(run_dir, [], complete, planned_levels(manifest.config, manifest.users))
     findings.gates = evaluate(gates, findings.steps, _duration(run_dir, manifest))
     manifest.verdict = findings.verdict
     manifest.gates = [{"gate": r.gate.text.strip(), "measured": r.measured, "passed": r.passed} for r in findings.gates]

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from akrida.report.arrivals import Arrivals, read_arrivals
 from akrida.report.charts import GENERATOR_CHART, LATENCY_CHART, LOAD_CHART
 from akrida.report.delivery import DeliveryCounts, read_delivery
 from akrida.report.gates import GateResult
 from akrida.report.health import SATURATED_CPU_PERCENT, HealthVerdict, judge, read_health
 from akrida.report.manifest import Manifest
 from akrida.report.stats import Failure, StepStats, read_failures, read_steps
+from akrida.report.timeline import read_timeline
+from akrida.report.windows import MIN_WINDOW_S, SteadyWindow, steady_state
 
 MIB = 2**20
 
@@ -26,6 +29,9 @@ class Findings:
     delivery: DeliveryCounts | None
     health: HealthVerdict
     complete: bool
+    windows: list[SteadyWindow] = field(default_factory=list)
+    levels: frozenset[int] = frozenset()  # the holder counts the run planned to hold
+    arrivals: Arrivals | None = None
 
     @property
     def target_failures(self) -> int:
@@ -55,7 +61,8 @@ class Findings:
         return verdict
 
 
-def gather(run_dir: Path, gates: list[GateResult], complete: bool) -> Findings:
+def gather(run_dir: Path, gates: list[GateResult], complete: bool, levels: frozenset[int] = frozenset()) -> Findings:
+    """What the run folder says; `levels` are the holder counts whose plateaus are steady-state windows."""
     return Findings(
         steps=read_steps(run_dir),
         failures=read_failures(run_dir),
@@ -63,12 +70,53 @@ def gather(run_dir: Path, gates: list[GateResult], complete: bool) -> Findings:
         delivery=read_delivery(run_dir),
         health=judge(read_health(run_dir)),
         complete=complete,
+        windows=steady_state(run_dir, levels, read_timeline(run_dir)) if levels else [],
+        levels=levels,
+        arrivals=read_arrivals(run_dir),
     )
 
 
 # --- the pieces, as plain rows, shared by the three renderings ---------------------------------------
 
 STEP_HEADER = ("type", "step", "requests", "failures", "p50 ms", "p95 ms", "p99 ms", "req/s")
+
+
+def window_rows(window: SteadyWindow) -> list[tuple[str, ...]]:
+    ordered = sorted(window.steps or [], key=lambda s: (s.harness, s.request_type, s.name))
+    return [
+        (s.request_type, s.name, str(s.requests), str(s.failures), str(s.p50_ms), str(s.p95_ms), str(s.p99_ms),
+         f"{s.rps:.2f}")
+        for s in ordered
+    ]  # fmt: skip
+
+
+def load_shape_lines(findings: Findings) -> list[tuple[str, SteadyWindow | None]]:
+    """The open model's record and the steady-state windows, in words; a window's line comes with it,
+    for each rendering to put its table under."""
+    lines: list[tuple[str, SteadyWindow | None]] = []
+    a = findings.arrivals
+    if a is not None:
+        lines.append((a.line(), None))
+        if a.late or a.missed:
+            warning = (
+                "WARNING: the generator did not keep the arrival schedule: the target got less load than "
+                "ARRIVAL_RATE asked for. Look at the load generator's health."
+            )
+            lines.append((warning, None))
+    if findings.levels and not findings.windows:
+        levels = " or ".join(str(level) for level in sorted(findings.levels))
+        lines.append(
+            (f"no steady state: the holder count never held at {levels} for {MIN_WINDOW_S}s; "
+             "every figure above includes the ramp", None)
+        )  # fmt: skip
+    for number, steady in enumerate(findings.windows, 1):
+        line = f"steady-state window {number}: {steady.window.describe()}"
+        if steady.steps is None:
+            line += "; no per-second timings were written (timeline/), so no figures"
+        elif not steady.steps:
+            line += "; no request ended in it"
+        lines.append((line, steady))
+    return lines
 
 
 def step_rows(findings: Findings) -> list[tuple[str, ...]]:
@@ -137,6 +185,12 @@ def _text_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[st
 def render_text(findings: Findings) -> str:
     lines = _text_table(STEP_HEADER, step_rows(findings)) if findings.steps else ["no statistics were written"]
     lines += ["", *failure_lines(findings)]
+    if findings.arrivals or findings.levels:
+        lines += ["", "load shape (figures over the steady-state windows only, not the ramp):"]
+        for line, window in load_shape_lines(findings):
+            lines.append(f"  {line}")
+            if window is not None and window.steps:
+                lines += [f"    {row}" for row in _text_table(STEP_HEADER, window_rows(window))]
     if findings.gates:
         lines += ["", "SLO gates:", *(f"  {result.line()}" for result in findings.gates)]
     if findings.delivery:
@@ -152,6 +206,14 @@ def render_markdown(findings: Findings, manifest: Manifest) -> str:
     out += ["", "## Steps", "", "| " + " | ".join(STEP_HEADER) + " |", "|" + "---|" * len(STEP_HEADER)]
     out += ["| " + " | ".join(row) + " |" for row in step_rows(findings)]
     out += ["", "## Failures", "", *(f"- {line}" for line in failure_lines(findings))]
+    if findings.arrivals or findings.levels:
+        out += ["", "## Load shape", "", "Figures over the steady-state windows only, not the ramp.", ""]
+        for line, window in load_shape_lines(findings):
+            out.append(f"- {line}")
+            if window is not None and window.steps:
+                out += ["", "  | " + " | ".join(STEP_HEADER) + " |", "  |" + "---|" * len(STEP_HEADER)]
+                out += ["  | " + " | ".join(row) + " |" for row in window_rows(window)]
+                out.append("")
     if findings.gates:
         out += ["", "## SLO gates", "", *(f"- {result.line()}" for result in findings.gates)]
     if findings.delivery:
@@ -178,6 +240,16 @@ def render_html(findings: Findings, manifest: Manifest) -> str:
         "<h2>Steps</h2><table><tr>" + "".join(f"<th>{e(h)}</th>" for h in STEP_HEADER) + f"</tr>{rows}</table>",
         "<h2>Failures</h2>" + items(failure_lines(findings)),
     ]
+    if findings.arrivals or findings.levels:
+        parts = ["<h2>Load shape</h2><p>Figures over the steady-state windows only, not the ramp.</p>"]
+        for line, window in load_shape_lines(findings):
+            parts.append(f"<p>{e(line)}</p>")
+            if window is not None and window.steps:
+                body = "".join(
+                    "<tr>" + "".join(f"<td>{e(cell)}</td>" for cell in row) + "</tr>" for row in window_rows(window)
+                )
+                parts.append("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in STEP_HEADER) + f"</tr>{body}</table>")
+        sections.append("".join(parts))
     if findings.gates:
         sections.append("<h2>SLO gates</h2>" + items([result.line() for result in findings.gates]))
     if findings.delivery:
@@ -205,9 +277,15 @@ def _facts(manifest: Manifest) -> list[tuple[str, str]]:
     hosts = ", ".join(f"{h['name']} ({h['cores']} cores, {h['memory_bytes'] / 2**30:.0f} GiB)" for h in manifest.hosts)
     return [
         ("scenario", manifest.scenario),
-        ("holders", f"{manifest.users} at {manifest.spawn_rate:g}/s for {manifest.run_time_s}s"),
+        ("holders", f"{manifest.users} {_arriving(manifest)} for {manifest.run_time_s}s"),
         ("started / ended", f"{manifest.started_at} / {manifest.ended_at or 'not ended'}"),
         ("status", manifest.status),
         ("target", ", ".join(f"{k}: {v}" for k, v in manifest.target.items()) or "unknown"),
         ("hosts", hosts),
     ]
+
+
+def _arriving(manifest: Manifest) -> str:
+    if manifest.config.get("ARRIVAL_RATE"):
+        return f"arriving at {manifest.spawn_rate:g}/s (ARRIVAL_RATE, open model)"
+    return f"at {manifest.spawn_rate:g}/s"

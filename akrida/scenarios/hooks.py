@@ -1,4 +1,4 @@
-"""Per-process work around a test: generator health sampling and the delivery counts.
+"""Per-process work around a test: generator health sampling, the delivery counts and the timeline.
 
 Imported by every scenario module so that `locust -f locustfiles/<scenario>.py` gets it too.
 """
@@ -6,6 +6,7 @@ Imported by every scenario module so that `locust -f locustfiles/<scenario>.py` 
 from __future__ import annotations
 
 import contextlib
+import time
 
 import gevent
 from locust import events
@@ -42,6 +43,15 @@ def _start_health_sampling(environment: Environment, **_kwargs) -> None:
     _sampler = gevent.spawn(_sample_forever, HealthLog(run_dir), sampler)
 
 
+@events.init.add_listener
+def _keep_timeline(environment: Environment, **_kwargs) -> None:
+    def record(request_type: str, name: str, response_time: float, exception: BaseException | None = None, **_):
+        failed = exception is not None
+        runtime_of(environment).timeline.record(time.time(), request_type, name, response_time or 0.0, failed)
+
+    environment.events.request.add_listener(record)
+
+
 @events.test_start.add_listener
 def _renew_runtime(environment: Environment, **_kwargs) -> None:
     # On a worker, the master's arguments arrive with the first spawn message, just before this event.
@@ -62,4 +72,7 @@ def _finish(environment: Environment) -> None:
         _sampler.kill(block=False)
     if runtime.run_dir is not None and runtime.delivery.sent:
         runtime.delivery.write(runtime.run_dir)
+    if runtime.run_dir is not None and runtime.timeline.times:
+        with contextlib.suppress(OSError):
+            runtime.timeline.write(runtime.run_dir)
     runtime.kill_all_agents()  # the last line of defence: no agent outlives the run

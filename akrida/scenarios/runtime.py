@@ -18,6 +18,7 @@ from akrida.agent import AgentConfig, HostPool, PortPool
 from akrida.agent.limits import raise_open_files_limit
 from akrida.controllers import AcapyAdmin, issuer_for
 from akrida.report.delivery import DeliveryCounts
+from akrida.report.timeline import Timeline
 from akrida.scenarios.options import settings_from
 from akrida.settings import Settings
 
@@ -29,6 +30,7 @@ class Runtime:
     settings: Settings
     run_dir: Path | None = None
     delivery: DeliveryCounts = field(default_factory=DeliveryCounts)
+    timeline: Timeline = field(default_factory=Timeline)  # response times by second, for steady-state windows
 
     @cached_property
     def agent_config(self) -> AgentConfig:

@@ -10,9 +10,12 @@ import time
 import pytest
 
 from akrida import paths
+from akrida.report.arrivals import read_arrivals
+from akrida.report.bundle import rebuild
 from akrida.report.delivery import read_delivery
 from akrida.report.health import judge, read_health
 from akrida.report.stats import read_failures
+from akrida.report.windows import read_user_counts
 from akrida.sockets import listening
 from tests.integration.helpers import akrida, describe, only_run_dir, steps_by_key
 
@@ -89,6 +92,34 @@ def test_stages_ramp_up_hold_and_end_the_run(target, tmp_path):
     assert elapsed < 90, f"the staged run took {elapsed:.0f} s for 18 s of stages"
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert (manifest["users"], manifest["run_time_s"]) == (4, 18)
+
+
+def test_arrival_rate_starts_holders_by_the_clock_and_the_summary_keeps_the_ramp_apart(target, tmp_path):
+    """The open model for real: one holder a second up to 4, then the plateau is the steady-state window."""
+    result = akrida("run", results=tmp_path, SCENARIO="mediator_ping", ARRIVAL_RATE="1", USERS="4",
+                    RUN_TIME="30s", WAIT_MIN="0.5", WAIT_MAX="1")  # fmt: skip
+    run_dir = only_run_dir(tmp_path)
+    assert result.returncode == 0, describe(result, run_dir)
+    assert "4 holders arriving at 1/s (open model), 30s" in result.stdout
+    arrivals = read_arrivals(run_dir)
+    assert arrivals is not None and (arrivals.due, arrivals.started, arrivals.late, arrivals.missed) == (4, 4, 0, 0)
+    # Locust's own record of the count: it rose one a second, it did not jump to 4.
+    counts = read_user_counts(run_dir)
+    first = next(stamp for stamp, users in counts if users >= 1)
+    full = next(stamp for stamp, users in counts if users == 4)
+    assert 2 <= full - first <= 5, counts
+    findings = rebuild(run_dir)
+    (window,) = findings.windows
+    assert window.window.users == 4 and window.window.seconds >= 20
+    assert window.window.first >= full  # the ramp is not in it
+    assert window.steps is not None, "no timeline/ was written: the window has no figures"
+    pings = next(step for step in window.steps if step.name == "ping_mediator")
+    whole_run = steps_by_key(run_dir)[("didcomm", "ping_mediator")]
+    assert 0 < pings.requests < whole_run.count and pings.failures == 0
+    assert 0 < pings.p50_ms <= pings.p95_ms <= pings.p99_ms
+    assert "steady-state window 1: 4 holders from" in result.stdout
+    assert "arrivals at 1/s (ARRIVAL_RATE): 4 due, 4 started, 0 late" in result.stdout
+    assert "## Load shape" in (run_dir / "summary.md").read_text()
 
 
 def test_a_dense_run_mediates_every_holder(target, tmp_path):

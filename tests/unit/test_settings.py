@@ -169,3 +169,15 @@ def test_anoncreds_against_a_real_target_needs_its_ids(tmp_path):
         load(LEDGER_NETWORK="sovrin")
     # Scenarios without credentials ignore the format.
     assert load(SCENARIO="mediator_ping", CREDENTIAL_FORMAT="indy", **target).credential_format == "indy"
+
+
+def test_arrival_rate_replaces_spawn_rate_and_survives_the_trip_to_locust(tmp_path):
+    from akrida.execute.local import load_options
+
+    settings = load(ARRIVAL_RATE="2.5", USERS="6")
+    assert settings.arrival_rate == 2.5 and settings.start_rate == 2.5
+    assert Settings.from_mapping(settings.as_environment()) == settings  # as Locust's process reads it
+    assert load_options(settings) == []  # the locustfile's LoadShape reads ARRIVAL_RATE, USERS and RUN_TIME
+    # SPAWN_RATE at its default is the same as unset: .env.example writes it out.
+    assert load(ARRIVAL_RATE="5", SPAWN_RATE="2").arrival_rate == 5
+    assert load().start_rate == 2 and load().arrival_rate is None
