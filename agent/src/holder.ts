@@ -143,10 +143,19 @@ export class Holder {
         sentTime: payload.basicMessageRecord.sentTime,
         receivedAt: Date.now(),
       })
+      // The inbox holds the message now. Credo's record of it would stay in the wallet for the
+      // holder's whole life: one more row of the in-memory wallet for every message received.
+      this.forgetBasicMessage(payload.basicMessageRecord.id)
     })
     this.agent.events.on<TrustPingResponseReceivedEvent>(TrustPingEventTypes.TrustPingResponseReceivedEvent, ({ payload }) => {
       this.pingResponses.push({ threadId: payload.message.threadId, connectionId: payload.connectionRecord.id })
     })
+  }
+
+  private forgetBasicMessage(recordId: string): void {
+    this.agent.basicMessages
+      .deleteById(recordId)
+      .catch((error) => log(LogLevel.warn, `deleting basic message record ${recordId} failed: ${(error as Error).message}`))
   }
 
   async mediatorInfo(): Promise<Record<string, unknown> | null> {

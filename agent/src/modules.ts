@@ -22,7 +22,9 @@ import { AskarModule } from '@credo-ts/askar'
 import { ariesAskar } from '@hyperledger/aries-askar-nodejs'
 import { readFileSync } from 'fs'
 
+import { freeAskarLeaks } from './askarLeaks'
 import { offlineDocumentLoader } from './documentLoader'
+import { balancePointerTable } from './pointerTable'
 import { CommandError } from './protocol'
 
 export interface ModuleOptions {
@@ -33,6 +35,11 @@ export interface ModuleOptions {
 }
 
 export const INDY_NAMESPACE = 'akrida:ledger'
+
+// Before any holder touches its wallet: the native calls under it leak memory on every read
+// (docs/density.md, "Memory over time").
+balancePointerTable()
+freeAskarLeaks()
 
 export async function buildModules(options: ModuleOptions): Promise<Record<string, Module>> {
   const credentialFormats: unknown[] = [new JsonLdCredentialFormatService()]
