@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -167,6 +169,7 @@ def _check(arguments: argparse.Namespace) -> int:
     for name, value in settings.redacted().items():
         print(f"  {name}={value}")
     print(f"open files: {settings.peak_users} holders fit this machine's limit ({raise_open_files_limit().hard})")
+    probe_dir = None
     if settings.uses_embedded_target:
         info = LocalTarget.current()
         if info is None:
@@ -177,8 +180,12 @@ def _check(arguments: argparse.Namespace) -> int:
             )
             return ExitCode.TARGET_UNREACHABLE
         settings = pointed_at(settings, info)
-    for line in check_target(settings).lines:
+    else:  # holders take mediation as a run's would; their agent's log stays in a folder of its own
+        probe_dir = Path(tempfile.mkdtemp(prefix="akrida-check-"))
+    for line in check_target(settings, probe_dir).lines:
         print(f"check: {line}")
+    if probe_dir is not None:
+        shutil.rmtree(probe_dir, ignore_errors=True)  # kept only when a probe failed: its log says why
     return ExitCode.OK
 
 

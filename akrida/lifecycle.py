@@ -49,7 +49,7 @@ class Run:
         settings: Settings,
         executor: Executor,
         progress: Progress = print,
-        check: Callable[[Settings], TargetCheck] = check_target,
+        check: Callable[[Settings, Path | None], TargetCheck] = check_target,
     ):
         self.settings = settings
         self.executor = executor
@@ -130,7 +130,10 @@ class Run:
         return settings
 
     def _preflight(self, settings: Settings, run_dir: Path, manifest: Manifest) -> None:
-        checked = self.check(settings)
+        # Holders of a mediator the user brought take mediation once before the load: a mediator that
+        # refuses, or a single-use invitation, fails here in seconds, not as thousands of timeouts.
+        probe_dir = None if self.settings.uses_embedded_target else run_dir / "preflight"
+        checked = self.check(settings, probe_dir)
         for line in checked.lines:
             self.progress(f"check: {line}")
         manifest.target.update(checked.target)

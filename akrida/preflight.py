@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
+from akrida.agent import AgentConfig, AgentError, HostPool, StartOptions
+from akrida.agent.messages import PickupStrategy
 from akrida.catalog import SCENARIOS
 from akrida.controllers import TargetUnreachable, issuer_for
 from akrida.invitation import decode_invitation, service_endpoints
-from akrida.settings import Settings
+from akrida.settings import Settings, SettingsError
 
 CONNECT_TIMEOUT = 5.0
+# A probe holder gets mediation in about a second from a healthy mediator; a mediator that takes
+# longer than this before any load is not ready for one.
+PROBE_TIMEOUT = 30.0
 
 
 @dataclass
@@ -25,20 +32,34 @@ class TargetCheck:
     acapy_version: str | None = None
 
 
-def check_target(settings: Settings) -> TargetCheck:
-    """Checks every part of the target the scenario uses; raises TargetUnreachable at the first failure."""
+def check_target(settings: Settings, probe_dir: Path | None = None) -> TargetCheck:
+    """Checks every part of the target the scenario uses; raises TargetUnreachable at the first failure.
+
+    With `probe_dir`, real holders also take mediation through MEDIATION_URL before any load (their
+    agent's log goes there): for a mediator the user brought, whose invitation Akrida did not make.
+    """
     scenario = SCENARIOS[settings.scenario]
     checked = TargetCheck()
+    endpoints: list[str] = []
     if scenario.needs_mediator or (settings.with_mediation and scenario.name != "liveness"):
         checked.lines.append(check_mediator(settings.mediation_url))
         endpoints = service_endpoints(decode_invitation(settings.mediation_url))
         checked.target["mediator"] = ", ".join(endpoints) or "DID service"
+        if probe_dir is not None:
+            checked.lines.append(probe_mediation(settings, probe_dir))
     if scenario.needs_issuer:
         if not settings.issuer_url:
             raise TargetUnreachable(f"SCENARIO={scenario.name} needs ISSUER_URL (the issuer's admin API URL)")
         issuer = issuer_for(settings.issuer_type, settings.issuer_url, settings.admin_headers(), timeout=10.0)
         version = issuer.check_ready()
         checked.lines.append(f"issuer admin API {settings.issuer_url} is ready (ACA-Py {version})")
+        if shared := sorted(set(issuer.endpoints()) & {e.rstrip("/") for e in endpoints}):
+            raise SettingsError(
+                [
+                    f"ISSUER_URL={settings.issuer_url} is the admin API of the mediator of MEDIATION_URL (both "
+                    f"receive DIDComm at {', '.join(shared)}): set ISSUER_URL to the issuer's admin API"
+                ]
+            )
         checked.target["issuer"] = settings.issuer_url
         checked.acapy_version = version
         if scenario.credentials:
@@ -71,6 +92,44 @@ def check_mediator(mediation_url: str) -> str:
         f"the mediator of MEDIATION_URL cannot be reached at {', '.join(failures)}: "
         "is it running, and is the invitation current?"
     )
+
+
+def probe_mediation(settings: Settings, log_dir: Path) -> str:
+    """Two holders take mediation through MEDIATION_URL, one after the other, as the run's holders will.
+
+    The first shows that the mediator grants mediation at all; the second, that the invitation
+    serves more than one holder: a single-use invitation lets the first in and no one after it.
+    A run of one holder needs only one probe. Raises TargetUnreachable or SettingsError.
+    """
+    wanted = 2 if settings.peak_users > 1 else 1
+    config = AgentConfig(timeout=min(settings.agent_timeout, PROBE_TIMEOUT), log_level="error", log_dir=log_dir)
+    pool = HostPool(config, holders_per_process=wanted)
+    options = StartOptions(
+        mediator_invitation_url=settings.mediation_url,
+        # Settings checked it against PICKUP_STRATEGIES, the same names as the protocol's.
+        pickup_strategy=cast(PickupStrategy, settings.pickup_strategy),
+        log_level="error",
+    )
+    try:
+        for number in range(1, wanted + 1):
+            try:
+                pool.open().start(options)
+            except AgentError as error:
+                if number == 1:
+                    raise TargetUnreachable(
+                        f"the mediator of MEDIATION_URL did not grant mediation to a probe holder: {error} "
+                        f"(its agent's log is in {log_dir})"
+                    ) from None
+                raise SettingsError(
+                    [
+                        "MEDIATION_URL lets one holder in and no one after it (a single-use invitation?): "
+                        f"a second probe holder failed: {error}. Give the mediator's multi-use invitation "
+                        "(ACA-Py: POST /out-of-band/create-invitation?multi_use=true)"
+                    ]
+                ) from None
+    finally:
+        pool.close_all(timeout=10.0)
+    return f"mediation granted to {wanted} probe holder(s) through MEDIATION_URL"
 
 
 def _tcp_reason(endpoint: str) -> str | None:

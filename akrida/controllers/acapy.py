@@ -83,6 +83,12 @@ class AcapyAdmin:
         # /status/ready answers without credentials; /status needs them, so this checks the key too.
         return str(self.request("GET", "/status", timeout=min(self.timeout, 10.0)).get("version", "unknown"))
 
+    def endpoints(self) -> list[str]:
+        """Where this agent receives DIDComm (its --endpoint values), from its configuration."""
+        config = self.request("GET", "/status/config", timeout=min(self.timeout, 10.0)).get("config", {})
+        found = [config.get("default_endpoint"), *(config.get("additional_endpoints") or [])]
+        return [str(endpoint).rstrip("/") for endpoint in found if endpoint]
+
     def check_protocols(self) -> None:
         """Raises ControllerError unless the agent serves the credential endpoints this controller uses.
         issue-credential 2.0 and present-proof 2.0 are in every ACA-Py release Akrida supports."""

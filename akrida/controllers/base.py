@@ -30,6 +30,9 @@ class IssuerController(Protocol):
 
     def is_live(self) -> bool: ...
 
+    def endpoints(self) -> list[str]:
+        """The URLs where the agent receives DIDComm, so a run can tell it apart from the mediator."""
+
     def check_protocols(self) -> None:
         """Raises ControllerError, naming ISSUER_TYPE, unless the agent serves the credential protocols
         this controller speaks."""

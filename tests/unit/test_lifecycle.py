@@ -87,7 +87,7 @@ class Printed:
         return "\n".join(self.lines)
 
 
-def passed_check(settings):
+def passed_check(settings, probe_dir=None):
     return TargetCheck(lines=["mediator answers (fake)"], target={"mediator": "fake"})
 
 
