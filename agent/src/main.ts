@@ -6,11 +6,15 @@ import { DEFAULT_HANDLE, HolderHost, handleOf } from './host'
 import { log } from './log'
 import { LogLevel } from '@credo-ts/core'
 import { CommandError, Reply, Request, classify, parseRequest, salvageId } from './protocol'
+import { readFileSync } from 'fs'
 import { createInterface } from 'readline'
 
 if (process.env.AKRIDA_AGENT_LOOPBACK_ONLY === '1') installLoopbackGuard()
 
 const DEFAULT_TIMEOUT_MS = Number(process.env.AKRIDA_AGENT_TIMEOUT_MS || 60_000)
+const PARENT_CHECK_MS = 2_000
+const CLOSE_ALL_MS = 5_000 // each holder's wallet gets this long to close when the process ends
+const EXIT_GRACE_MS = 5_000
 
 const host = new HolderHost(Number.isFinite(DEFAULT_TIMEOUT_MS) && DEFAULT_TIMEOUT_MS > 0 ? DEFAULT_TIMEOUT_MS : 60_000)
 
@@ -64,11 +68,43 @@ lines.on('line', (line) => {
   if (line.trim() === '') return
   void handle(line)
 })
-lines.on('close', async () => {
-  // The driver went away: release every wallet and exit rather than linger as an orphan.
-  await host.closeAll(5_000)
+lines.on('close', () => void leave('end of stdin'))
+
+// The driver is the parent process. Killed outright, it may leave no end of stdin behind (another
+// process can still hold the pipe), so its disappearance is watched for as well.
+const driver = process.ppid
+setInterval(() => {
+  if (!driverAlive()) void leave(`the driver (pid ${driver}) is gone`)
+}, PARENT_CHECK_MS).unref()
+
+/** Node's process.ppid is read once at start: the parent of now comes from /proc where there is one. */
+function driverAlive(): boolean {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8') // "pid (command) state ppid …"
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === driver
+  } catch {
+    try {
+      process.kill(driver, 0) // elsewhere: does a process of that pid still exist?
+      return true
+    } catch {
+      return false
+    }
+  }
+}
+
+let leaving = false
+
+/** Releases every wallet and exits, however stuck a holder is: nothing of a run may outlive it. */
+async function leave(why: string): Promise<void> {
+  if (leaving) return
+  leaving = true
+  log(LogLevel.info, `exiting: ${why}`)
+  // Closing is bounded per holder, but exiting must not depend on it (a native call that never
+  // returns, a wedged event loop): past the deadline the process ends itself without clean-up.
+  setTimeout(() => process.kill(process.pid, 'SIGKILL'), CLOSE_ALL_MS + EXIT_GRACE_MS).unref()
+  await host.closeAll(CLOSE_ALL_MS)
   process.exit(0)
-})
+}
 // One holder's stray failure (a socket error thrown from a Credo callback) must not take its
 // neighbours down with the process: log it and carry on. The command that depended on it times out.
 process.on('unhandledRejection', (reason) => log(LogLevel.error, `unhandled rejection: ${reason instanceof Error ? reason.stack : reason}`))

@@ -7,6 +7,7 @@ read is checked against agent/protocol.schema.json.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -178,6 +179,37 @@ def test_one_reply_per_command_and_nothing_else_on_stdout(raw):
 def test_agent_exits_when_its_driver_goes_away(raw):
     assert raw.ask({"cmd": "status"})["error"] == 0
     assert raw.close() == 0
+
+
+# A driver whose agent's stdin is also held by another process (as a child it started later might
+# hold it): killed outright, it leaves the agent no end of stdin to notice.
+ORPHANING_DRIVER = """
+import os, subprocess, sys, time
+read_end, write_end = os.pipe()
+agent = subprocess.Popen(["node", sys.argv[1]], stdin=read_end, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+keeper = subprocess.Popen(["sleep", "120"], pass_fds=(write_end,))
+print(agent.pid, keeper.pid, flush=True)
+time.sleep(120)
+"""
+
+
+def test_agent_exits_when_its_driver_is_killed_even_with_its_stdin_still_open():
+    driver = subprocess.Popen(
+        ["python3", "-c", ORPHANING_DRIVER, str(SCRIPT)], stdout=subprocess.PIPE, text=True, env=CONFIG.environment()
+    )
+    agent_pid, keeper_pid = (int(pid) for pid in driver.stdout.readline().split())
+    agent = psutil.Process(agent_pid)
+    try:
+        gevent.sleep(3)  # the agent is up and reading its stdin
+        assert agent.is_running() and agent.status() != psutil.STATUS_ZOMBIE
+        driver.kill()
+        driver.wait()
+        gone, _alive = psutil.wait_procs([agent], timeout=15)
+        assert gone, "the agent outlived its driver"
+    finally:
+        for pid in (agent_pid, keeper_pid):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                psutil.Process(pid).kill()
 
 
 def test_one_process_hosts_many_holders_by_handle(raw):
