@@ -53,6 +53,13 @@ SCENARIOS: dict[str, Scenario] = {
             summary="the issuer sends basic messages to holders through the mediator",
         ),
         Scenario(
+            "mediator_churn",
+            "akrida.scenarios.mediator_churn:MediatorChurnUser",
+            needs_mediator=True,
+            needs_issuer=True,
+            summary="holders go offline and online again; the issuer sends messages while they are away",
+        ),
+        Scenario(
             "connection",
             "akrida.scenarios.connection:ConnectionUser",
             needs_mediator=False,

@@ -273,6 +273,35 @@ class Settings:
         default=300,
         show=lambda v: f"{v}s",
     )
+    churn_online: int = setting(
+        "CHURN_ONLINE",
+        parse_duration,
+        "mediator_churn: how long each holder stays online between offline spells (±25 %), e.g. 30s.",
+        default=30,
+        show=lambda v: f"{v}s",
+    )
+    churn_offline: int = setting(
+        "CHURN_OFFLINE",
+        parse_duration,
+        "mediator_churn: how long each holder stays offline (WebSocket closed, pickup stopped, wallet kept; "
+        "±25 %); the issuer sends it CHURN_MESSAGES meanwhile.",
+        default=15,
+        show=lambda v: f"{v}s",
+    )
+    churn_messages: int = setting(
+        "CHURN_MESSAGES",
+        integer(1, 1000),
+        "mediator_churn: basic messages the issuer sends each holder while it is offline.",
+        default=3,
+    )
+    storm_at: int | None = setting(
+        "STORM_AT",
+        parse_duration,
+        "Reconnect storm: at this time into the run (e.g. 3m) every holder's connection to the mediator is "
+        "dropped at once; they reconnect by themselves. Scenarios with mediation. Empty: no storm.",
+        default=None,
+        show=lambda v: f"{v}s" if v else "",
+    )
     wait_min: float = setting("WAIT_MIN", number(0), "Least seconds a holder waits between iterations.", default=1.0)
     wait_max: float = setting("WAIT_MAX", number(0), "Most seconds a holder waits between iterations.", default=2.0)
     results_dir: Path = setting(
@@ -415,11 +444,25 @@ class Settings:
                 "give one address, such as 127.0.0.1"
             )
         problems.extend(self._load_shape_problems())
+        problems.extend(self._storm_problems())
         if self.issue_weight + self.present_weight == 0:
             problems.append("ISSUE_WEIGHT and PRESENT_WEIGHT are both 0: give at least one a positive weight")
         if _SCENARIOS[self.scenario].needs_mediator and not self.with_mediation:
             problems.append(f"SCENARIO={self.scenario} needs WITH_MEDIATION=true")
         return problems
+
+    def _storm_problems(self) -> list[str]:
+        if self.storm_at is None:
+            return []
+        if self.storm_at >= self.duration:
+            ends = "the stages end" if self.stages else f"RUN_TIME={self.run_time}s ends the run"
+            return [
+                f"STORM_AT={self.storm_at}s is not within the run ({ends} after {self.duration}s): "
+                "give a time before the end"
+            ]
+        if not _SCENARIOS[self.scenario].needs_mediator:
+            return [f"STORM_AT drops the holders' connections to the mediator; SCENARIO={self.scenario} has none"]
+        return []
 
     def _load_shape_problems(self) -> list[str]:
         if self.arrival_rate is None:

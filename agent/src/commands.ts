@@ -61,6 +61,18 @@ const handlers: Record<string, Handler> = {
     return (await context.host.get(context.handle, 'ping_mediator')).pingMediator(timeoutOf(context))
   },
 
+  async drop_connection(context) {
+    return (await context.host.get(context.handle, 'drop_connection')).dropConnection(timeoutOf(context))
+  },
+
+  async go_offline(context) {
+    return (await context.host.get(context.handle, 'go_offline')).goOffline(timeoutOf(context))
+  },
+
+  async go_online(context) {
+    return (await context.host.get(context.handle, 'go_online')).goOnline(timeoutOf(context))
+  },
+
   async receiveInvitation(context) {
     const holder = await context.host.get(context.handle, 'receiveInvitation')
     return holder.receiveInvitation(requiredString(context.request, 'invitationUrl'), timeoutOf(context))

@@ -8,10 +8,16 @@ import {
   KeyDerivationMethod,
   LogLevel,
   MediatorPickupStrategy,
+  TransportEventTypes,
   TrustPingEventTypes,
   WsOutboundTransport,
 } from '@credo-ts/core'
-import type { BasicMessageStateChangedEvent, TrustPingResponseReceivedEvent } from '@credo-ts/core'
+import type {
+  BasicMessageStateChangedEvent,
+  OutboundWebSocketClosedEvent,
+  OutboundWebSocketOpenedEvent,
+  TrustPingResponseReceivedEvent,
+} from '@credo-ts/core'
 import { HttpInboundTransport, agentDependencies } from '@credo-ts/node'
 import { ariesAskar } from '@hyperledger/aries-askar-nodejs'
 import { randomBytes } from 'crypto'
@@ -58,6 +64,18 @@ export interface ReceivedMessage {
   receivedAt: number
 }
 
+/** The part of a `ws` WebSocket that dropping a connection uses. */
+interface Socket {
+  readyState: number
+  close(): void
+  terminate?: () => void
+}
+
+interface SocketEvent {
+  connectionId?: string
+  socketId: string
+}
+
 interface PingResponse {
   threadId: string
   connectionId: string
@@ -70,10 +88,17 @@ export class Holder {
   readonly messages = new Inbox<ReceivedMessage>()
   readonly exchanges: Exchanges
   private readonly pingResponses = new Inbox<PingResponse>(100)
+  // Every WebSocket to the mediator that opened or closed, for drop_connection and go_online to wait on.
+  private readonly socketsOpened = new Inbox<SocketEvent>(100)
+  private readonly socketsClosed = new Inbox<SocketEvent>(100)
+  private mediatorConnectionId: string | null = null
+  /** False between go_offline and go_online: message pickup stopped, no socket to the mediator. */
+  online = true
 
   private constructor(
     readonly agent: Agent,
     readonly options: StartOptions,
+    private readonly ws: WsOutboundTransport,
   ) {
     this.exchanges = new Exchanges(agent)
   }
@@ -104,7 +129,8 @@ export class Holder {
       dependencies: agentDependencies,
       modules: await buildModules(options),
     })
-    agent.registerOutboundTransport(new WsOutboundTransport())
+    const ws = new WsOutboundTransport()
+    agent.registerOutboundTransport(ws)
     agent.registerOutboundTransport(new HttpOutboundTransport())
     if (!withMediation) {
       const inbound = new HttpInboundTransport({ port: options.inboundPort as number })
@@ -112,7 +138,7 @@ export class Holder {
       agent.registerInboundTransport(inbound)
     }
 
-    const holder = new Holder(agent, options)
+    const holder = new Holder(agent, options, ws)
     holder.subscribe()
     try {
       // With mediation, initialize() also connects to the mediator and waits for the grant.
@@ -130,6 +156,7 @@ export class Holder {
       if (!mediator || !mediator.isReady) {
         throw new CommandError('failed', `mediation was not granted (state: ${mediator ? mediator.state : 'no mediation record'})`)
       }
+      holder.mediatorConnectionId = mediator.connectionId
     }
     return holder
   }
@@ -146,6 +173,14 @@ export class Holder {
       // The inbox holds the message now. Credo's record of it would stay in the wallet for the
       // holder's whole life: one more row of the in-memory wallet for every message received.
       this.forgetBasicMessage(payload.basicMessageRecord.id)
+    })
+    // Only the mediator's sockets are of interest; events of other connections are left alone.
+    const isMediator = (connectionId?: string) => connectionId !== undefined && connectionId === this.mediatorConnectionId
+    this.agent.events.on<OutboundWebSocketOpenedEvent>(TransportEventTypes.OutboundWebSocketOpenedEvent, ({ payload }) => {
+      if (isMediator(payload.connectionId)) this.socketsOpened.push(payload)
+    })
+    this.agent.events.on<OutboundWebSocketClosedEvent>(TransportEventTypes.OutboundWebSocketClosedEvent, ({ payload }) => {
+      if (isMediator(payload.connectionId)) this.socketsClosed.push(payload)
     })
     this.agent.events.on<TrustPingResponseReceivedEvent>(TrustPingEventTypes.TrustPingResponseReceivedEvent, ({ payload }) => {
       this.pingResponses.push({ threadId: payload.message.threadId, connectionId: payload.connectionRecord.id })
@@ -188,6 +223,72 @@ export class Holder {
       'mediator trust ping response',
     )
     return { connectionId: connection.id, roundTripMs: Date.now() - started }
+  }
+
+  /** The open WebSockets to the mediator, from Credo's WS transport (its table is private). */
+  private mediatorSockets(): Socket[] {
+    const table = (this.ws as unknown as { transportTable: Map<string, Socket> }).transportTable
+    const suffix = `-${this.mediatorConnectionId}`
+    return [...table.entries()].filter(([socketId]) => socketId.endsWith(suffix)).map(([, socket]) => socket)
+  }
+
+  private needsMediation(command: string): void {
+    if (!this.options.mediatorInvitationUrl || this.mediatorConnectionId === null) {
+      throw new CommandError('request', `${command} needs a holder started with a mediatorInvitationUrl`)
+    }
+  }
+
+  /**
+   * Cuts every socket to the mediator at once, as a network drop does (no closing handshake), and
+   * waits until each has closed. Returns how many there were.
+   */
+  private async cutMediatorSockets(timeoutMs: number): Promise<number> {
+    const sockets = this.mediatorSockets()
+    this.socketsClosed.clear()
+    for (const socket of sockets) {
+      if (socket.terminate) socket.terminate()
+      else socket.close()
+    }
+    const started = Date.now()
+    for (let closed = 0; closed < sockets.length; closed++) {
+      await this.socketsClosed.take(() => true, Math.max(1, timeoutMs - (Date.now() - started)), 'closing the socket to the mediator')
+    }
+    return sockets.length
+  }
+
+  /**
+   * Drops the holder's WebSocket to the mediator with message pickup left running, so Credo
+   * reconnects by itself; waits until a socket to the mediator is open again.
+   */
+  async dropConnection(timeoutMs: number): Promise<{ closedSockets: number; reconnectMs: number | null }> {
+    this.needsMediation('drop_connection')
+    if (!this.online) throw new CommandError('request', 'drop_connection: the holder is offline (go_online first)')
+    const started = Date.now()
+    this.socketsOpened.clear()
+    const closedSockets = await this.cutMediatorSockets(timeoutMs)
+    if (closedSockets === 0) return { closedSockets, reconnectMs: null }
+    await this.socketsOpened.take(() => true, Math.max(1, timeoutMs - (Date.now() - started)), 'reconnecting to the mediator')
+    return { closedSockets, reconnectMs: Date.now() - started }
+  }
+
+  /** Stops message pickup and closes the sockets to the mediator; the wallet and connections stay. */
+  async goOffline(timeoutMs: number): Promise<{ closedSockets: number }> {
+    this.needsMediation('go_offline')
+    if (!this.online) return { closedSockets: 0 }
+    this.online = false
+    // Stopped first: Credo's monitor of the mediator's socket would otherwise reconnect at once.
+    await this.agent.mediationRecipient.stopMessagePickup()
+    return { closedSockets: await this.cutMediatorSockets(timeoutMs) }
+  }
+
+  /** Starts message pickup again with the holder's strategy: queued messages come in from here. */
+  async goOnline(timeoutMs: number): Promise<{ ms: number }> {
+    this.needsMediation('go_online')
+    if (this.online) throw new CommandError('request', 'go_online: the holder is already online')
+    const started = Date.now()
+    await withTimeout(this.agent.mediationRecipient.initiateMessagePickup(), timeoutMs, 'starting message pickup')
+    this.online = true
+    return { ms: Date.now() - started }
   }
 
   async receiveInvitation(invitationUrl: string, timeoutMs: number) {

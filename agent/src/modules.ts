@@ -22,8 +22,10 @@ import { AskarModule } from '@credo-ts/askar'
 import { ariesAskar } from '@hyperledger/aries-askar-nodejs'
 import { readFileSync } from 'fs'
 
+import { skipDiscardedErrorStacks } from './askarErrors'
 import { freeAskarLeaks } from './askarLeaks'
 import { offlineDocumentLoader } from './documentLoader'
+import { cacheLongMultibaseDecoding } from './multibaseCache'
 import { balancePointerTable } from './pointerTable'
 import { CommandError } from './protocol'
 
@@ -40,6 +42,10 @@ export const INDY_NAMESPACE = 'akrida:ledger'
 // (docs/density.md, "Memory over time").
 balancePointerTable()
 freeAskarLeaks()
+// Before its first call: it builds an error it throws away on each of them (askarErrors.ts).
+skipDiscardedErrorStacks()
+// did:peer:4 DIDs are decoded from base58 again for every message sent (multibaseCache.ts).
+cacheLongMultibaseDecoding()
 
 export async function buildModules(options: ModuleOptions): Promise<Record<string, Module>> {
   const credentialFormats: unknown[] = [new JsonLdCredentialFormatService()]

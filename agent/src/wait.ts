@@ -57,6 +57,11 @@ export class Inbox<T> {
     }
   }
 
+  /** Forgets what arrived and was not taken (waiters stay). */
+  clear(): void {
+    this.items.length = 0
+  }
+
   get size(): number {
     return this.items.length
   }

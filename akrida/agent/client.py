@@ -12,6 +12,7 @@ from akrida.agent.messages import (
     Deleted,
     DeleteOobRecord,
     DidKey,
+    Dropped,
     ForConnection,
     Message,
     NoArguments,
@@ -21,6 +22,8 @@ from akrida.agent.messages import (
     Started,
     StartOptions,
     Status,
+    WentOffline,
+    WentOnline,
     from_wire,
     to_wire,
 )
@@ -60,6 +63,18 @@ class HolderClient:
 
     def ping_mediator(self, timeout_ms: int | None = None) -> Pinged:
         return self._call("ping_mediator", NoArguments(), Pinged, timeout_ms)
+
+    def drop_connection(self, timeout_ms: int | None = None) -> Dropped:
+        """Drops the holder's WebSocket to the mediator; returns once Credo has reconnected by itself."""
+        return self._call("drop_connection", NoArguments(), Dropped, timeout_ms)
+
+    def go_offline(self, timeout_ms: int | None = None) -> WentOffline:
+        """Stops message pickup and closes the socket to the mediator; the wallet stays."""
+        return self._call("go_offline", NoArguments(), WentOffline, timeout_ms)
+
+    def go_online(self, timeout_ms: int | None = None) -> WentOnline:
+        """Starts message pickup again (PICKUP_STRATEGY): what the mediator queued comes in."""
+        return self._call("go_online", NoArguments(), WentOnline, timeout_ms)
 
     def receive_invitation(self, invitation_url: str, timeout_ms: int | None = None) -> Connected:
         return self._call("receiveInvitation", ReceiveInvitation(invitation_url), Connected, timeout_ms)

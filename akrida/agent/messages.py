@@ -171,6 +171,22 @@ class Deleted:
 
 
 @dataclass(frozen=True)
+class Dropped:
+    closed_sockets: int
+    reconnect_ms: int | None  # None: no socket to the mediator was open, so none was dropped
+
+
+@dataclass(frozen=True)
+class WentOffline:
+    closed_sockets: int
+
+
+@dataclass(frozen=True)
+class WentOnline:
+    ms: int
+
+
+@dataclass(frozen=True)
 class Versions:
     node: str
     credo: str
@@ -203,6 +219,9 @@ COMMANDS: dict[str, Command] = {
     for command in (
         Command("start", StartOptions, Started),
         Command("ping_mediator", NoArguments, Pinged),
+        Command("drop_connection", NoArguments, Dropped),
+        Command("go_offline", NoArguments, WentOffline),
+        Command("go_online", NoArguments, WentOnline),
         Command("receiveInvitation", ReceiveInvitation, Connected),
         Command("receiveMessage", ForConnection, Message),
         Command("createDidKey", NoArguments, DidKey),

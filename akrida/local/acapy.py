@@ -43,6 +43,7 @@ class AcapyAgent:
     extra_args: tuple[str, ...] = ()
     pool_size: int = 20
     genesis_file: Path | None = None  # on an Indy ledger (as its trustee), else --no-ledger
+    keep_wallet: bool = False  # a restart: open the wallet as it is, rather than recreate it
 
     @property
     def wallet_name(self) -> str:
@@ -72,7 +73,7 @@ class AcapyAgent:
             "--wallet-name", self.wallet_name,
             "--wallet-storage-type", "postgres_storage",
             "--auto-provision",
-            "--recreate-wallet",
+            *(() if self.keep_wallet else ("--recreate-wallet",)),
             "--log-level", "warning",
             *self.extra_args,
         ]  # fmt: skip

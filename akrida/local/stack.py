@@ -11,7 +11,7 @@ import secrets
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import requests
@@ -55,6 +55,8 @@ class TargetInfo:
     cred_def_id: str = ""  # bootstrapped on the local ledger
     revocable_cred_def_id: str = ""
     tails_pid: int = 0
+    # Each ACA-Py's wallet key, so that one can be restarted on its own wallet (restart_mediator).
+    wallet_keys: dict[str, str] = field(default_factory=dict, repr=False)
 
     def as_environment(self) -> dict[str, str]:
         """Settings that point a run at this target."""
@@ -113,9 +115,10 @@ class LocalTarget:
             agents = self._agents(genesis_file, tails_url)
             postgres.drop_databases([agent.wallet_name for agent in agents])
             progress("embedded target: starting ACA-Py " + " and ".join(a.name for a in agents))
+            wallet_keys = {agent.name: secrets.token_urlsafe(24) for agent in agents}
             for agent in agents:
                 log = log_dir / f"{agent.name}.log"
-                launched.append(acapy.launch(agent, admin_api_key, secrets.token_urlsafe(24), database, log))
+                launched.append(acapy.launch(agent, admin_api_key, wallet_keys[agent.name], database, log))
             info = TargetInfo(
                 mediation_url="",
                 issuer_admin_url=agents[1].admin_url,
@@ -128,6 +131,7 @@ class LocalTarget:
                 started_at=time.time(),
                 genesis_file=str(genesis_file or ""),
                 ledger_pids=ledger_pids,
+                wallet_keys=wallet_keys,
             )
         except BaseException:
             # Nothing records this start yet, so `down` could not find what it started: stop it here.
@@ -256,6 +260,37 @@ class LocalTarget:
                 f"{self.base_port}-{self.base_port + PORT_SPAN - 1}: set LOCAL_BASE_PORT to a free range"
             )
 
+    # --- restarting the mediator -----------------------------------------------------------------
+
+    def restart_mediator(self, down_for: float = 0.0, progress=print) -> float:
+        """Stops the running target's mediator (SIGTERM, as a redeployment does), leaves it down for
+        `down_for` seconds, and starts it again on the same ports and wallet, keeping its connections
+        and mediation records. Returns the seconds it was away (stopped until ready again)."""
+        state = self.current()
+        if state is None:
+            raise LocalTargetError("the embedded target is not running: nothing to restart")
+        if "mediator" not in state.wallet_keys:
+            raise LocalTargetError(
+                "this target was started before restarts were possible: `akrida local down`, then start it again"
+            )
+        host = LocalTarget(state.host, state.base_port)
+        agent = host._agents(None, None)[0]
+        progress(f"embedded target: stopping the mediator (pid {state.pids['mediator']})")
+        stopped = time.monotonic()
+        acapy.terminate(state.pids["mediator"])
+        time.sleep(max(0.0, down_for - (time.monotonic() - stopped)))
+        progress("embedded target: starting the mediator again")
+        database = LocalPostgres(DATABASE_HOST, host.port(POSTGRES)).credentials()
+        log = Path(state.log_dir) / f"{agent.name}.log"
+        key = state.wallet_keys["mediator"]
+        running = acapy.launch(replace(agent, keep_wallet=True), state.admin_api_key, key, database, log)
+        state.pids["mediator"] = running.pid
+        self._write_state(state)
+        running.wait_ready()
+        away = time.monotonic() - stopped
+        progress(f"embedded target: the mediator is back after {away:.1f}s")
+        return away
+
     # --- down and status -----------------------------------------------------------------------
 
     def down(self, progress=print) -> bool:
@@ -349,3 +384,15 @@ def _start_tails_server(host: str, port: int, log_dir: Path) -> int:
             return process.pid
         time.sleep(0.1)
     raise LocalTargetError(f"the tails server did not start on {host}:{port}; see {log_dir / 'tails.log'}")
+
+
+def main() -> None:
+    """`python -m akrida.local.stack restart-mediator [SECONDS]`: what a test (or an operator
+    rehearsing a redeployment) runs to restart the embedded mediator, down for SECONDS."""
+    if len(sys.argv) < 2 or sys.argv[1] != "restart-mediator":
+        raise SystemExit("usage: python -m akrida.local.stack restart-mediator [SECONDS]")
+    LocalTarget().restart_mediator(down_for=float(sys.argv[2]) if len(sys.argv) > 2 else 0.0)
+
+
+if __name__ == "__main__":
+    main()

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from akrida.report.arrivals import Arrivals, read_arrivals
 from akrida.report.charts import GENERATOR_CHART, LATENCY_CHART, LOAD_CHART
-from akrida.report.delivery import DeliveryCounts, read_delivery
+from akrida.report.connectivity import Outage, StormRecord, outages, read_storm
+from akrida.report.delivery import DeliveryCounts, read_delivery, read_delivery_by_strategy
 from akrida.report.gates import GateResult
 from akrida.report.health import SATURATED_CPU_PERCENT, HealthVerdict, judge, read_health
 from akrida.report.manifest import Manifest
@@ -32,6 +33,9 @@ class Findings:
     windows: list[SteadyWindow] = field(default_factory=list)
     levels: frozenset[int] = frozenset()  # the holder counts the run planned to hold
     arrivals: Arrivals | None = None
+    delivery_by_strategy: dict[str, DeliveryCounts] = field(default_factory=dict)
+    storm: StormRecord | None = None
+    outages: list[Outage] = field(default_factory=list)
 
     @property
     def target_failures(self) -> int:
@@ -63,6 +67,7 @@ class Findings:
 
 def gather(run_dir: Path, gates: list[GateResult], complete: bool, levels: frozenset[int] = frozenset()) -> Findings:
     """What the run folder says; `levels` are the holder counts whose plateaus are steady-state windows."""
+    timeline = read_timeline(run_dir)
     return Findings(
         steps=read_steps(run_dir),
         failures=read_failures(run_dir),
@@ -70,9 +75,12 @@ def gather(run_dir: Path, gates: list[GateResult], complete: bool, levels: froze
         delivery=read_delivery(run_dir),
         health=judge(read_health(run_dir)),
         complete=complete,
-        windows=steady_state(run_dir, levels, read_timeline(run_dir)) if levels else [],
+        windows=steady_state(run_dir, levels, timeline) if levels else [],
         levels=levels,
         arrivals=read_arrivals(run_dir),
+        delivery_by_strategy=read_delivery_by_strategy(run_dir),
+        storm=read_storm(run_dir),
+        outages=outages(timeline),
     )
 
 
@@ -139,10 +147,16 @@ def failure_lines(findings: Findings) -> list[str]:
 
 
 def delivery_lines(findings: Findings) -> list[str]:
-    d = findings.delivery
-    if d is None:
+    if findings.delivery is None:
         return []
-    return [f"messages sent {d.sent}, delivered in time {d.delivered}, late {d.late}, lost {d.lost}"]
+    by_strategy = findings.delivery_by_strategy or {findings.delivery.pickup_strategy: findings.delivery}
+    return [counts.line() for _strategy, counts in sorted(by_strategy.items())]
+
+
+def connectivity_lines(findings: Findings) -> list[str]:
+    """The reconnect storm and the target's outages, in words."""
+    lines = findings.storm.lines() if findings.storm else []
+    return lines + [outage.line() for outage in findings.outages]
 
 
 def health_lines(findings: Findings) -> list[str]:
@@ -195,6 +209,8 @@ def render_text(findings: Findings) -> str:
         lines += ["", "SLO gates:", *(f"  {result.line()}" for result in findings.gates)]
     if findings.delivery:
         lines += ["", *delivery_lines(findings)]
+    if findings.storm or findings.outages:
+        lines += ["", "connections to the mediator:", *(f"  {line}" for line in connectivity_lines(findings))]
     lines += ["", "load generator:", *(f"  {line}" for line in health_lines(findings))]
     lines += ["", f"verdict: {findings.verdict}"]
     return "\n".join(lines)
@@ -218,6 +234,8 @@ def render_markdown(findings: Findings, manifest: Manifest) -> str:
         out += ["", "## SLO gates", "", *(f"- {result.line()}" for result in findings.gates)]
     if findings.delivery:
         out += ["", "## Message delivery", "", *(f"- {line}" for line in delivery_lines(findings))]
+    if findings.storm or findings.outages:
+        out += ["", "## Connections to the mediator", "", *(f"- {line}" for line in connectivity_lines(findings))]
     out += ["", "## Load generator health", "", *(f"- {line}" for line in health_lines(findings))]
     out += ["", "## Charts", ""]
     out += [f"![{name}]({name})" for name in (LATENCY_CHART, LOAD_CHART, GENERATOR_CHART)]
@@ -254,6 +272,8 @@ def render_html(findings: Findings, manifest: Manifest) -> str:
         sections.append("<h2>SLO gates</h2>" + items([result.line() for result in findings.gates]))
     if findings.delivery:
         sections.append("<h2>Message delivery</h2>" + items(delivery_lines(findings)))
+    if findings.storm or findings.outages:
+        sections.append("<h2>Connections to the mediator</h2>" + items(connectivity_lines(findings)))
     sections.append("<h2>Load generator health</h2>" + items(health_lines(findings)))
     sections.append(
         "<h2>Charts</h2>"

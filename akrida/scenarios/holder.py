@@ -38,6 +38,8 @@ class Holder:
         self.restarts = 0
         self.failed_starts = 0
         self.facts: dict[str, Any] = {}  # what a scenario learned (connection ids …), reset on restart
+        self.offline = False  # between go_offline and go_online (mediator_churn)
+        runtime.holders.add(self)
 
     @property
     def ready(self) -> bool:
@@ -106,6 +108,7 @@ class Holder:
                 raise
         self.started = True
         self.broken = False
+        self.offline = False
 
     def call(self, name: str, command: Callable[..., T], *arguments: Any, request_type: str = DIDCOMM) -> T:
         """Runs one command of the holder's client as the step `name`, for example

@@ -16,8 +16,10 @@ from akrida.report.health import INTERVAL_SECONDS, HealthLog, HealthSampler
 from akrida.scenarios import gating  # noqa: F401 - registers the SLO gates
 from akrida.scenarios.final_stats import write_final_stats
 from akrida.scenarios.runtime import ATTRIBUTE, renew_runtime, runtime_of
+from akrida.scenarios.storm import count_failures_during_storm, run_storm
 
 _sampler: gevent.Greenlet | None = None
+_storm: gevent.Greenlet | None = None
 
 
 def _sample_forever(log: HealthLog, sampler: HealthSampler) -> None:
@@ -47,7 +49,9 @@ def _start_health_sampling(environment: Environment, **_kwargs) -> None:
 def _keep_timeline(environment: Environment, **_kwargs) -> None:
     def record(request_type: str, name: str, response_time: float, exception: BaseException | None = None, **_):
         failed = exception is not None
-        runtime_of(environment).timeline.record(time.time(), request_type, name, response_time or 0.0, failed)
+        runtime = runtime_of(environment)
+        runtime.timeline.record(time.time(), request_type, name, response_time or 0.0, failed)
+        count_failures_during_storm(runtime, request_type, exception)
 
     environment.events.request.add_listener(record)
 
@@ -55,7 +59,23 @@ def _keep_timeline(environment: Environment, **_kwargs) -> None:
 @events.test_start.add_listener
 def _renew_runtime(environment: Environment, **_kwargs) -> None:
     # On a worker, the master's arguments arrive with the first spawn message, just before this event.
-    renew_runtime(environment)
+    global _storm
+    runtime = renew_runtime(environment)
+    _stop_storm()
+    if runtime.settings.storm_at is not None:
+        _storm = gevent.spawn(run_storm, environment, runtime, runtime.settings.storm_at)
+
+
+@events.test_stop.add_listener
+def _end_storm(**_kwargs) -> None:
+    _stop_storm()
+
+
+def _stop_storm() -> None:
+    global _storm
+    if _storm is not None:
+        _storm.kill(block=False)
+        _storm = None
 
 
 @events.init.add_listener
@@ -72,6 +92,11 @@ def _finish(environment: Environment) -> None:
         _sampler.kill(block=False)
     if runtime.run_dir is not None and runtime.delivery.sent:
         runtime.delivery.write(runtime.run_dir)
+    if runtime.run_dir is not None and runtime.storm is not None:
+        if not runtime.storm.ended:  # the run ended during the storm
+            runtime.storm.ended = time.time()
+        with contextlib.suppress(OSError):
+            runtime.storm.write(runtime.run_dir)
     if runtime.run_dir is not None and runtime.timeline.times:
         with contextlib.suppress(OSError):
             runtime.timeline.write(runtime.run_dir)

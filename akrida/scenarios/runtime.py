@@ -7,9 +7,11 @@ arguments at the start of each test (on a worker, once the master's arguments ha
 from __future__ import annotations
 
 import os
+import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from locust.env import Environment
 
@@ -17,6 +19,7 @@ from akrida import paths
 from akrida.agent import AgentConfig, HostPool, PortPool
 from akrida.agent.limits import raise_open_files_limit
 from akrida.controllers import AcapyAdmin, issuer_for
+from akrida.report.connectivity import StormRecord
 from akrida.report.delivery import DeliveryCounts
 from akrida.report.timeline import Timeline
 from akrida.scenarios.options import settings_from
@@ -31,6 +34,12 @@ class Runtime:
     run_dir: Path | None = None
     delivery: DeliveryCounts = field(default_factory=DeliveryCounts)
     timeline: Timeline = field(default_factory=Timeline)  # response times by second, for steady-state windows
+    storm: StormRecord | None = None  # set when STORM_AT's storm has begun
+    # Every holder of this process's users, for actions on all of them at once (a reconnect storm).
+    holders: weakref.WeakSet[Any] = field(default_factory=weakref.WeakSet)
+
+    def __post_init__(self) -> None:
+        self.delivery.pickup_strategy = self.settings.pickup_strategy
 
     @cached_property
     def agent_config(self) -> AgentConfig:

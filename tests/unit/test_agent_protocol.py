@@ -138,6 +138,9 @@ def test_replies_echo_string_and_number_ids(raw):
         ('{"cmd": "start", "inboundPort": "ten"}', '"inboundPort" must be an integer'),
         ('{"cmd": "start", "inboundPort": 20400, "pickupStrategy": "pigeon"}', "unknown pickupStrategy"),
         ('{"cmd": "receiveInvitation"}', 'send "start" first'),
+        ('{"cmd": "drop_connection"}', 'send "start" first'),
+        ('{"cmd": "go_offline"}', 'send "start" first'),
+        ('{"cmd": "go_online"}', 'send "start" first'),
     ],
 )
 def test_bad_requests_get_an_error_reply_never_silence(raw, line, expected):
@@ -266,6 +269,17 @@ def test_client_returns_typed_results_and_raises_typed_errors(host):
     with pytest.raises(CommandFailed) as caught:
         client.delete_oob_record("no-such-record")
     assert caught.value.kind == "request" and caught.value.harness
+
+
+@pytest.mark.parametrize("command", ["drop_connection", "go_offline", "go_online"])
+def test_connection_commands_need_a_holder_with_a_mediator(host, command):
+    # With a mediator they are tested for real in tests/integration/test_connectivity.py.
+    client = holder_on(host, f"no-mediator-{command}", PortPool(20510, 20519).acquire())
+    with pytest.raises(CommandFailed) as caught:
+        getattr(client, command)()
+    assert caught.value.kind == "request" and caught.value.harness
+    assert f"{command} needs a holder started with a mediatorInvitationUrl" in str(caught.value)
+    assert client.status().started  # and the holder goes on
 
 
 def test_client_timeout_error_is_the_targets_fault(host):

@@ -1,4 +1,6 @@
-"""The agent's fixes for the native memory its FFI libraries leak (agent/src/askarLeaks.ts, pointerTable.ts).
+"""The agent's fixes for the native memory its FFI libraries leak (agent/src/askarLeaks.ts, pointerTable.ts),
+for the error the Askar wrapper builds and discards on every answered call (askarErrors.ts), and the
+remembered base58 decoding of did:peer:4 documents (multibaseCache.ts).
 
 The tests run Node scripts against the built agent's modules and the real native libraries: Askar
 reads (a query, a fetch, a decryption, as a holder does for every message it receives), ref-napi's
@@ -111,6 +113,71 @@ same('int64 through a type', ref.get(word, 0, ref.types.uint64), '18446744073709
 console.log('ok')
 """
 
+# Askar calls with the discarded error made without a stack (askarErrors.ts): the calls still answer,
+# a real failure still rejects with its code, and any other error keeps its stack.
+DISCARDED = r"""
+const [dist] = process.argv.slice(2)
+const load = (name) => require(require.resolve(name, { paths: [dist] }))
+const { AriesAskarError } = load('@hyperledger/aries-askar-shared')
+require(`${dist}/askarLeaks.js`).freeAskarLeaks()
+require(`${dist}/pointerTable.js`).balancePointerTable()
+const errors = require(`${dist}/askarErrors.js`)
+if (!errors.skipDiscardedErrorStacks()) throw new Error('not applied')
+const seen = { discarded: 0, withStack: 0 }
+const made = AriesAskarError.customError
+AriesAskarError.customError = (options) => {
+  const error = made.call(AriesAskarError, options)
+  if (error.message.startsWith(errors.DISCARDED_ERROR)) seen.discarded += 1
+  if (error.stack.includes('\n    at ')) seen.withStack += 1
+  return error
+}
+const { Store, StoreKeyMethod, KdfMethod } = load('@hyperledger/aries-askar-nodejs')
+
+async function main() {
+  const store = await Store.provision({
+    uri: 'sqlite://:memory:', keyMethod: new StoreKeyMethod(KdfMethod.Raw), passKey: Store.generateRawKey(),
+    recreate: true,
+  })
+  const session = await store.openSession()
+  await session.insert({ category: 'c', name: 'one', value: 'v', tags: { kind: 'x' } })
+  const one = await session.fetch({ category: 'c', name: 'one' })
+  const rows = await store.scan({ category: 'c', tagFilter: { kind: 'x' } }).fetchAll()
+  const duplicate = await session.insert({ category: 'c', name: 'one', value: 'w' }).then(() => null, (error) => error)
+  const other = AriesAskarError.customError({ message: 'another error' })
+  await session.close()
+  await store.close()
+  console.log(JSON.stringify({
+    fetched: one.value, scanned: rows.length, duplicate: duplicate instanceof AriesAskarError && duplicate.code,
+    otherHasStack: other.stack.includes('\n    at '), stackTraceLimit: Error.stackTraceLimit, ...seen,
+  }))
+}
+main().catch((error) => { console.error(error); process.exit(1) })
+"""
+
+# Long multibase strings (did:peer:4 documents) decoded once (multibaseCache.ts): every caller gets
+# the same bytes as without the cache, in a copy of its own; short and invalid strings are not kept.
+MULTIBASE = r"""
+const [dist] = process.argv.slice(2)
+const { MultiBaseEncoder, TypedArrayEncoder } = require(require.resolve('@credo-ts/core', { paths: [dist] }))
+const { randomBytes } = require('crypto')
+const long = MultiBaseEncoder.encode(randomBytes(700), 'base58btc')
+const short = MultiBaseEncoder.encode(randomBytes(32), 'base58btc')
+const plain = (text) => TypedArrayEncoder.toHex(MultiBaseEncoder.decode(text).data)
+const expected = { long: plain(long), short: plain(short) }
+const cache = require(`${dist}/multibaseCache.js`)
+if (!cache.cacheLongMultibaseDecoding()) throw new Error('not applied')
+const first = MultiBaseEncoder.decode(long)
+first.data.fill(0) // a caller that changes its bytes changes no one else's
+const second = MultiBaseEncoder.decode(long)
+const invalid = long.slice(0, 300) + '0' + long.slice(301) // '0' is not base58
+let threw = false
+try { MultiBaseEncoder.decode(invalid) } catch { threw = true }
+console.log(JSON.stringify({
+  long: TypedArrayEncoder.toHex(second.data) === expected.long, short: plain(short) === expected.short,
+  baseName: second.baseName, isUint8Array: second.data instanceof Uint8Array, threw, ...cache.counts,
+}))
+"""
+
 # An AnonCreds issuance and verified presentation, and an Indy VDR request, through the replaced
 # pointer functions: the two other native libraries of a holder (no ledger needed).
 ANONCREDS = r"""
@@ -149,7 +216,7 @@ console.log(JSON.stringify({ verified, revealed, nym }))
 
 
 def node(script: str, tmp_path: Path, *args: str) -> str:
-    for module in ("askarLeaks.js", "pointerTable.js"):
+    for module in ("askarLeaks.js", "pointerTable.js", "askarErrors.js", "multibaseCache.js"):
         if not (DIST / module).is_file():
             pytest.fail(f"the agent is not built ({DIST / module} is missing): cd agent && npm run build")
     path = tmp_path / "script.js"
@@ -196,6 +263,24 @@ def test_many_small_native_calls_leave_no_pointer_table_behind(tmp_path):
 
 def test_replaced_pointer_functions_match_ref_napis(tmp_path):
     assert node(POINTERS, tmp_path) == "ok"
+
+
+def test_the_discarded_askar_error_is_made_without_a_stack_and_nothing_else_changes(tmp_path):
+    result = json.loads(node(DISCARDED, tmp_path))
+    assert result["discarded"] >= 3, result  # one per answered call: session, fetch, scan
+    assert result["withStack"] == 1, result  # only "another error"
+    assert result["otherHasStack"] is True
+    assert result["fetched"] == "v" and result["scanned"] == 1
+    assert result["duplicate"] == 3  # Askar's Duplicate code, from a real failure
+    assert result["stackTraceLimit"] == 10
+
+
+def test_long_multibase_strings_are_decoded_once_into_copies_of_their_own(tmp_path):
+    result = json.loads(node(MULTIBASE, tmp_path))
+    assert result == {
+        "long": True, "short": True, "baseName": "base58btc", "isUint8Array": True, "threw": True,
+        "hits": 1, "entries": 1,
+    }  # fmt: skip
 
 
 def test_anoncreds_and_indy_vdr_work_through_the_replaced_pointer_functions(tmp_path):

@@ -75,7 +75,8 @@ def test_every_command_has_a_client_method():
         "createDidKey": HolderClient.create_did_key, "receiveCredential": HolderClient.receive_credential,
         "presentationExchange": HolderClient.presentation_exchange,
         "deleteOobRecordById": HolderClient.delete_oob_record, "status": HolderClient.status,
-        "shutdown": HolderClient.shutdown,
+        "shutdown": HolderClient.shutdown, "drop_connection": HolderClient.drop_connection,
+        "go_offline": HolderClient.go_offline, "go_online": HolderClient.go_online,
     }  # fmt: skip
     assert set(methods) == set(SCHEMA["commands"])
     for command, method in methods.items():
