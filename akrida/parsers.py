@@ -180,6 +180,17 @@ def parse_host(raw: str) -> str:
     return value
 
 
+def parse_host_list(raw: str) -> tuple[str, ...]:
+    """Comma-separated host names or addresses; `*` alone stands for every host."""
+    hosts = tuple(host.strip() for host in raw.split(",") if host.strip())
+    if hosts == ("*",):
+        return hosts
+    for host in hosts:
+        if any(c.isspace() for c in host) or "/" in host or host == "*":
+            raise InvalidValue("expected host names or addresses separated by commas (no ports, no URLs), or *")
+    return hosts
+
+
 def parse_path(raw: str) -> Path:
     if not raw.strip():
         raise InvalidValue("expected a folder path")

@@ -16,6 +16,7 @@ from akrida.agent import AgentConfig, AgentError, HostPool, StartOptions
 from akrida.agent.messages import PickupStrategy
 from akrida.catalog import SCENARIOS
 from akrida.controllers import TargetUnreachable, issuer_for
+from akrida.egress import agent_environment, allowed_hosts
 from akrida.invitation import decode_invitation, service_endpoints
 from akrida.settings import Settings, SettingsError
 
@@ -102,7 +103,12 @@ def probe_mediation(settings: Settings, log_dir: Path) -> str:
     A run of one holder needs only one probe. Raises TargetUnreachable or SettingsError.
     """
     wanted = 2 if settings.peak_users > 1 else 1
-    config = AgentConfig(timeout=min(settings.agent_timeout, PROBE_TIMEOUT), log_level="error", log_dir=log_dir)
+    config = AgentConfig(
+        timeout=min(settings.agent_timeout, PROBE_TIMEOUT),
+        log_level="error",
+        log_dir=log_dir,
+        extra_env=agent_environment(allowed_hosts(settings, None)),  # where the run's holders may go
+    )
     pool = HostPool(config, holders_per_process=wanted)
     options = StartOptions(
         mediator_invitation_url=settings.mediation_url,

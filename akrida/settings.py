@@ -32,6 +32,7 @@ from akrida.parsers import (
     parse_duration,
     parse_headers,
     parse_host,
+    parse_host_list,
     parse_http_url,
     parse_instance_type,
     parse_invitation_url,
@@ -179,6 +180,14 @@ class Settings:
         "Address the inbound ports of holders without mediation listen on (cluster hosts: their own "
         "address, set by `make run`). `0.0.0.0` listens on every interface.",
         default="127.0.0.1",
+    )
+    egress_allow: tuple[str, ...] = setting(
+        "EGRESS_ALLOW",
+        parse_host_list,
+        "Hosts holders may connect to besides the mediator's and the issuer's, comma-separated; "
+        "`*` turns the agents' egress allowlist off.",
+        default=(),
+        show=lambda v: ",".join(v),
     )
     agent_timeout: float = setting(
         "AGENT_TIMEOUT",

@@ -1,5 +1,5 @@
 import './console'
-import { installLoopbackGuard } from './guard'
+import { installEgressGuard, refusalSince, refusalsSoFar } from './guard'
 
 import { findHandler } from './commands'
 import { DEFAULT_HANDLE, HolderHost, handleOf } from './host'
@@ -9,7 +9,7 @@ import { CommandError, Reply, Request, classify, parseRequest, salvageId } from 
 import { readFileSync } from 'fs'
 import { createInterface } from 'readline'
 
-if (process.env.AKRIDA_AGENT_LOOPBACK_ONLY === '1') installLoopbackGuard()
+installEgressGuard()
 
 const DEFAULT_TIMEOUT_MS = Number(process.env.AKRIDA_AGENT_TIMEOUT_MS || 60_000)
 const PARENT_CHECK_MS = 2_000
@@ -47,13 +47,15 @@ async function handle(line: string): Promise<void> {
     return send(errorReply(error, { id: salvageId(line) }))
   }
   let reply: Reply
+  const refusals = refusalsSoFar()
   try {
     handle = handleOf(request)
     const result = await findHandler(request.cmd)({ request, host, handle })
     reply = { error: 0, result }
     echo(reply, request)
   } catch (error) {
-    reply = errorReply(error, request)
+    // A connection the guard refused surfaces as an unreachable party: it is this agent's doing.
+    reply = errorReply(refusalSince(refusals) ?? error, request)
   }
   await send(reply)
   // Only the handle-less shutdown ends the process; a named holder's shutdown closes its wallet alone.

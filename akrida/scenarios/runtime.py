@@ -19,6 +19,7 @@ from akrida import paths
 from akrida.agent import AgentConfig, HostPool, PortPool
 from akrida.agent.limits import raise_open_files_limit
 from akrida.controllers import AcapyAdmin, issuer_for
+from akrida.egress import agent_environment, allowed_hosts
 from akrida.report.connectivity import StormRecord
 from akrida.report.delivery import DeliveryCounts
 from akrida.report.timeline import Timeline
@@ -49,7 +50,13 @@ class Runtime:
             log_level=self.settings.agent_log_level,
             log_dir=log_dir,
             log_max_bytes=self.settings.agent_log_max_bytes,
+            extra_env=agent_environment(self.allowed_hosts),
         )
+
+    @cached_property
+    def allowed_hosts(self) -> tuple[str, ...] | None:
+        """The hosts this process's holders may connect to (None: every host, EGRESS_ALLOW=*)."""
+        return allowed_hosts(self.settings, self.issuer if self.settings.issuer_url else None)
 
     @cached_property
     def hosts(self) -> HostPool:

@@ -64,6 +64,8 @@ def test_planted_secrets_stay_out_of_every_process_log_and_state_file_that_does_
         assert agents, "no holder agent was seen while the run ran"
         for pid, values in agents.items():
             assert key not in values and header not in values, f"agent {pid} holds the issuer's credentials"
+            # The run's own target is on loopback: its holders may connect there and nowhere else.
+            assert "AKRIDA_AGENT_ALLOWED_HOSTS=127.0.0.1 " in values + " ", f"agent {pid} has no egress allowlist"
         secrets = [key, header, PLANTED_KEY, PLANTED_HEADER]
         assert not [s for s in secrets if s in run.stdout], "a secret was printed"
         run_dir = next(results.iterdir())

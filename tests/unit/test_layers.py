@@ -38,6 +38,7 @@ LAYERS: dict[str, int] = {
     "akrida.local": 2,
     "akrida.report": 2,
     "akrida.preflight": 2,
+    "akrida.egress": 2,
     # 3: what uses the parts: Locust users, the cluster's provisioning
     "akrida.scenarios": 3,
     "akrida.cluster": 3,
