@@ -1,10 +1,19 @@
 import { CommandError } from './protocol'
 
+/**
+ * A wait for people, in whole seconds from one second on: the wait left to a command varies by a
+ * few milliseconds from holder to holder, and failures are counted by their message, so "44990 ms"
+ * and "44991 ms" would be two rows of Locust's failure table for one cause.
+ */
+export function roughly(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`
+}
+
 /** Rejects with a timeout CommandError when `promise` has not settled within `ms`. */
 export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new CommandError('timeout', `${what}: no answer within ${ms} ms`)), ms)
+    timer = setTimeout(() => reject(new CommandError('timeout', `${what}: no answer within ${roughly(ms)}`)), ms)
   })
   try {
     return await Promise.race([promise, expired])

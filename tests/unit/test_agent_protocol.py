@@ -290,6 +290,18 @@ def test_client_timeout_error_is_the_targets_fault(host):
     assert not caught.value.harness
 
 
+def test_timeouts_of_one_cause_read_the_same_whatever_the_milliseconds(host):
+    # Locust counts failures by their message: waits a few ms apart must not make rows of their own.
+    client = holder_on(host, "waits-twice", PortPool(20520, 20529).acquire())
+    messages = set()
+    for timeout_ms in (1200, 1350):
+        with pytest.raises(CommandFailed) as caught:
+            client.receive_message(timeout_ms=timeout_ms)
+        messages.add(str(caught.value))
+    assert len(messages) == 1, messages
+    assert "no answer within 1 s" in messages.pop()
+
+
 def test_a_dead_host_fails_every_holder_in_it(host):
     ports = PortPool(20510, 20519)
     clients = [holder_on(host, f"h{index}", ports.acquire()) for index in range(3)]
