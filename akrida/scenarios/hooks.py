@@ -11,6 +11,7 @@ import time
 import gevent
 from locust import events
 from locust.env import Environment
+from locust.runners import MasterRunner
 
 from akrida.report.health import INTERVAL_SECONDS, HealthLog, HealthSampler
 from akrida.scenarios import gating  # noqa: F401 - registers the SLO gates
@@ -62,7 +63,8 @@ def _renew_runtime(environment: Environment, **_kwargs) -> None:
     global _storm
     runtime = renew_runtime(environment)
     _stop_storm()
-    if runtime.settings.storm_at is not None:
+    # The master of a distributed run holds no holders: each worker storms its own.
+    if runtime.settings.storm_at is not None and not isinstance(environment.runner, MasterRunner):
         _storm = gevent.spawn(run_storm, environment, runtime, runtime.settings.storm_at)
 
 
