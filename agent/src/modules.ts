@@ -107,10 +107,16 @@ export async function buildModules(options: ModuleOptions): Promise<Record<strin
     modules.mediationRecipient = new MediationRecipientModule({
       mediatorInvitationUrl: options.mediatorInvitationUrl,
       mediatorPickupStrategy: options.pickupStrategy,
+      // Credo doubles the wait between reconnections without end by default: after a mediator
+      // outage of a minute, a wallet would stay away for another minute or more.
+      maximumMediatorReconnectionIntervalMs: MAX_RECONNECT_INTERVAL_MS,
     })
   }
   return modules
 }
+
+/** The longest wait between two reconnections to the mediator (Credo starts at 100 ms and doubles). */
+export const MAX_RECONNECT_INTERVAL_MS = 2_000
 
 /** AnonCreds holders need a link secret before they can take a credential. */
 export async function prepareAnonCreds(agent: Agent, options: ModuleOptions): Promise<void> {
