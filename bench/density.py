@@ -128,23 +128,11 @@ def measure(config, mediation_url, mode, count, per_process, empty_pss, mediator
     pool = HostPool(config, per_process)
     me = psutil.Process()
     clients: list[HolderClient] = []
-    failures = 0
-
-    def start_one(_index: int) -> None:
-        nonlocal failures
-        client = pool.open()
-        try:
-            client.start(StartOptions(mediator_invitation_url=mediation_url, log_level="off"))
-            clients.append(client)
-        except AgentError as error:
-            failures += 1
-            print(f"  start failed: {error}")
-            pool.release(client, graceful=False)
 
     try:
         mediator_before = cpu_of(mediator)
         began = time.monotonic()
-        Pool(arguments.in_flight).map(start_one, range(count))
+        failures = start_mediated(pool, mediation_url, count, arguments.in_flight, clients)
         onboard = time.monotonic() - began
         start_cpu = agents_cpu(pool)  # every CPU-second the agent processes used so far went into starts
         mediator_start_cpu = cpu_of(mediator) - mediator_before
@@ -208,6 +196,26 @@ def measure(config, mediation_url, mode, count, per_process, empty_pss, mediator
         status_round_trip_p50_ms=round(statistics.median(trips), 3),
         driver_cpu_ms_per_command=round(driver_per_command, 3),
     )
+
+
+def start_mediated(pool: HostPool, mediation_url: str, count: int, in_flight: int, into: list[HolderClient]) -> int:
+    """Starts `count` mediated holders, `in_flight` at a time, adding each started one to `into`;
+    returns how many failed to start (each is printed)."""
+    failures = 0
+
+    def start_one(_index: int) -> None:
+        nonlocal failures
+        client = pool.open()
+        try:
+            client.start(StartOptions(mediator_invitation_url=mediation_url, log_level="off"))
+            into.append(client)
+        except AgentError as error:
+            failures += 1
+            print(f"  start failed: {error}", flush=True)
+            pool.release(client, graceful=False)
+
+    Pool(in_flight).map(start_one, range(count))
+    return failures
 
 
 def agents_cpu(pool: HostPool) -> float:

@@ -35,10 +35,10 @@ os.environ.setdefault("AKRIDA_LOCAL_STATE_DIR", str(ROOT / ".akrida" / "bench-on
 os.environ.setdefault("LOCAL_BASE_PORT", "9460")
 
 import psutil  # noqa: E402
-from gevent.pool import Pool  # noqa: E402
+from density import cpu_of, start_mediated  # noqa: E402  (bench/ is on the path of a bench script)
 
 from akrida import paths  # noqa: E402
-from akrida.agent import AgentConfig, AgentError, HolderClient, HostPool, StartOptions  # noqa: E402
+from akrida.agent import AgentConfig, HolderClient, HostPool  # noqa: E402
 from akrida.agent.limits import raise_open_files_limit  # noqa: E402
 from akrida.local.stack import LocalTarget  # noqa: E402
 
@@ -101,19 +101,6 @@ def main() -> int:
 
 
 def run_batch(pool, mediation_url, mediator, size, held_before, held, arguments, spy) -> Batch:
-    failures = 0
-
-    def start_one(_index: int) -> None:
-        nonlocal failures
-        client = pool.open()
-        try:
-            client.start(StartOptions(mediator_invitation_url=mediation_url, log_level="off"))
-            held.append(client)
-        except AgentError as error:
-            failures += 1
-            print(f"  start failed: {error}", flush=True)
-            pool.release(client, graceful=False)
-
     with tempfile.TemporaryDirectory() as folder:
         profile = Path(folder) / "mediator.txt"
         sampler = None
@@ -125,7 +112,7 @@ def run_batch(pool, mediation_url, mediator, size, held_before, held, arguments,
             )  # fmt: skip
         before = cpu_of(mediator)
         began = time.monotonic()
-        Pool(arguments.in_flight).map(start_one, range(size))
+        failures = start_mediated(pool, mediation_url, size, arguments.in_flight, held)
         elapsed = time.monotonic() - began
         spent = cpu_of(mediator) - before
         if sampler is not None:
@@ -158,11 +145,6 @@ def read_shares(profile: Path) -> tuple[dict[str, float], int]:
             if f"{name} (" in stack:
                 counts[name] += int(number)
     return {name: counts[name] / total for name in WATCHED} if total else {}, total
-
-
-def cpu_of(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return times.user + times.system
 
 
 def row(batch: Batch) -> str:
