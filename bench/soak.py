@@ -8,9 +8,11 @@ default 200, so 50 holders share one dense agent process) against an embedded ta
 (AKRIDA_LOCAL_STATE_DIR=.akrida/bench-soak, LOCAL_BASE_PORT=8900, loopback only), with the run
 folder under results/bench-soak/. Every --interval seconds it samples:
 
-- the PSS of the agent processes (Node, Locust's children) and of the Locust process;
+- the USS of the agent processes (Node, Locust's children) and of the Locust process: the memory
+  private to each process, so that processes starting or ending elsewhere on the machine (which
+  change everyone's share of the libraries, that is PSS) do not look like growth;
 - the open files of Locust and its agents;
-- the PSS of the embedded target's ACA-Py mediator and issuer (their pids are in its state file);
+- the USS of the embedded target's ACA-Py mediator and issuer (their pids are in its state file);
 - the basic messages delivered so far and the failures, from Locust's stats history.
 
 After the run it prints the samples and, over the samples after the warm-up (by default the first
@@ -62,10 +64,10 @@ class Sample:
     seconds: float  # since Locust started
     holders: int  # holders the agents host (live users)
     agent_processes: int
-    agents_pss_mib: float
-    locust_pss_mib: float
-    mediator_pss_mib: float | None
-    issuer_pss_mib: float | None
+    agents_uss_mib: float
+    locust_uss_mib: float
+    mediator_uss_mib: float | None
+    issuer_uss_mib: float | None
     open_files: int
     delivered: int  # basic_message successes so far
     failures: int  # every failure so far, of any step
@@ -165,11 +167,11 @@ def _locust(akrida_pid: int) -> psutil.Process | None:
     return None
 
 
-def _pss(process: psutil.Process | None) -> int | None:
+def _uss(process: psutil.Process | None) -> int | None:
     if process is None:
         return None
     try:
-        return process.memory_full_info().pss
+        return process.memory_full_info().uss
     except psutil.Error:
         return None
 
@@ -180,19 +182,19 @@ def _sample(seconds: float, locust: psutil.Process, target: dict, run_dir: Path 
         files = locust.num_fds() + sum(agent.num_fds() for agent in agents)
     except psutil.Error:
         return None  # Locust is ending
-    locust_pss = _pss(locust)
-    if locust_pss is None:
+    locust_uss = _uss(locust)
+    if locust_uss is None:
         return None
     delivered, failures, holders = _stats(run_dir)
-    mediator, issuer = _pss(target.get("mediator")), _pss(target.get("issuer"))
+    mediator, issuer = _uss(target.get("mediator")), _uss(target.get("issuer"))
     return Sample(
         seconds=round(seconds, 1),
         holders=holders,
         agent_processes=len(agents),
-        agents_pss_mib=round(sum(_pss(agent) or 0 for agent in agents) / MIB, 1),
-        locust_pss_mib=round(locust_pss / MIB, 1),
-        mediator_pss_mib=round(mediator / MIB, 1) if mediator is not None else None,
-        issuer_pss_mib=round(issuer / MIB, 1) if issuer is not None else None,
+        agents_uss_mib=round(sum(_uss(agent) or 0 for agent in agents) / MIB, 1),
+        locust_uss_mib=round(locust_uss / MIB, 1),
+        mediator_uss_mib=round(mediator / MIB, 1) if mediator is not None else None,
+        issuer_uss_mib=round(issuer / MIB, 1) if issuer is not None else None,
         open_files=files,
         delivered=delivered,
         failures=failures,
@@ -230,8 +232,8 @@ def _line(s: Sample) -> str:
     target = lambda mib: "n/a" if mib is None else f"{mib:.0f}"  # noqa: E731
     return (
         f"{s.seconds / 60:6.1f} min  holders {s.holders:>4} in {s.agent_processes} agent process(es)  "
-        f"agents {s.agents_pss_mib:7.1f} MiB  locust {s.locust_pss_mib:6.1f} MiB  "
-        f"mediator {target(s.mediator_pss_mib)} MiB  issuer {target(s.issuer_pss_mib)} MiB  "
+        f"agents {s.agents_uss_mib:7.1f} MiB  locust {s.locust_uss_mib:6.1f} MiB  "
+        f"mediator {target(s.mediator_uss_mib)} MiB  issuer {target(s.issuer_uss_mib)} MiB  "
         f"files {s.open_files:>5}  delivered {s.delivered:>7}  failures {s.failures}"
     )
 
@@ -251,22 +253,22 @@ def report(arguments, warm_up: float, run_dir: Path | None, samples: list[Sample
     else:
         hours = [s.seconds / 3600 for s in judged]
         holders = max(s.holders for s in judged) or arguments.holders
-        growth = slope(hours, [s.agents_pss_mib for s in judged]) / holders
+        growth = slope(hours, [s.agents_uss_mib for s in judged]) / holders
         delivered = judged[-1].delivered - judged[0].delivered
-        per_message = slope([float(s.delivered) for s in judged], [s.agents_pss_mib * 1024 for s in judged])
+        per_message = slope([float(s.delivered) for s in judged], [s.agents_uss_mib * 1024 for s in judged])
         print(
             f"judged: {judged[0].seconds / 60:.1f} to {judged[-1].seconds / 60:.1f} min ({len(judged)} samples), "
             f"after a warm-up of {warm_up / 60:.1f} min; {holders} holders, {delivered} messages delivered in that time"
         )
         print(
             f"agents:   {growth:+.2f} MiB/hour per holder ({growth * holders:+.1f} MiB/hour in all, "
-            f"{per_message:+.2f} KiB per delivered message); PSS {judged[0].agents_pss_mib:.0f} -> "
-            f"{judged[-1].agents_pss_mib:.0f} MiB"
+            f"{per_message:+.2f} KiB per delivered message); USS {judged[0].agents_uss_mib:.0f} -> "
+            f"{judged[-1].agents_uss_mib:.0f} MiB"
         )
         for name in ("locust", "mediator", "issuer"):
-            values = [getattr(s, f"{name}_pss_mib") for s in judged]
+            values = [getattr(s, f"{name}_uss_mib") for s in judged]
             if None not in values:
-                change = f"PSS {values[0]:.0f} -> {values[-1]:.0f} MiB"
+                change = f"USS {values[0]:.0f} -> {values[-1]:.0f} MiB"
                 print(f"{name + ':':<9} {slope(hours, values):+.1f} MiB/hour; {change}")
         print(f"files:    {judged[0].open_files} -> {judged[-1].open_files}")
         if growth > arguments.threshold:
