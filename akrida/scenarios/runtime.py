@@ -13,6 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from gevent.lock import Semaphore
 from locust.env import Environment
 
 from akrida import paths
@@ -58,8 +59,20 @@ class Runtime:
         """The hosts this process's holders may connect to (None: every host, EGRESS_ALLOW=*)."""
         return allowed_hosts(self.settings, self.issuer if self.settings.issuer_url else None)
 
-    @cached_property
+    @property
     def hosts(self) -> HostPool:
+        """The process's one pool of agent hosts. Made on first use, under a lock: making it asks the
+        issuer for its endpoints (allowed_hosts), which yields to other users' greenlets, and each
+        of them would otherwise make a pool of its own, with hosts of its own."""
+        with self._making_hosts:
+            return self._host_pool
+
+    @cached_property
+    def _making_hosts(self) -> Semaphore:
+        return Semaphore()
+
+    @cached_property
+    def _host_pool(self) -> HostPool:
         # Each holder's WebSocket is a file: thousands of holders need the soft limit raised.
         raise_open_files_limit()
         return HostPool(self.agent_config, self.settings.holders_per_process)
@@ -77,8 +90,8 @@ class Runtime:
 
     def kill_all_agents(self) -> None:
         """The last line of defence at exit: no agent outlives the run."""
-        if "hosts" in self.__dict__:
-            self.hosts.kill_all()
+        if "_host_pool" in self.__dict__:
+            self._host_pool.kill_all()
 
 
 def runtime_of(environment: Environment) -> Runtime:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 
+import gevent
 import pytest
 from locust.argument_parser import get_parser
 from locust.env import Environment
@@ -85,6 +86,22 @@ def test_the_runtime_lives_on_the_environment_and_is_renewed_per_test(clean_envi
     environment.parsed_options.holders_per_process = "5"  # edited in the web UI before the next test
     assert renew_runtime(environment).settings.holders_per_process == 5
     assert runtime_of(environment) is not first
+
+
+def test_users_arriving_together_share_one_pool_of_agent_hosts(clean_environ, monkeypatch):
+    # Making the pool asks the issuer for its endpoints, which yields to the other users' greenlets,
+    # as a network call does in Locust. Each first user must still get the same pool.
+    import akrida.scenarios.runtime as runtime_module
+
+    def slow_allowed_hosts(settings, issuer):
+        gevent.sleep(0.05)
+        return ("127.0.0.1",)
+
+    monkeypatch.setattr(runtime_module, "allowed_hosts", slow_allowed_hosts)
+    runtime = runtime_of(Environment(parsed_options=parse("--holders-per-process", "3")))
+    pools = gevent.joinall([gevent.spawn(lambda: runtime.hosts) for _ in range(3)])
+    assert len({id(greenlet.value) for greenlet in pools}) == 1
+    assert runtime.hosts.config.extra_env == {"AKRIDA_AGENT_ALLOWED_HOSTS": "127.0.0.1"}
 
 
 def test_live_stats_become_the_report_steps(clean_environ):
