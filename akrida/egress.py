@@ -29,7 +29,11 @@ def allowed_hosts(settings: Settings, issuer: IssuerController | None) -> tuple[
     hosts = set(settings.egress_allow)
     if settings.mediation_url:
         with contextlib.suppress(InvitationError):  # settings refused a bad invitation already
-            hosts.update(_host(endpoint) for endpoint in service_endpoints(decode_invitation(settings.mediation_url)))
+            hosts.update(
+                _host(endpoint)
+                for url in settings.mediation_urls
+                for endpoint in service_endpoints(decode_invitation(url))
+            )
     if settings.issuer_url:
         hosts.add(_host(settings.issuer_url))
         if issuer is not None:

@@ -22,7 +22,7 @@ from akrida.exits import ExitCode, for_error
 from akrida.ledgers import genesis_file
 from akrida.local.acapy import ACAPY_VERSION
 from akrida.local.errors import LocalTargetError
-from akrida.local.stack import LocalTarget, TargetInfo
+from akrida.local.stack import LocalTarget, TargetInfo, run_invitations
 from akrida.preflight import TargetCheck, check_target
 from akrida.report import bundle
 from akrida.report.manifest import Manifest, now, this_host, versions
@@ -117,6 +117,13 @@ class Run:
         manifest.target["embedded"] = "ACA-Py mediator and issuer on PostgreSQL"
         manifest.versions["acapy"] = ACAPY_VERSION
         settings = pointed_at(settings, info)
+        count = settings.embedded_invitations
+        settings = replace(settings, mediation_url=" ".join(run_invitations(info, count, run_dir.name)))
+        self.progress(
+            f"embedded target: {count} fresh mediator invitation(s) for this run, holders spread across them "
+            "(MEDIATOR_INVITATIONS)"
+        )
+        manifest.target["mediator_invitations"] = count
         manifest.config = settings.redacted()  # the configuration in effect
         return settings
 

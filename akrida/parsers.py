@@ -152,13 +152,31 @@ def parse_http_url(raw: str) -> str:
     return value
 
 
-def parse_invitation_url(raw: str) -> str:
-    value = raw.strip()
-    try:
-        decode_invitation(value)
-    except InvitationError as error:
-        raise InvalidValue(f"expected a DIDComm invitation URL with ?oob=… or ?c_i=… ({error})") from None
-    return value
+def parse_invitation_urls(raw: str) -> str:
+    """One invitation URL, or several separated by spaces (holders are spread across them)."""
+    urls = raw.split()
+    for position, url in enumerate(urls, 1):
+        try:
+            decode_invitation(url)
+        except InvitationError as error:
+            which = f"invitation {position} of {len(urls)}: " if len(urls) > 1 else ""
+            raise InvalidValue(f"expected a DIDComm invitation URL with ?oob=… or ?c_i=… ({which}{error})") from None
+    return " ".join(urls)
+
+
+def parse_count_or_auto(maximum: int) -> Callable[[str], int]:
+    """A whole number from 1 to `maximum`, or `auto` (read as 0: the caller decides)."""
+    exact = integer(1, maximum)
+
+    def parse(raw: str) -> int:
+        if raw.strip().lower() == "auto":
+            return 0
+        try:
+            return exact(raw)
+        except InvalidValue:
+            raise InvalidValue(f"expected auto or a whole number from 1 to {maximum}") from None
+
+    return parse
 
 
 def parse_headers(raw: str) -> dict[str, str]:

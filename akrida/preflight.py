@@ -43,8 +43,8 @@ def check_target(settings: Settings, probe_dir: Path | None = None) -> TargetChe
     checked = TargetCheck()
     endpoints: list[str] = []
     if scenario.needs_mediator or (settings.with_mediation and scenario.name != "liveness"):
-        checked.lines.append(check_mediator(settings.mediation_url))
-        endpoints = service_endpoints(decode_invitation(settings.mediation_url))
+        checked.lines.append(check_mediator(settings.mediation_urls))
+        endpoints = mediator_endpoints(settings.mediation_urls)
         checked.target["mediator"] = ", ".join(endpoints) or "DID service"
         if probe_dir is not None:
             checked.lines.append(probe_mediation(settings, probe_dir))
@@ -77,22 +77,40 @@ def check_target(settings: Settings, probe_dir: Path | None = None) -> TargetChe
     return checked
 
 
-def check_mediator(mediation_url: str) -> str:
-    if not mediation_url:
+def mediator_endpoints(mediation_urls: tuple[str, ...]) -> list[str]:
+    """The transport endpoints of all of MEDIATION_URL's invitations, each once, in order."""
+    return list(dict.fromkeys(e for url in mediation_urls for e in service_endpoints(decode_invitation(url))))
+
+
+def check_mediator(mediation_urls: tuple[str, ...]) -> str:
+    """Each invitation must name at least one endpoint that accepts connections (invitations naming
+    the same endpoints are checked once)."""
+    if not mediation_urls:
         raise TargetUnreachable("MEDIATION_URL is not set: give the mediator's multi-use invitation URL")
-    endpoints = [e for e in service_endpoints(decode_invitation(mediation_url)) if "://" in e]
-    if not endpoints:
-        return "MEDIATION_URL has no transport endpoint to check (DID-only service); skipped"
-    failures = []
-    for endpoint in endpoints:
-        reason = _tcp_reason(endpoint)
-        if reason is None:
-            return f"mediator endpoint {endpoint} accepts connections"
-        failures.append(f"{endpoint} ({reason})")
-    raise TargetUnreachable(
-        f"the mediator of MEDIATION_URL cannot be reached at {', '.join(failures)}: "
-        "is it running, and is the invitation current?"
+    groups = dict.fromkeys(
+        tuple(e for e in service_endpoints(decode_invitation(url)) if "://" in e) for url in mediation_urls
     )
+    reached = []
+    for endpoints in groups:
+        if not endpoints:
+            continue  # a DID-only service: nothing to dial before the load
+        failures = []
+        for endpoint in endpoints:
+            reason = _tcp_reason(endpoint)
+            if reason is None:
+                reached.append(endpoint)
+                break
+            failures.append(f"{endpoint} ({reason})")
+        else:
+            raise TargetUnreachable(
+                f"the mediator of MEDIATION_URL cannot be reached at {', '.join(failures)}: "
+                "is it running, and is the invitation current?"
+            )
+    if not reached:
+        return "MEDIATION_URL has no transport endpoint to check (DID-only service); skipped"
+    if len(reached) == 1:
+        return f"mediator endpoint {reached[0]} accepts connections"
+    return f"mediator endpoints {', '.join(reached)} accept connections"
 
 
 def probe_mediation(settings: Settings, log_dir: Path) -> str:
@@ -111,7 +129,7 @@ def probe_mediation(settings: Settings, log_dir: Path) -> str:
     )
     pool = HostPool(config, holders_per_process=wanted)
     options = StartOptions(
-        mediator_invitation_url=settings.mediation_url,
+        mediator_invitation_url=settings.mediation_urls[0],
         # Settings checked it against PICKUP_STRATEGIES, the same names as the protocol's.
         pickup_strategy=cast(PickupStrategy, settings.pickup_strategy),
         log_level="error",
@@ -135,7 +153,10 @@ def probe_mediation(settings: Settings, log_dir: Path) -> str:
                 ) from None
     finally:
         pool.close_all(timeout=10.0)
-    return f"mediation granted to {wanted} probe holder(s) through MEDIATION_URL"
+    several = len(settings.mediation_urls) > 1
+    return f"mediation granted to {wanted} probe holder(s) through MEDIATION_URL" + (
+        f" (its first of {len(settings.mediation_urls)} invitations)" if several else ""
+    )
 
 
 def _tcp_reason(endpoint: str) -> str | None:

@@ -29,13 +29,14 @@ from akrida.parsers import (
     number,
     parse_bool,
     parse_cidr,
+    parse_count_or_auto,
     parse_duration,
     parse_headers,
     parse_host,
     parse_host_list,
     parse_http_url,
     parse_instance_type,
-    parse_invitation_url,
+    parse_invitation_urls,
     parse_ledger_network,
     parse_path,
     parse_port_range,
@@ -54,6 +55,12 @@ AGENT_LOG_LEVELS = ("test", "trace", "debug", "info", "warn", "error", "fatal", 
 REDACTED = "***"
 WILDCARD_ADDRESSES = ("0.0.0.0", "::", "[::]", "*")
 DEFAULT_SPAWN_RATE = 2.0
+# The embedded mediator's invitations (MEDIATOR_INVITATIONS=auto): ACA-Py 1.7 reads every connection made
+# through an invitation whenever a holder answers it, so a holder's onboarding costs the mediator more
+# with every holder before it on the same invitation (bench/mediator_onboarding.py measures it). The cap
+# keeps MEDIATION_URL, which carries them all, well below Linux's 128 KiB limit for one variable.
+HOLDERS_PER_INVITATION = 50
+MAX_MEDIATOR_INVITATIONS = 100
 NODE_TIMER_LIMIT_S = 2_147_483  # setTimeout fires at once beyond 2^31 - 1 ms: every wait would "time out"
 
 
@@ -124,8 +131,9 @@ class Settings:
     ui_port: int = setting("UI_PORT", integer(1, 65535), "Port of Locust's web UI.", default=8089)
     mediation_url: str = setting(
         "MEDIATION_URL",
-        parse_invitation_url,
-        "Multi-use invitation URL of the mediator under test. Empty: the embedded local mediator.",
+        parse_invitation_urls,
+        "Multi-use invitation URL of the mediator under test; several, separated by spaces, spread the "
+        "holders evenly across them. Empty: the embedded local mediator.",
         default="",
     )
     issuer_url: str = setting(
@@ -332,6 +340,16 @@ class Settings:
         "First of the ports the embedded target uses (it takes 10 from here).",
         default=8100,
     )
+    mediator_invitations: int = setting(
+        "MEDIATOR_INVITATIONS",
+        parse_count_or_auto(MAX_MEDIATOR_INVITATIONS),
+        "Fresh multi-use invitations the embedded mediator makes for each run, holders spread across them: "
+        f"`auto` is one per {HOLDERS_PER_INVITATION} holders (at most {MAX_MEDIATOR_INVITATIONS}); `1` sends every "
+        "holder through one invitation, as a mediator that publishes one does: ACA-Py then reads every connection "
+        "made through it at each new holder's connection (docs/density.md, What bounds onboarding).",
+        default=0,
+        show=lambda v: str(v) if v else "auto",
+    )
     # --- the cluster (make provision / run / teardown) ---
     cloud: str = setting(
         "CLOUD",
@@ -504,6 +522,18 @@ class Settings:
     def peak_users(self) -> int:
         """The most holders at once: the highest stage, or USERS."""
         return max(users for _seconds, users in self.stages) if self.stages else self.users
+
+    @property
+    def mediation_urls(self) -> tuple[str, ...]:
+        """The mediator's invitations (MEDIATION_URL holds one, or several separated by spaces)."""
+        return tuple(self.mediation_url.split())
+
+    @property
+    def embedded_invitations(self) -> int:
+        """How many invitations the embedded mediator makes for this run (MEDIATOR_INVITATIONS)."""
+        if self.mediator_invitations:
+            return self.mediator_invitations
+        return min(MAX_MEDIATOR_INVITATIONS, -(-self.peak_users // HOLDERS_PER_INVITATION))
 
     @property
     def uses_embedded_target(self) -> bool:

@@ -29,6 +29,7 @@ import os
 import platform
 import statistics
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -132,7 +133,7 @@ def measure(config, mediation_url, mode, count, per_process, empty_pss, mediator
     try:
         mediator_before = cpu_of(mediator)
         began = time.monotonic()
-        failures = start_mediated(pool, mediation_url, count, arguments.in_flight, clients)
+        failures = start_mediated(pool, [mediation_url], count, arguments.in_flight, clients)
         onboard = time.monotonic() - began
         start_cpu = agents_cpu(pool)  # every CPU-second the agent processes used so far went into starts
         mediator_start_cpu = cpu_of(mediator) - mediator_before
@@ -198,16 +199,18 @@ def measure(config, mediation_url, mode, count, per_process, empty_pss, mediator
     )
 
 
-def start_mediated(pool: HostPool, mediation_url: str, count: int, in_flight: int, into: list[HolderClient]) -> int:
-    """Starts `count` mediated holders, `in_flight` at a time, adding each started one to `into`;
-    returns how many failed to start (each is printed)."""
+def start_mediated(
+    pool: HostPool, invitations: Sequence[str], count: int, in_flight: int, into: list[HolderClient]
+) -> int:
+    """Starts `count` mediated holders, `in_flight` at a time, through the invitations in turn, adding
+    each started one to `into`; returns how many failed to start (each is printed)."""
     failures = 0
 
-    def start_one(_index: int) -> None:
+    def start_one(index: int) -> None:
         nonlocal failures
         client = pool.open()
         try:
-            client.start(StartOptions(mediator_invitation_url=mediation_url, log_level="off"))
+            client.start(StartOptions(mediator_invitation_url=invitations[index % len(invitations)], log_level="off"))
             into.append(client)
         except AgentError as error:
             failures += 1

@@ -1,10 +1,11 @@
 """What a mediated holder's onboarding costs the embedded mediator, as it comes to hold more of them.
 
     .venv/bin/python bench/mediator_onboarding.py [--batches 250,250,250,250] [--in-flight 8]
-                                                  [--per-process 250] [--no-profile]
+                                                  [--per-process 250] [--invitations 1] [--no-profile]
 
-Holders are started in batches through one multi-use invitation, the way a run's holders are, and
-kept connected. For each batch it prints how many connections the mediator held before it, the
+Holders are started in batches through fresh multi-use invitations of the mediator (one by default,
+as a mediator that publishes one invitation has; --invitations spreads them as MEDIATOR_INVITATIONS
+does in a run), and kept connected. For each batch it prints how many connections the mediator held before it, the
 holders started per second, and the mediator's CPU-seconds per start. With py-spy installed
 (`.venv/bin/pip install py-spy`; it needs the right to trace the mediator, as root has), it also
 samples the mediator during each batch and prints the share of its time spent under each of the
@@ -40,7 +41,7 @@ from density import cpu_of, start_mediated  # noqa: E402  (bench/ is on the path
 from akrida import paths  # noqa: E402
 from akrida.agent import AgentConfig, HolderClient, HostPool  # noqa: E402
 from akrida.agent.limits import raise_open_files_limit  # noqa: E402
-from akrida.local.stack import LocalTarget  # noqa: E402
+from akrida.local.stack import LocalTarget, run_invitations  # noqa: E402
 
 # ACA-Py functions whose share of the mediator's time is printed for every batch (inclusive).
 WATCHED = (
@@ -67,6 +68,9 @@ def main() -> int:
     parser.add_argument("--batches", default="250,250,250,250", help="holders per batch, comma-separated")
     parser.add_argument("--in-flight", type=int, default=8, help="starts in flight at once (default 8)")
     parser.add_argument("--per-process", type=int, default=250, help="holders per agent process (default 250)")
+    parser.add_argument(
+        "--invitations", type=int, default=1, help="fresh invitations the holders are spread across (default 1)"
+    )
     parser.add_argument("--no-profile", action="store_true", help="do not sample the mediator with py-spy")
     arguments = parser.parse_args()
     batches = [int(size) for size in arguments.batches.split(",")]
@@ -84,12 +88,14 @@ def main() -> int:
         target = LocalTarget(base_port=int(os.environ["LOCAL_BASE_PORT"]))
         info = target.up(paths.LOCAL_STATE_DIR / "logs")
     mediator = psutil.Process(info.pids["mediator"])
+    invitations = run_invitations(info, arguments.invitations, "onboarding bench")
+    print(f"{len(invitations)} fresh invitation(s); holders spread across them in turn", flush=True)
     pool = HostPool(AgentConfig(timeout=120), arguments.per_process)
     held: list[HolderClient] = []
     results: list[Batch] = []
     try:
         for size in batches:
-            results.append(run_batch(pool, info.mediation_url, mediator, size, len(held), held, arguments, spy))
+            results.append(run_batch(pool, invitations, mediator, size, len(held), held, arguments, spy))
             print(row(results[-1]), flush=True)
     finally:
         pool.close_all(timeout=60)
@@ -100,7 +106,7 @@ def main() -> int:
     return 0 if all(batch.failures == 0 for batch in results) else 1
 
 
-def run_batch(pool, mediation_url, mediator, size, held_before, held, arguments, spy) -> Batch:
+def run_batch(pool, invitations, mediator, size, held_before, held, arguments, spy) -> Batch:
     with tempfile.TemporaryDirectory() as folder:
         profile = Path(folder) / "mediator.txt"
         sampler = None
@@ -112,7 +118,7 @@ def run_batch(pool, mediation_url, mediator, size, held_before, held, arguments,
             )  # fmt: skip
         before = cpu_of(mediator)
         began = time.monotonic()
-        failures = start_mediated(pool, mediation_url, size, arguments.in_flight, held)
+        failures = start_mediated(pool, invitations, size, arguments.in_flight, held)
         elapsed = time.monotonic() - began
         spent = cpu_of(mediator) - before
         if sampler is not None:

@@ -201,17 +201,7 @@ class LocalTarget:
         ]
 
     def _mediator_invitation(self, info: TargetInfo) -> str:
-        """A multi-use invitation: every holder of a run connects to the mediator through it."""
-        response = requests.post(
-            f"{info.mediator_admin_url}/out-of-band/create-invitation",
-            params={"multi_use": "true"},
-            json={"handshake_protocols": [acapy.DIDEXCHANGE], "alias": "akrida holders"},
-            headers={"x-api-key": info.admin_api_key},
-            timeout=30,
-        )
-        if not response.ok:
-            raise LocalTargetError(f"the mediator refused to create an invitation: {response.status_code}")
-        return response.json()["invitation_url"]
+        return mediator_invitation(info, "akrida holders")
 
     def _warm_mediator(self, info: TargetInfo) -> None:
         """Has the issuer take mediation once, so the mediator's first grant is not made under load.
@@ -396,3 +386,27 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def mediator_invitation(info: TargetInfo, alias: str) -> str:
+    """A new multi-use invitation of the embedded mediator, as a URL holders can answer."""
+    response = requests.post(
+        f"{info.mediator_admin_url}/out-of-band/create-invitation",
+        params={"multi_use": "true"},
+        json={"handshake_protocols": [acapy.DIDEXCHANGE], "alias": alias},
+        headers={"x-api-key": info.admin_api_key},
+        timeout=30,
+    )
+    if not response.ok:
+        raise LocalTargetError(f"the mediator refused to create an invitation: {response.status_code}")
+    return response.json()["invitation_url"]
+
+
+def run_invitations(info: TargetInfo, count: int, run_id: str) -> list[str]:
+    """`count` fresh multi-use invitations for one run's holders.
+
+    Fresh for every run, so that a run's onboarding does not pay for the holders of the runs before
+    it on the same target: ACA-Py reads every connection made through an invitation whenever a new
+    holder answers it (docs/density.md, "What bounds onboarding").
+    """
+    return [mediator_invitation(info, f"akrida {run_id} {number + 1}/{count}") for number in range(count)]

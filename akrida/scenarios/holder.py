@@ -88,7 +88,7 @@ class Holder:
             if settings.with_mediation:
                 options = replace(
                     options,
-                    mediator_invitation_url=settings.mediation_url,
+                    mediator_invitation_url=self.runtime.next_invitation(),
                     # Settings checked it against PICKUP_STRATEGIES, the same names as the protocol's.
                     pickup_strategy=cast(PickupStrategy, settings.pickup_strategy),
                 )

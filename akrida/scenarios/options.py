@@ -21,8 +21,9 @@ LOCUST_OWN = frozenset({"USERS", "SPAWN_RATE", "RUN_TIME"})
 # Settings of akrida's own commands (the web UI's port, the run folder, the embedded target, the
 # cluster): Locust has no use for them.
 COMMAND_ONLY = frozenset(
-    {"UI", "UI_PORT", "RESULTS_DIR", "LOCAL_HOST", "LOCAL_BASE_PORT", "CLOUD", "WORKERS", "WORKER_PROCESSES",
-     "LAB_CIDR", "OPERATOR_CIDR", "TARGET_CIDR", "AWS_REGION", "MASTER_INSTANCE_TYPE", "WORKER_INSTANCE_TYPE"}
+    {"UI", "UI_PORT", "RESULTS_DIR", "LOCAL_HOST", "LOCAL_BASE_PORT", "MEDIATOR_INVITATIONS", "CLOUD", "WORKERS",
+     "WORKER_PROCESSES", "LAB_CIDR", "OPERATOR_CIDR", "TARGET_CIDR", "AWS_REGION", "MASTER_INSTANCE_TYPE",
+     "WORKER_INSTANCE_TYPE"}
 )  # fmt: skip
 # Each load host's own value: as Locust arguments, the master's would replace every worker's.
 HOST_LOCAL = frozenset({"AGENT_ENDPOINT_HOST", "AGENT_LISTEN_HOST", "LEDGER_GENESIS_FILE"})

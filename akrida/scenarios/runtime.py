@@ -6,8 +6,11 @@ arguments at the start of each test (on a worker, once the master's arguments ha
 
 from __future__ import annotations
 
+import itertools
 import os
+import random
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -87,6 +90,17 @@ class Runtime:
             raise RuntimeError("ISSUER_URL is not set: this scenario needs the issuer's admin API")
         settings = self.settings
         return issuer_for(settings.issuer_type, settings.issuer_url, settings.admin_headers(), settings.agent_timeout)
+
+    def next_invitation(self) -> str:
+        """The mediator invitation for the next holder to start: MEDIATION_URL's invitations in turn."""
+        return next(self._invitations, "")
+
+    @cached_property
+    def _invitations(self) -> Iterator[str]:
+        urls = self.settings.mediation_urls
+        # Each process starts at a random one, so that several processes with few users each still
+        # spread their holders over all of them.
+        return itertools.islice(itertools.cycle(urls), random.randrange(len(urls)), None) if urls else iter(())
 
     def kill_all_agents(self) -> None:
         """The last line of defence at exit: no agent outlives the run."""

@@ -10,6 +10,8 @@ import time
 import pytest
 
 from akrida import paths
+from akrida.controllers import AcapyAdmin
+from akrida.invitation import decode_invitation
 from akrida.report.arrivals import read_arrivals
 from akrida.report.bundle import rebuild
 from akrida.report.delivery import read_delivery
@@ -123,11 +125,26 @@ def test_arrival_rate_starts_holders_by_the_clock_and_the_summary_keeps_the_ramp
 
 
 def test_a_dense_run_mediates_every_holder(target, tmp_path):
-    """50 real Credo holders in two agent processes, all mediated by the real mediator."""
+    """50 real Credo holders in two agent processes, all mediated by the real mediator, spread evenly
+    over the five fresh invitations the embedded mediator made for the run."""
     result = akrida("run", results=tmp_path, SCENARIO="mediator_ping", USERS="50", SPAWN_RATE="25",
-                    RUN_TIME="45s", WAIT_MIN="2", WAIT_MAX="4", HOLDERS_PER_PROCESS="25")  # fmt: skip
+                    RUN_TIME="45s", WAIT_MIN="2", WAIT_MAX="4", HOLDERS_PER_PROCESS="25",
+                    MEDIATOR_INVITATIONS="5")  # fmt: skip
     run_dir = only_run_dir(tmp_path)
     assert result.returncode == 0, describe(result, run_dir)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    invitations = manifest["config"]["MEDIATION_URL"].split()
+    assert len(invitations) == 5 and target.mediation_url not in invitations  # fresh ones, for this run
+    mediator = AcapyAdmin(target.mediator_admin_url, {"x-api-key": target.admin_api_key})
+    completed = [
+        len(
+            mediator.request(
+                "GET", "/connections", params={"invitation_msg_id": decode_invitation(url)["@id"], "state": "active"}
+            )["results"]
+        )
+        for url in invitations
+    ]
+    assert completed == [10] * 5, f"active connections per invitation: {completed}"
     steps = steps_by_key(run_dir)
     assert steps[("didcomm", "startup")].count == 50 and steps[("didcomm", "startup")].failures == 0
     assert steps[("didcomm", "ping_mediator")].count >= 50 and steps[("didcomm", "ping_mediator")].failures == 0
