@@ -27,6 +27,10 @@ INTERVAL_SECONDS = 3.0
 # SATURATED_CPU_PERCENT for at least SATURATED_SHARE of the samples.
 SATURATED_CPU_PERCENT = 90.0
 SATURATED_SHARE = 0.25
+# A saturated host is the generator's doing when Locust and its agents used at least this share of
+# the host's busy CPU while it was saturated; otherwise other processes on the host (an embedded
+# target beside it) took most of it.
+GENERATOR_BLAME_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -154,10 +158,16 @@ class HealthVerdict:
     peak_live_holders: int
     peak_agent_hosts: int
     pss_per_holder_bytes: int  # PSS of Locust and its agents over live holders, when the most were live
+    generator_share_when_hot: float = 0.0  # Locust and agents' share of the host's busy CPU while saturated, 0-1
 
     @property
     def saturated(self) -> bool:
         return self.samples > 0 and self.saturated_share >= SATURATED_SHARE
+
+    @property
+    def saturated_by_generator(self) -> bool:
+        """Saturated, and mostly by Locust and its agents rather than by other processes on the host."""
+        return self.saturated and self.generator_share_when_hot >= GENERATOR_BLAME_SHARE
 
 
 def judge(samples: list[HealthSample]) -> HealthVerdict:
@@ -170,7 +180,11 @@ def judge(samples: list[HealthSample]) -> HealthVerdict:
         by_moment.setdefault((sample.host, int(sample.timestamp // INTERVAL_SECONDS)), []).append(sample)
     busiest = max(by_moment.values(), key=lambda g: sum(s.live_holders for s in g))
     peak_holders = sum(s.live_holders for s in busiest)
-    hot = sum(1 for group in by_moment.values() if max(s.host_cpu_percent for s in group) > SATURATED_CPU_PERCENT)
+    hot_groups = [g for g in by_moment.values() if max(s.host_cpu_percent for s in g) > SATURATED_CPU_PERCENT]
+    hot = len(hot_groups)
+    shares = [
+        min(1.0, sum(s.generator_cpu_percent for s in g) / max(s.host_cpu_percent for s in g)) for g in hot_groups
+    ]
     return HealthVerdict(
         samples=len(by_moment),
         saturated_share=hot / len(by_moment),
@@ -182,4 +196,5 @@ def judge(samples: list[HealthSample]) -> HealthVerdict:
         peak_live_holders=peak_holders,
         peak_agent_hosts=max(sum(s.agent_hosts for s in g) for g in by_moment.values()),
         pss_per_holder_bytes=sum(s.pss_bytes for s in busiest) // peak_holders if peak_holders else 0,
+        generator_share_when_hot=sum(shares) / len(shares) if shares else 0.0,
     )

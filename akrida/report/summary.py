@@ -60,8 +60,10 @@ class Findings:
             verdict = "NO DATA"
         else:
             verdict = "FAIL" if self.target_failures or self.harness_failures else "PASS"
-        if self.health.saturated:
+        if self.health.saturated_by_generator:
             verdict += " (not a valid measurement of the target: the load generator saturated)"
+        elif self.health.saturated:
+            verdict += " (not a valid measurement of the target: the generator's host ran out of CPU)"
         return verdict
 
 
@@ -173,10 +175,17 @@ def health_lines(findings: Findings) -> list[str]:
     if h.peak_live_holders:
         per_holder = h.pss_per_holder_bytes / MIB
         lines.insert(2, f"PSS per holder {per_holder:.1f} MiB (Locust and agents, at {h.peak_live_holders} holders)")
-    if h.saturated:
+    if h.saturated_by_generator:
         lines.append(
             "WARNING: the load generator saturated its CPU: the latencies include its own queueing, so this run is "
             "not a valid measurement of the target. Use fewer users per host or more hosts."
+        )
+    elif h.saturated:
+        lines.append(
+            "WARNING: the generator's host ran out of CPU, mostly to other processes (Locust and agents used "
+            f"{h.generator_share_when_hot:.0%} of it meanwhile): the latencies include the holders' wait for CPU, so "
+            "this run is not a valid measurement of the target. A target on the same host (the embedded one) "
+            "competes with its own load: run the target or the load elsewhere."
         )
     return lines
 

@@ -173,3 +173,27 @@ def test_files_of_older_bundles_are_read(tmp_path):
 def test_a_run_without_health_files_has_no_samples(tmp_path):
     assert read_health(tmp_path) == []
     assert not judge(read_health(tmp_path)).saturated
+
+
+@pytest.mark.parametrize(
+    ("generator", "by_generator"),
+    [(95.0, True), (50.0, True), (49.0, False), (20.0, False)],
+    ids=["all-generator", "half", "just-under-half", "mostly-others"],
+)
+def test_a_saturated_host_is_blamed_on_the_generator_only_when_it_used_most_of_it(generator, by_generator):
+    """On a host shared with the embedded target, the target's CPU can saturate the host: the run is
+    still not a valid measurement, but the generator is not what to scale."""
+    samples = [sample(moment, 100.0, generator_cpu_percent=generator) for moment in range(4)]
+    verdict = judge(samples)
+    assert verdict.saturated
+    assert verdict.generator_share_when_hot == pytest.approx(generator / 100)
+    assert verdict.saturated_by_generator is by_generator
+
+
+def test_cool_moments_do_not_count_towards_the_blame():
+    samples = [sample(0, 100.0, generator_cpu_percent=10.0)] + [
+        sample(moment, 30.0, generator_cpu_percent=30.0) for moment in range(1, 4)
+    ]
+    verdict = judge(samples)
+    assert verdict.saturated and verdict.generator_share_when_hot == pytest.approx(0.1)
+    assert not verdict.saturated_by_generator
