@@ -4,7 +4,8 @@
 
 Runs the commands of docs/scale-out.md through the CLI, on lab hosts of its own (prefix akbn, 10.203.0.0/24,
 state under .akrida/bench-cluster), and prints the distributed run's summary and the wall time of
-each step. Other settings (WAIT_MIN, HOLDERS_PER_PROCESS …) come from the environment. Needs root.
+each step. Other settings (SPAWN_RATE, default 4; WAIT_MIN, HOLDERS_PER_PROCESS …) come from the
+environment. Needs root.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def main() -> int:
         "LOCAL_BASE_PORT": "8750",
         "CLOUD": "lab",
         "WORKER_PROCESSES": "1",
-        "SPAWN_RATE": "4",
+        "SPAWN_RATE": os.environ.get("SPAWN_RATE", "4"),
         "RESULTS_DIR": str(ROOT / "results" / "bench-cluster"),
     }
     akrida = str(ROOT / ".venv" / "bin" / "akrida")

@@ -3,7 +3,8 @@
     .venv/bin/python bench/density.py [--counts 10,100,1000] [--dense 200] [--isolated-max 100]
                                       [--in-flight 8] [--pings 3] [--calibration bench/calibration.json]
 
-Uses the running embedded target (`akrida local up`) or starts one on LOCAL_BASE_PORT's default. For
+Uses the running embedded target (`akrida local up`) or starts one on LOCAL_BASE_PORT's default. Each
+measurement gets fresh mediator invitations, one per 50 holders, as a run does (MEDIATOR_INVITATIONS). For
 each mode and holder count it starts that many mediated holders through the same HostPool that
 Locust users use (at most --in-flight starts at once), lets them settle, has each ping the mediator
 --pings times (at most --pings-in-flight at once), measures, and shuts them down. It prints, per run:
@@ -40,7 +41,8 @@ from gevent.pool import Pool
 from akrida import paths
 from akrida.agent import AgentConfig, AgentError, HolderClient, HostPool, StartOptions
 from akrida.agent.limits import raise_open_files_limit
-from akrida.local.stack import LocalTarget
+from akrida.local.stack import LocalTarget, run_invitations
+from akrida.settings import HOLDERS_PER_INVITATION, MAX_MEDIATOR_INVITATIONS
 
 MIB = 2**20
 
@@ -102,7 +104,11 @@ def main() -> None:
                     print(f"{mode:<24} {count:>5} holders: skipped (about {count * 130 / 1024:.0f} GiB needed)")
                     continue
                 mediator = psutil.Process(info.pids["mediator"]) if "mediator" in info.pids else None
-                figures = measure(config, info.mediation_url, mode, count, per_process, empty, mediator, arguments)
+                # Fresh invitations for each measurement, one per 50 holders, as a run gets them: through
+                # one shared invitation each measurement would pay for the holders of the ones before it.
+                wanted = min(MAX_MEDIATOR_INVITATIONS, -(-count // HOLDERS_PER_INVITATION))
+                invitations = run_invitations(info, wanted, f"density {count} {per_process}")
+                figures = measure(config, invitations, mode, count, per_process, empty, mediator, arguments)
                 results.append(figures)
                 print(one_line(figures), flush=True)
     finally:
@@ -125,7 +131,7 @@ def empty_host_pss(config: AgentConfig) -> int:
         pool.kill_all()
 
 
-def measure(config, mediation_url, mode, count, per_process, empty_pss, mediator, arguments) -> Figures:
+def measure(config, invitations, mode, count, per_process, empty_pss, mediator, arguments) -> Figures:
     pool = HostPool(config, per_process)
     me = psutil.Process()
     clients: list[HolderClient] = []
@@ -133,7 +139,7 @@ def measure(config, mediation_url, mode, count, per_process, empty_pss, mediator
     try:
         mediator_before = cpu_of(mediator)
         began = time.monotonic()
-        failures = start_mediated(pool, [mediation_url], count, arguments.in_flight, clients)
+        failures = start_mediated(pool, invitations, count, arguments.in_flight, clients)
         onboard = time.monotonic() - began
         start_cpu = agents_cpu(pool)  # every CPU-second the agent processes used so far went into starts
         mediator_start_cpu = cpu_of(mediator) - mediator_before
