@@ -376,27 +376,18 @@ def _start_tails_server(host: str, port: int, log_dir: Path) -> int:
     raise LocalTargetError(f"the tails server did not start on {host}:{port}; see {log_dir / 'tails.log'}")
 
 
-def main() -> None:
-    """`python -m akrida.local.stack restart-mediator [SECONDS]`: what a test (or an operator
-    rehearsing a redeployment) runs to restart the embedded mediator, down for SECONDS."""
-    if len(sys.argv) < 2 or sys.argv[1] != "restart-mediator":
-        raise SystemExit("usage: python -m akrida.local.stack restart-mediator [SECONDS]")
-    LocalTarget().restart_mediator(down_for=float(sys.argv[2]) if len(sys.argv) > 2 else 0.0)
-
-
-if __name__ == "__main__":
-    main()
-
-
 def mediator_invitation(info: TargetInfo, alias: str) -> str:
     """A new multi-use invitation of the embedded mediator, as a URL holders can answer."""
-    response = requests.post(
-        f"{info.mediator_admin_url}/out-of-band/create-invitation",
-        params={"multi_use": "true"},
-        json={"handshake_protocols": [acapy.DIDEXCHANGE], "alias": alias},
-        headers={"x-api-key": info.admin_api_key},
-        timeout=30,
-    )
+    try:
+        response = requests.post(
+            f"{info.mediator_admin_url}/out-of-band/create-invitation",
+            params={"multi_use": "true"},
+            json={"handshake_protocols": [acapy.DIDEXCHANGE], "alias": alias},
+            headers={"x-api-key": info.admin_api_key},
+            timeout=30,
+        )
+    except requests.RequestException as error:
+        raise LocalTargetError(f"the mediator's admin API did not answer a new invitation: {error}") from None
     if not response.ok:
         raise LocalTargetError(f"the mediator refused to create an invitation: {response.status_code}")
     return response.json()["invitation_url"]
@@ -410,3 +401,15 @@ def run_invitations(info: TargetInfo, count: int, run_id: str) -> list[str]:
     holder answers it (docs/density.md, "What bounds onboarding").
     """
     return [mediator_invitation(info, f"akrida {run_id} {number + 1}/{count}") for number in range(count)]
+
+
+def main() -> None:
+    """`python -m akrida.local.stack restart-mediator [SECONDS]`: what a test (or an operator
+    rehearsing a redeployment) runs to restart the embedded mediator, down for SECONDS."""
+    if len(sys.argv) < 2 or sys.argv[1] != "restart-mediator":
+        raise SystemExit("usage: python -m akrida.local.stack restart-mediator [SECONDS]")
+    LocalTarget().restart_mediator(down_for=float(sys.argv[2]) if len(sys.argv) > 2 else 0.0)
+
+
+if __name__ == "__main__":
+    main()
