@@ -154,7 +154,7 @@ class HealthVerdict:
     peak_generator_cpu: float
     peak_pss_bytes: int
     peak_uss_bytes: int
-    peak_open_files: int
+    peak_open_files: int  # on one host
     peak_live_holders: int
     peak_agent_hosts: int
     pss_per_holder_bytes: int  # PSS of Locust and its agents over live holders, when the most were live
@@ -174,11 +174,16 @@ def judge(samples: list[HealthSample]) -> HealthVerdict:
     if not samples:
         return HealthVerdict(0, 0.0, 0.0, 0.0, 0, 0, 0, 0, 0, 0)
     # Several generator processes on one host sample the same host CPU; per timestamp bucket the
-    # memory and agents add up, while the host CPU is the same figure seen twice.
+    # memory and agents add up, while the host CPU is the same figure seen twice. CPU and open files
+    # are judged host by host (each host has its own cores and limits); holders, agent processes and
+    # memory are the whole run's, all hosts added up moment by moment.
     by_moment: dict[tuple[str, int], list[HealthSample]] = {}
+    everywhere: dict[int, list[HealthSample]] = {}
     for sample in samples:
-        by_moment.setdefault((sample.host, int(sample.timestamp // INTERVAL_SECONDS)), []).append(sample)
-    busiest = max(by_moment.values(), key=lambda g: sum(s.live_holders for s in g))
+        moment = int(sample.timestamp // INTERVAL_SECONDS)
+        by_moment.setdefault((sample.host, moment), []).append(sample)
+        everywhere.setdefault(moment, []).append(sample)
+    busiest = max(everywhere.values(), key=lambda g: sum(s.live_holders for s in g))
     peak_holders = sum(s.live_holders for s in busiest)
     hot_groups = [g for g in by_moment.values() if max(s.host_cpu_percent for s in g) > SATURATED_CPU_PERCENT]
     hot = len(hot_groups)
@@ -190,11 +195,11 @@ def judge(samples: list[HealthSample]) -> HealthVerdict:
         saturated_share=hot / len(by_moment),
         peak_host_cpu=max(s.host_cpu_percent for s in samples),
         peak_generator_cpu=max(sum(s.generator_cpu_percent for s in g) for g in by_moment.values()),
-        peak_pss_bytes=max(sum(s.pss_bytes for s in g) for g in by_moment.values()),
-        peak_uss_bytes=max(sum(s.uss_bytes for s in g) for g in by_moment.values()),
+        peak_pss_bytes=max(sum(s.pss_bytes for s in g) for g in everywhere.values()),
+        peak_uss_bytes=max(sum(s.uss_bytes for s in g) for g in everywhere.values()),
         peak_open_files=max(sum(s.open_files for s in g) for g in by_moment.values()),
         peak_live_holders=peak_holders,
-        peak_agent_hosts=max(sum(s.agent_hosts for s in g) for g in by_moment.values()),
+        peak_agent_hosts=max(sum(s.agent_hosts for s in g) for g in everywhere.values()),
         pss_per_holder_bytes=sum(s.pss_bytes for s in busiest) // peak_holders if peak_holders else 0,
         generator_share_when_hot=sum(shares) / len(shares) if shares else 0.0,
     )

@@ -169,7 +169,7 @@ def health_lines(findings: Findings) -> list[str]:
         f"host CPU above {SATURATED_CPU_PERCENT:.0f}% in {h.saturated_share:.0%} of samples "
         f"(peak {h.peak_host_cpu:.0f}%; Locust and agents peaked at {h.peak_generator_cpu:.0f}% of the host)",
         f"memory of Locust and agents: peak PSS {h.peak_pss_bytes / MIB:.0f} MiB, USS {h.peak_uss_bytes / MIB:.0f} MiB",
-        f"peak open files {h.peak_open_files}, peak live holders {h.peak_live_holders} "
+        f"peak open files {h.peak_open_files} (on one host), peak live holders {h.peak_live_holders} "
         f"in {h.peak_agent_hosts} agent process(es)",
     ]
     if h.peak_live_holders:

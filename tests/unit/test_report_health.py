@@ -197,3 +197,20 @@ def test_cool_moments_do_not_count_towards_the_blame():
     verdict = judge(samples)
     assert verdict.saturated and verdict.generator_share_when_hot == pytest.approx(0.1)
     assert not verdict.saturated_by_generator
+
+
+def test_the_holders_and_memory_of_a_cluster_are_all_its_hosts_together():
+    """Two workers, each with its own host name as on cloud VMs: the run held the holders of both,
+    while CPU and open files stay judged host by host."""
+    samples = []
+    for moment in range(3):
+        samples.append(sample(moment, 95.0, host="worker-1", live_holders=100 * moment, pss_bytes=200 * MB,
+                              uss_bytes=150 * MB, open_files=300, agent_hosts=2))  # fmt: skip
+        samples.append(sample(moment, 20.0, host="worker-2", live_holders=120 * moment, pss_bytes=240 * MB,
+                              uss_bytes=160 * MB, open_files=400, agent_hosts=3))  # fmt: skip
+    verdict = judge(samples)
+    assert verdict.peak_live_holders == 440 and verdict.peak_agent_hosts == 5
+    assert verdict.peak_pss_bytes == 440 * MB and verdict.peak_uss_bytes == 310 * MB
+    assert verdict.pss_per_holder_bytes == 440 * MB // 440
+    assert verdict.peak_open_files == 400  # the busiest host's, not the sum
+    assert verdict.samples == 6 and verdict.saturated_share == 0.5
