@@ -531,9 +531,7 @@ class Settings:
     @property
     def embedded_invitations(self) -> int:
         """How many invitations the embedded mediator makes for this run (MEDIATOR_INVITATIONS)."""
-        if self.mediator_invitations:
-            return self.mediator_invitations
-        return min(MAX_MEDIATOR_INVITATIONS, -(-self.peak_users // HOLDERS_PER_INVITATION))
+        return self.mediator_invitations or auto_invitations(self.peak_users)
 
     @property
     def uses_embedded_target(self) -> bool:
@@ -560,6 +558,11 @@ class Settings:
             value = getattr(self, setting.attr)
             shown[setting.env] = REDACTED if setting.secret and value else setting.show(value)
         return shown
+
+
+def auto_invitations(holders: int) -> int:
+    """MEDIATOR_INVITATIONS=auto for `holders`: one invitation per HOLDERS_PER_INVITATION, within the cap."""
+    return min(MAX_MEDIATOR_INVITATIONS, -(-holders // HOLDERS_PER_INVITATION))
 
 
 def _format(value: Any) -> str:

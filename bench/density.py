@@ -42,7 +42,7 @@ from akrida import paths
 from akrida.agent import AgentConfig, AgentError, HolderClient, HostPool, StartOptions
 from akrida.agent.limits import raise_open_files_limit
 from akrida.local.stack import LocalTarget, run_invitations
-from akrida.settings import HOLDERS_PER_INVITATION, MAX_MEDIATOR_INVITATIONS
+from akrida.settings import auto_invitations
 
 MIB = 2**20
 
@@ -106,8 +106,7 @@ def main() -> None:
                 mediator = psutil.Process(info.pids["mediator"]) if "mediator" in info.pids else None
                 # Fresh invitations for each measurement, one per 50 holders, as a run gets them: through
                 # one shared invitation each measurement would pay for the holders of the ones before it.
-                wanted = min(MAX_MEDIATOR_INVITATIONS, -(-count // HOLDERS_PER_INVITATION))
-                invitations = run_invitations(info, wanted, f"density {count} {per_process}")
+                invitations = run_invitations(info, auto_invitations(count), f"density {count} {per_process}")
                 figures = measure(config, invitations, mode, count, per_process, empty, mediator, arguments)
                 results.append(figures)
                 print(one_line(figures), flush=True)
