@@ -23,9 +23,10 @@ from akrida.lifecycle import Run, pointed_at
 from akrida.local.errors import LocalTargetError
 from akrida.local.stack import LocalTarget, bootstrap_anoncreds
 from akrida.preflight import check_target
+from akrida.redact import protect_output
 from akrida.report import bundle, compare
 from akrida.report.summary import render_text
-from akrida.settings import Settings, SettingsError, read_env_file
+from akrida.settings import SECRET_VARIABLES, Settings, SettingsError, read_env_file
 from akrida.settings import table as settings_table
 
 # Command-line options of `akrida run` and the settings they override.
@@ -40,6 +41,7 @@ RUN_OPTIONS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    protect_output(os.environ.get(name, "") for name in SECRET_VARIABLES)
     parser = _parser()
     arguments = parser.parse_args(argv)
     if not hasattr(arguments, "handler"):
@@ -138,7 +140,9 @@ def _settings(arguments: argparse.Namespace) -> Settings:
     if getattr(arguments, "ui", False):
         overrides["UI"] = "true"
     environment = {**os.environ, **overrides}
-    return Settings.load(environment, arguments.env_file or ".env", required=arguments.env_file is not None)
+    settings = Settings.load(environment, arguments.env_file or ".env", required=arguments.env_file is not None)
+    protect_output(settings.secret_values())
+    return settings
 
 
 def _run(arguments: argparse.Namespace) -> int:

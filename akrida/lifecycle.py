@@ -74,6 +74,7 @@ class Run:
             except BaseException as error:  # each known one is reported; the bundle is written below
                 mapped = for_error(error)
                 if mapped is None:
+                    execution.code = ExitCode.FAILURES  # what the process exits with, in the manifest too
                     raise  # a bug: the bundle is still finished below, the traceback shows
                 execution.code, message = mapped
                 self.progress(message, file=sys.stderr)

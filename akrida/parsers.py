@@ -32,10 +32,18 @@ def parse_bool(raw: str) -> bool:
     raise InvalidValue("expected true/false, 1/0 or yes/no")
 
 
+def _ascii_digits(raw: str) -> str:
+    """The text, if it is plain ASCII: Python's int() and float() also read full-width and
+    Arabic-Indic digits, which no other tool in a run (Locust, Node, a shell) would."""
+    if not raw.isascii():
+        raise ValueError(raw)
+    return raw.strip()
+
+
 def integer(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
     def parse(raw: str) -> int:
         try:
-            value = int(raw.strip())
+            value = int(_ascii_digits(raw))
         except ValueError:
             value = None
         if value is None or value < minimum or (maximum is not None and value > maximum):
@@ -51,7 +59,7 @@ def number(minimum: float, maximum: float | None = None, why: str = "") -> Calla
 
     def parse(raw: str) -> float:
         try:
-            value = float(raw.strip())
+            value = float(_ascii_digits(raw))
         except ValueError:
             value = None
         if value is None or not math.isfinite(value) or value < minimum or (maximum is not None and value > maximum):
@@ -81,7 +89,10 @@ def choice(choices: tuple[str, ...]) -> Callable[[str], str]:
 
 
 # Locust's units; a bare number (seconds) only on its own, so "1h30" is an error, not 1h and 30 s.
-_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$|^(\d+)$")
+_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$|^(\d+)$", re.ASCII)
+# Longer than any load test, short enough for every timer that must fire at its end (gevent's, in
+# Locust, overflows on a C long); a soak of weeks is several runs.
+MAX_DURATION_S = 30 * 24 * 3600
 
 
 def parse_duration(raw: str) -> int:
@@ -94,6 +105,8 @@ def parse_duration(raw: str) -> int:
     total = hours * 3600 + minutes * 60 + seconds
     if total < 1:
         raise InvalidValue("expected a duration of at least 1s")
+    if total > MAX_DURATION_S:
+        raise InvalidValue(f"expected a duration of at most 30 days ({MAX_DURATION_S}s); split a longer soak into runs")
     return total
 
 
@@ -111,7 +124,7 @@ def parse_stages(raw: str) -> tuple[Stage, ...]:
             seconds = parse_duration(duration)
         except InvalidValue:
             raise InvalidValue(f"{part.strip()!r}: {duration.strip()!r} is not a duration such as 90s or 2m") from None
-        if not users.strip().isdigit():
+        if not (users.strip().isascii() and users.strip().isdigit()):
             raise InvalidValue(f"{part.strip()!r}: {users.strip()!r} is not a whole number of users")
         stages.append((seconds, int(users)))
     if not any(users for _seconds, users in stages):
@@ -186,8 +199,12 @@ def parse_headers(raw: str) -> dict[str, str]:
         value = None
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise InvalidValue('expected a JSON object of strings, for example {"Authorization": "Bearer …"}')
-    if any(not character.isprintable() for text in (*value, *value.values()) for character in text):
-        raise InvalidValue("header names and values cannot hold line breaks or other control characters")
+    if any(not " " <= character <= "~" for text in (*value, *value.values()) for character in text):
+        raise InvalidValue(
+            "header names and values must be printable ASCII: no line breaks, control or non-ASCII characters"
+        )
+    if any(not name.strip() or name != name.strip() or ":" in name or " " in name for name in value):
+        raise InvalidValue("header names cannot be empty or hold spaces or colons")
     return value
 
 
@@ -217,6 +234,16 @@ def parse_path(raw: str) -> Path:
 
 def parse_text(raw: str) -> str:
     return raw.strip()
+
+
+def parse_header_value(raw: str) -> str:
+    """Text sent as an HTTP header value (an API key): printable ASCII only. A line break would end
+    the header (and `requests` refuses it with the value in its message); other characters are
+    encoded differently by each client."""
+    value = raw.strip()
+    if not all(" " <= character <= "~" for character in value):
+        raise InvalidValue("expected printable ASCII only: no line breaks, tabs, control or non-ASCII characters")
+    return value
 
 
 def parse_slo(raw: str) -> str:

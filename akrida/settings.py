@@ -22,6 +22,7 @@ from dotenv.parser import parse_stream
 from akrida.catalog import KNOWN_NETWORKS
 from akrida.catalog import SCENARIOS as _SCENARIOS
 from akrida.parsers import (
+    MAX_DURATION_S,
     InvalidValue,
     choice,
     genesis_problem,
@@ -31,6 +32,7 @@ from akrida.parsers import (
     parse_cidr,
     parse_count_or_auto,
     parse_duration,
+    parse_header_value,
     parse_headers,
     parse_host,
     parse_host_list,
@@ -151,7 +153,7 @@ class Settings:
     )
     issuer_api_key: str = setting(
         "ISSUER_API_KEY",
-        parse_text,
+        parse_header_value,
         "Admin API key of the issuer (x-api-key).",
         default="",
         secret=True,
@@ -438,6 +440,8 @@ class Settings:
 
     def _cross_check(self) -> list[str]:
         problems = []
+        if self.stages and sum(seconds for seconds, _users in self.stages) > MAX_DURATION_S:
+            problems.append(f"STAGES last {self.duration}s in all: at most 30 days ({MAX_DURATION_S}s); split the runs")
         if self.wait_max < self.wait_min:
             problems.append(f"WAIT_MAX={self.wait_max:g} is below WAIT_MIN={self.wait_min:g}: raise WAIT_MAX")
         if self.credential_format == "indy" and _SCENARIOS[self.scenario].credentials:
@@ -543,6 +547,15 @@ class Settings:
         if self.issuer_api_key:
             headers["x-api-key"] = self.issuer_api_key
         return headers
+
+    def secret_values(self) -> list[str]:
+        """Every secret this configuration holds (API keys, header values), for masking in output."""
+        values: list[str] = []
+        for setting in SETTINGS:
+            value = getattr(self, setting.attr)
+            if setting.secret and value:
+                values.extend(value.values() if isinstance(value, dict) else [str(value)])
+        return values
 
     def as_environment(self) -> dict[str, str]:
         """The settings as environment variables, to hand to a child process (secrets included)."""

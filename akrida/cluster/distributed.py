@@ -25,6 +25,7 @@ from akrida.execute.local import LOCUST_FINISHED, STOP_TIMEOUT, describe_load, l
 from akrida.exits import ExitCode
 from akrida.report.manifest import Manifest
 from akrida.report.progress import HISTORY_FILE, progress_line
+from akrida.report.stats import LOCUST_EXIT_FILE
 from akrida.settings import Settings, SettingsError
 
 MASTER_PORT = 5557
@@ -216,9 +217,10 @@ class ClusterExecutor:
             f"master: pid {pid}; running {settings.scenario}: {describe_load(settings)}, on {expected} worker processes"
         )
         code = _wait_for_master(settings, master, folder, run_dir, progress)
-        if code in LOCUST_FINISHED:
+        ran_its_course = master.run(f"test -f {shlex.quote(f'{folder}/{LOCUST_EXIT_FILE}')} && echo yes || true")
+        if code in LOCUST_FINISHED and ran_its_course.strip() == "yes":
             return Execution(complete=True)
-        progress(f"akrida: the Locust master exited with code {code}; see hosts/master/locust.log", file=sys.stderr)
+        progress(f"akrida: the Locust master crashed (exit code {code}); see hosts/master/locust.log", file=sys.stderr)
         return Execution(complete=False, code=ExitCode.FAILURES)
 
 

@@ -17,6 +17,7 @@ from akrida.execute import Execution, Progress
 from akrida.exits import ExitCode
 from akrida.report.manifest import Manifest
 from akrida.report.progress import progress_line
+from akrida.report.stats import locust_ran_its_course
 from akrida.settings import Settings, SettingsError
 
 PROGRESS_INTERVAL = 5.0  # seconds between progress lines of a headless run
@@ -105,8 +106,11 @@ class LocalExecutor:
                 return Execution(complete=True)
             progress("akrida: interrupted", file=sys.stderr)
             return Execution(complete=False, code=ExitCode.INTERRUPTED)
-        if returncode not in LOCUST_FINISHED:
-            progress(f"akrida: Locust exited with code {returncode}; see {run_dir / 'locust.log'}", file=sys.stderr)
+        if returncode not in LOCUST_FINISHED or not locust_ran_its_course(run_dir):
+            progress(
+                f"akrida: Locust crashed (exit code {returncode}); its error is above and in {run_dir / 'locust.log'}",
+                file=sys.stderr,
+            )
             return Execution(complete=False, code=ExitCode.FAILURES)
         return Execution(complete=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +15,9 @@ FAILURES_FILE = "locust_failures.csv"
 # Locust's own may miss the last seconds. Read first when present.
 FINAL_STATS_FILE = "locust_stats_final.csv"
 FINAL_FAILURES_FILE = "locust_failures_final.csv"
+# Written by Locust's process as it exits normally, with its exit code. Locust exits 1 both when
+# requests failed and when it crashed (an uncaught exception); only this file tells them apart.
+LOCUST_EXIT_FILE = "locust_exit.json"
 
 
 PERCENTILES = ("50%", "66%", "75%", "80%", "90%", "95%", "98%", "99%", "99.9%", "100%")
@@ -99,3 +103,16 @@ def _number(text: str | None) -> float:
         return float(text) if text not in (None, "", "N/A") else 0.0
     except ValueError:
         return 0.0
+
+
+def write_locust_exit(run_dir: Path, exit_code: int) -> None:
+    (run_dir / LOCUST_EXIT_FILE).write_text(json.dumps({"exit_code": exit_code}) + "\n")
+
+
+def locust_ran_its_course(run_dir: Path) -> bool:
+    """Whether the Locust process that wrote into `run_dir` exited normally (not by a crash)."""
+    try:
+        recorded = json.loads((run_dir / LOCUST_EXIT_FILE).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(recorded, dict) and isinstance(recorded.get("exit_code"), int)

@@ -6,6 +6,7 @@ Imported by every scenario module so that `locust -f locustfiles/<scenario>.py` 
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 
 import gevent
@@ -13,11 +14,17 @@ from locust import events
 from locust.env import Environment
 from locust.runners import MasterRunner
 
+from akrida.redact import protect_output
 from akrida.report.health import INTERVAL_SECONDS, HealthLog, HealthSampler
+from akrida.report.stats import write_locust_exit
 from akrida.scenarios import gating  # noqa: F401 - registers the SLO gates
 from akrida.scenarios.final_stats import write_final_stats
 from akrida.scenarios.runtime import ATTRIBUTE, renew_runtime, runtime_of
 from akrida.scenarios.storm import count_failures_during_storm, run_storm
+from akrida.settings import SECRET_VARIABLES
+
+# From the first line Locust may print, before its arguments are parsed (the runtime adds the rest).
+protect_output(os.environ.get(name, "") for name in SECRET_VARIABLES)
 
 _sampler: gevent.Greenlet | None = None
 _storm: gevent.Greenlet | None = None
@@ -83,10 +90,10 @@ def _stop_storm() -> None:
 @events.init.add_listener
 def _finish_at_quit(environment: Environment, **_kwargs) -> None:
     # `quit` comes after the users stopped (`quitting` comes before), but it carries no environment.
-    environment.events.quit.add_listener(lambda **_: _finish(environment))
+    environment.events.quit.add_listener(lambda exit_code=None, **_: _finish(environment, exit_code))
 
 
-def _finish(environment: Environment) -> None:
+def _finish(environment: Environment, exit_code: int | None) -> None:
     with contextlib.suppress(OSError):  # a full disk: Locust's own CSV is still there
         write_final_stats(environment)
     runtime = runtime_of(environment)
@@ -103,3 +110,7 @@ def _finish(environment: Environment) -> None:
         with contextlib.suppress(OSError):
             runtime.timeline.write(runtime.run_dir)
     runtime.kill_all_agents()  # the last line of defence: no agent outlives the run
+    if runtime.run_dir is not None and exit_code is not None:
+        # Last: the executor reads this file as "Locust ran its course", so a crash leaves none.
+        with contextlib.suppress(OSError):
+            write_locust_exit(runtime.run_dir, exit_code)

@@ -24,6 +24,7 @@ from akrida.agent import AgentConfig, HostPool, PortPool
 from akrida.agent.limits import raise_open_files_limit
 from akrida.controllers import AcapyAdmin, issuer_for
 from akrida.egress import agent_environment, allowed_hosts
+from akrida.redact import protect_output
 from akrida.report.connectivity import StormRecord
 from akrida.report.delivery import DeliveryCounts
 from akrida.report.timeline import Timeline
@@ -123,5 +124,6 @@ def renew_runtime(environment: Environment) -> Runtime:
         previous.kill_all_agents()  # the previous test's users are gone; their agents go with them
     run_dir = os.environ.get(paths.RUN_DIR_VARIABLE)
     runtime = Runtime(settings_from(environment.parsed_options), Path(run_dir) if run_dir else None)
+    protect_output(runtime.settings.secret_values())
     setattr(environment, ATTRIBUTE, runtime)
     return runtime

@@ -24,6 +24,7 @@ LAYERS: dict[str, int] = {
     "akrida.slo": 0,
     "akrida.sockets": 0,
     "akrida.private": 0,
+    "akrida.redact": 0,
     "akrida.parsers": 0,
     "akrida.agent.errors": 0,
     "akrida.local.errors": 0,

@@ -18,7 +18,8 @@ import pytest
 from akrida import cli
 from akrida.cluster.errors import ClusterError
 from akrida.controllers import TargetUnreachable
-from akrida.execute import Execution
+from akrida.execute import Execution, local
+from akrida.execute.local import LocalExecutor
 from akrida.exits import ExitCode, for_error
 from akrida.invitation import InvitationError
 from akrida.lifecycle import Run
@@ -285,3 +286,24 @@ def test_a_results_dir_that_cannot_hold_runs_is_a_setting_to_fix(tmp_path, shape
     with pytest.raises(SettingsError, match=r"RESULTS_DIR=.*cannot make the run folder there"):
         Run(settings_for(tmp_path, RESULTS_DIR=str(results)), executor, Printed(), check=passed_check).run()
     assert executor.calls == ["check"]
+
+
+def test_a_locust_that_crashes_is_a_failed_run_whatever_its_exit_code(tmp_path, monkeypatch):
+    # A real Locust process, crashed as the probe crashed it: a run time its own parser overflows on
+    # (settings refuse such a RUN_TIME now, so it is handed to Locust directly). Locust exits 1, the
+    # code it also gives when requests failed; only the missing exit file tells a crash apart.
+    monkeypatch.setattr(local, "load_options", lambda _settings: ["-u", "1", "-t", "99999999999999999999999h"])
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    printed = Printed()
+    execution = LocalExecutor().execute(settings_for(tmp_path), run_dir, printed)
+    assert (execution.complete, execution.code) == (False, ExitCode.FAILURES)
+    assert "Locust crashed (exit code 1)" in printed.text
+
+
+def test_the_manifest_of_a_run_ended_by_a_bug_records_exit_1(tmp_path):
+    with pytest.raises(ZeroDivisionError):
+        executor = FakeExecutor(raises=ZeroDivisionError("a bug"))
+        Run(settings_for(tmp_path), executor, Printed(), check=passed_check).run()
+    (run_dir,) = (tmp_path / "results").iterdir()
+    assert json.loads((run_dir / "manifest.json").read_text())["exit_code"] == 1
