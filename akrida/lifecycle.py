@@ -28,6 +28,8 @@ from akrida.report import bundle
 from akrida.report.manifest import Manifest, now, this_host, versions
 from akrida.report.summary import Findings, render_text
 from akrida.settings import Settings, SettingsError
+from akrida.target.embedded import embedded_pollers
+from akrida.target.recorder import Recorder
 
 
 @dataclass
@@ -56,6 +58,7 @@ class Run:
         self.progress = progress
         self.check = check
         self.target: LocalTarget | None = None  # the embedded target this run started, if any
+        self.target_info: TargetInfo | None = None  # the embedded target the run is aimed at, if any
 
     def run(self) -> RunResult:
         self.executor.check(self.settings)  # bad settings: nothing is started and nothing written
@@ -65,11 +68,13 @@ class Run:
         self.executor.describe(manifest)
         manifest.write(run_dir)
         execution = Execution(complete=False)
+        recorder: Recorder | None = None
         with _interrupts(self.progress) as interrupts:
             try:
                 settings = self._prepare_target(run_dir, manifest)
                 settings = self._resolve_ledger(settings, manifest)
                 self._preflight(settings, run_dir, manifest)
+                recorder = self._watch_target(run_dir)
                 execution = self.executor.execute(settings, run_dir, self.progress)
             except BaseException as error:  # each known one is reported; the bundle is written below
                 mapped = for_error(error)
@@ -80,6 +85,8 @@ class Run:
                 self.progress(message, file=sys.stderr)
             finally:
                 interrupts.shield()  # a second Ctrl-C or a SIGTERM must not cut the clean-up short
+                if recorder is not None:
+                    recorder.stop()
                 problems = self.executor.collect(run_dir, manifest, self.progress)
                 if self.target is not None:
                     self.target.down(progress=self.progress)
@@ -110,11 +117,12 @@ class Run:
                 f"it runs on {info.host}, which the load hosts cannot reach: "
                 f"`akrida local down`, then run again (it starts on {wanted})"
             )
+        self.target_info = info
         if info is not None:
             self.progress("embedded target: already running (`akrida local up`), using it")
         else:
             self.target = LocalTarget(wanted or settings.local_host, settings.local_base_port)
-            info = self.target.up(run_dir / "target", progress=self.progress)
+            info = self.target_info = self.target.up(run_dir / "target", progress=self.progress)
         manifest.target["embedded"] = "ACA-Py mediator and issuer on PostgreSQL"
         manifest.versions["acapy"] = ACAPY_VERSION
         settings = pointed_at(settings, info)
@@ -147,6 +155,19 @@ class Run:
         manifest.target.update(checked.target)
         manifest.versions["acapy"] = checked.acapy_version or manifest.versions.get("acapy")
         manifest.write(run_dir)
+
+    def _watch_target(self, run_dir: Path) -> Recorder | None:
+        """Starts sampling the target's side beside the load (target/samples.csv), where it can be seen."""
+        if self.target_info is None:
+            return None
+        pollers, problems = embedded_pollers(self.target_info)
+        recorder = Recorder(run_dir, pollers)
+        for problem in problems:
+            name, _colon, why = problem.partition(": ")
+            recorder.log.problem(name, why)
+        recorder.start()
+        self.progress(f"target: sampling {', '.join(poller.name for poller in pollers)} every {recorder.interval_s:g}s")
+        return recorder
 
     def _exit_code(self, execution: Execution, findings: Findings, problems: list[str]) -> ExitCode:
         self.progress("")

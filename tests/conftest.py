@@ -7,7 +7,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Tests keep the embedded target's state apart from the user's (`akrida local up`), and hold their
 # holder agents to loopback: the agents' own guard refuses any other address (see PROTOCOL.md).
-os.environ["AKRIDA_LOCAL_STATE_DIR"] = str(ROOT / ".akrida" / "test-local")
+# AKRIDA_TEST_STATE_DIR (with AKRIDA_TEST_BASE_PORT) lets two test sessions run side by side.
+os.environ["AKRIDA_LOCAL_STATE_DIR"] = os.environ.get("AKRIDA_TEST_STATE_DIR") or str(ROOT / ".akrida" / "test-local")
 os.environ["AKRIDA_AGENT_LOOPBACK_ONLY"] = "1"
 
 

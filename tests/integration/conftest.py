@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from akrida import paths
@@ -9,7 +11,7 @@ from akrida.controllers import AcapyAdmin
 from akrida.local.stack import LocalTarget, TargetInfo
 
 # Apart from the default 8100 so a target the user keeps running is never disturbed.
-TEST_BASE_PORT = 8300
+TEST_BASE_PORT = int(os.environ.get("AKRIDA_TEST_BASE_PORT") or 8300)
 
 
 @pytest.fixture(scope="session")
