@@ -183,7 +183,10 @@ class Run:
 
 
 def exit_code_for(findings: Findings) -> ExitCode:
-    """The exit code of a run that ran its course: gates decide when there are any, else failures."""
+    """The exit code of a run that ran its course: a limit search's answer is its success; gates decide
+    when there are any, else failures."""
+    if findings.limit is not None:
+        return ExitCode.OK
     if findings.gates:
         return ExitCode.GATES_BREACHED if findings.gates_breached else ExitCode.OK
     return ExitCode.FAILURES if findings.target_failures or findings.harness_failures else ExitCode.OK

@@ -23,6 +23,18 @@ _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 
 
+# Linux's largest pid_max (2^22): a larger number cannot be a process.
+MAX_PID = 4_194_304
+
+
+def parse_pid(raw: str) -> int:
+    """A process id on this machine (TARGET_PROFILE_PID)."""
+    value = raw.strip()
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_PID:
+        raise InvalidValue(f"expected a process id, a whole number from 1 to {MAX_PID} (e.g. from `pgrep -f aca-py`)")
+    return int(value)
+
+
 def parse_bool(raw: str) -> bool:
     value = raw.strip().lower()
     if value in _TRUE:
@@ -130,6 +142,23 @@ def parse_stages(raw: str) -> tuple[Stage, ...]:
     if not any(users for _seconds, users in stages):
         raise InvalidValue("every stage has 0 users: give at least one stage a target above 0")
     return tuple(stages)
+
+
+def parse_search_step(raw: str) -> tuple[int, int]:
+    """FIND_LIMIT's `HOLDERS/TIME`: each step adds HOLDERS and holds them for TIME (`250/2m`)."""
+    holders, slash, duration = raw.strip().partition("/")
+    if not slash or not (holders.strip().isascii() and holders.strip().isdigit()) or int(holders) < 1:
+        raise InvalidValue("expected HOLDERS/TIME, the holders each step adds and how long it holds them, e.g. 250/2m")
+    try:
+        seconds = parse_duration(duration)
+    except InvalidValue:
+        raise InvalidValue(f"{duration.strip()!r} is not a duration such as 90s or 2m: expected HOLDERS/TIME") from None
+    if seconds < MIN_SEARCH_STEP_S:
+        raise InvalidValue(f"a step must hold for at least {MIN_SEARCH_STEP_S}s to judge it (expected HOLDERS/TIME)")
+    return int(holders), seconds
+
+
+MIN_SEARCH_STEP_S = 10
 
 
 def parse_port_range(raw: str) -> tuple[int, int]:
@@ -286,3 +315,102 @@ def parse_ledger_network(known: tuple[str, ...]) -> Callable[[str], str]:
         raise InvalidValue(f"expected one of {', '.join(known)}, or the http(s) URL of a genesis file")
 
     return parse
+
+
+# --- the target's own metrics (TARGET_METRICS, TARGET_PROMETHEUS) ---------------------------------------
+
+_SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}", re.ASCII)
+_LABEL_MATCHERS = re.compile(r'\s*[A-Za-z_][A-Za-z0-9_]*\s*(=~|!~|!=|=)\s*"(?:[^"\\]|\\.)*"\s*(,|$)', re.ASCII)
+_METRIC_NAME = re.compile(r"[a-z_][a-z0-9_]*(:[A-Za-z0-9_.-]+)?", re.ASCII)
+
+
+def _metrics_url(raw: str, what: str, default_path: str) -> str:
+    """An http(s) URL that carries no credentials: the run's manifest records it, and a bundle is shared."""
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidValue(f"{raw!r} is not an http(s) URL: expected {what}")
+    try:
+        parts.port  # noqa: B018 - reading it checks it
+    except ValueError:
+        raise InvalidValue(f"{raw!r} has no valid port: expected {what}") from None
+    if "@" in raw:
+        raise InvalidValue(
+            f"{parts.scheme}://{parts.hostname}…: credentials in a URL would be written into the run's manifest: "
+            "give a URL without user, password or DSN (docs/target-metrics.md)"
+        )
+    return raw if parts.path not in ("", "/") else parts._replace(path=default_path).geturl()
+
+
+def parse_exporter_urls(raw: str) -> tuple[tuple[str, str], ...]:
+    """TARGET_METRICS: exporter URLs separated by spaces or commas, each optionally `NAME=URL`.
+    Returns (name, url) pairs; the name is empty when none was given. A bare host:port gets /metrics."""
+    exporters: list[tuple[str, str]] = []
+    for entry in re.split(r"[\s,]+", raw.strip()):
+        if not entry:
+            continue
+        name, url = "", entry
+        if not entry.startswith(("http://", "https://")):
+            name, equals, url = entry.partition("=")
+            if not equals or not _SOURCE_NAME.fullmatch(name):
+                raise InvalidValue(
+                    f"{entry!r}: expected an exporter URL, or NAME=URL with a name of letters, digits, '.', '_' or '-', "
+                    "e.g. mediator=http://10.0.0.5:9256/metrics"
+                )
+        url = _metrics_url(url, "an exporter's URL, e.g. http://10.0.0.5:9100/metrics", "/metrics")
+        exporters.append((name, url))
+    if not exporters:
+        raise InvalidValue("expected exporter URLs, e.g. http://10.0.0.5:9100/metrics mediator=http://10.0.0.5:9256")
+    names = [name for name, _url in exporters if name]
+    urls = [url for _name, url in exporters]
+    for seen, what in ((names, "name"), (urls, "URL")):
+        repeated = sorted({item for item in seen if seen.count(item) > 1})
+        if repeated:
+            raise InvalidValue(f"the {what} {repeated[0]} is given twice: give each exporter once, with its own name")
+    return tuple(exporters)
+
+
+def format_exporter_urls(exporters: tuple[tuple[str, str], ...]) -> str:
+    return " ".join(f"{name}={url}" if name else url for name, url in exporters)
+
+
+def parse_prometheus_url(raw: str) -> str:
+    """TARGET_PROMETHEUS: a Prometheus server's base URL (its HTTP API is under /api/v1)."""
+    value = raw.strip().rstrip("/")
+    if "?" in value or "#" in value:
+        raise InvalidValue("expected a Prometheus server's base URL without a query, e.g. http://10.0.0.9:9090")
+    return _metrics_url(value, "a Prometheus server's URL, e.g. http://10.0.0.9:9090", "")
+
+
+def parse_label_matchers(raw: str) -> str:
+    """TARGET_PROMETHEUS_SELECTOR: PromQL label matchers, the inside of `{…}`, e.g. `job="mediator"`."""
+    value = raw.strip().strip("{}").strip().rstrip(",").strip()
+    position = 0
+    while position < len(value):
+        match = _LABEL_MATCHERS.match(value, position)
+        if match is None or match.end() == position:
+            raise InvalidValue(
+                'expected PromQL label matchers separated by commas, e.g. job="mediator" or '
+                'instance=~"10\\\\.0\\\\.0\\\\.5:.*" (write it in single quotes in .env)'
+            )
+        position = match.end()
+    return value
+
+
+def parse_query_lines(text: str) -> dict[str, str]:
+    """A TARGET_PROMETHEUS_QUERIES file: one `METRIC PROMQL` a line; `#` starts a comment line.
+    Returns {metric: PromQL}; raises InvalidValue naming the first line it cannot read."""
+    queries: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        metric, _space, promql = stripped.partition(" ")
+        if not _METRIC_NAME.fullmatch(metric) or not promql.strip():
+            raise InvalidValue(
+                f"line {number}: expected METRIC PROMQL, e.g. `pg_lock_waits sum(pg_lock_waits_sessions)`, "
+                "with a metric name of lower-case letters, digits and '_'"
+            )
+        if metric in queries:
+            raise InvalidValue(f"line {number}: {metric} is given twice: keep one query per metric")
+        queries[metric] = promql.strip()
+    return queries

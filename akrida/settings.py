@@ -41,8 +41,10 @@ from akrida.parsers import (
     parse_invitation_urls,
     parse_ledger_network,
     parse_path,
+    parse_pid,
     parse_port_range,
     parse_region,
+    parse_search_step,
     parse_slo,
     parse_stages,
     parse_text,
@@ -285,6 +287,21 @@ class Settings:
         "RUN_TIME. Instead of SPAWN_RATE; not with STAGES. Empty: Locust's ramp at SPAWN_RATE.",
         default=None,
     )
+    find_limit: tuple[int, int] | None = setting(
+        "FIND_LIMIT",
+        parse_search_step,
+        "Search for the target's limit: `HOLDERS/TIME` (e.g. 250/2m) adds HOLDERS at SPAWN_RATE each step, up to "
+        "USERS, and judges each step over TIME once its holders have joined, against SLO and LIMIT_FAIL_RATIO; "
+        "the first step that breaks them ends the search (docs/finding-the-limit.md). RUN_TIME caps the search.",
+        default=None,
+        show=lambda step: f"{step[0]}/{step[1]}s" if step else "",
+    )
+    limit_fail_ratio: float = setting(
+        "LIMIT_FAIL_RATIO",
+        number(0.0001, 1),
+        "FIND_LIMIT: a step breaks when this share of the target's requests fail (besides SLO).",
+        default=0.01,
+    )
     hold_ping_interval: int = setting(
         "HOLD_PING_INTERVAL",
         parse_duration,
@@ -351,6 +368,27 @@ class Settings:
         "made through it at each new holder's connection (docs/density.md, What bounds onboarding).",
         default=0,
         show=lambda v: str(v) if v else "auto",
+    )
+    target_profile: bool = setting(
+        "TARGET_PROFILE",
+        parse_bool,
+        "Profile the target with py-spy without pausing it (`--nonblocking`): the embedded target's ACA-Py "
+        "processes, or TARGET_PROFILE_PID, for the run's last TARGET_PROFILE_SECONDS; a flame graph of each in "
+        "target/profiles/ and its top functions in the summary. Needs the right to trace them (root).",
+        default=False,
+    )
+    target_profile_pid: int | None = setting(
+        "TARGET_PROFILE_PID",
+        parse_pid,
+        "TARGET_PROFILE: an ACA-Py process of your own target on this machine, by pid; it is checked to be "
+        "ACA-Py before py-spy attaches. Empty: the embedded target's.",
+        default=None,
+    )
+    target_profile_seconds: int = setting(
+        "TARGET_PROFILE_SECONDS",
+        integer(1, 600),
+        "TARGET_PROFILE: how long each profile records, in seconds.",
+        default=20,
     )
     # --- the cluster (make provision / run / teardown) ---
     cloud: str = setting(
@@ -476,11 +514,22 @@ class Settings:
             )
         problems.extend(self._load_shape_problems())
         problems.extend(self._storm_problems())
+        problems.extend(self._profile_problems())
         if self.issue_weight + self.present_weight == 0:
             problems.append("ISSUE_WEIGHT and PRESENT_WEIGHT are both 0: give at least one a positive weight")
         if _SCENARIOS[self.scenario].needs_mediator and not self.with_mediation:
             problems.append(f"SCENARIO={self.scenario} needs WITH_MEDIATION=true")
         return problems
+
+    def _profile_problems(self) -> list[str]:
+        if self.target_profile_pid is not None and not self.target_profile:
+            return ["TARGET_PROFILE_PID names a process to profile, but TARGET_PROFILE is off: set TARGET_PROFILE=1"]
+        if self.target_profile and self.target_profile_pid is None and not self.uses_embedded_target:
+            return [
+                "TARGET_PROFILE=1 with a target of your own needs TARGET_PROFILE_PID, its ACA-Py process on this "
+                "machine (py-spy profiles local processes only)"
+            ]
+        return []
 
     def _storm_problems(self) -> list[str]:
         if self.storm_at is None:
@@ -496,9 +545,9 @@ class Settings:
         return []
 
     def _load_shape_problems(self) -> list[str]:
+        problems = self._search_problems()
         if self.arrival_rate is None:
-            return []
-        problems = []
+            return problems
         if self.stages:
             problems.append(
                 "ARRIVAL_RATE and STAGES are both set: keep one (STAGES shapes the whole run; ARRIVAL_RATE "
@@ -511,6 +560,22 @@ class Settings:
                 "start: keep ARRIVAL_RATE and unset SPAWN_RATE"
             )
         return problems
+
+    def _search_problems(self) -> list[str]:
+        if self.find_limit is None:
+            return []
+        for name, set_ in (("STAGES", bool(self.stages)), ("ARRIVAL_RATE", self.arrival_rate is not None)):
+            if set_:
+                return [f"FIND_LIMIT and {name} both shape the load: keep one"]
+        needed = search_time_needed(self.find_limit, self.users, self.spawn_rate)
+        if self.run_time < needed:
+            step_holders, step_seconds = self.find_limit
+            return [
+                f"RUN_TIME={self.run_time}s is too short for FIND_LIMIT={step_holders}/{step_seconds}s up to "
+                f"USERS={self.users}: every step held needs at least {needed}s in all: raise RUN_TIME to {needed}s or "
+                "more (it caps the search; the search stops by itself at the limit)"
+            ]
+        return []
 
     @property
     def start_rate(self) -> float:
@@ -571,6 +636,16 @@ class Settings:
             value = getattr(self, setting.attr)
             shown[setting.env] = REDACTED if setting.secret and value else setting.show(value)
         return shown
+
+
+def search_time_needed(step: tuple[int, int], users: int, spawn_rate: float) -> int:
+    """The least time a limit search takes if every step holds: each step's joins, settling and hold."""
+    step_holders, step_seconds = step
+    steps = -(-users // step_holders)
+    return int(steps * (step_seconds + SEARCH_SETTLE_S) + users / spawn_rate)
+
+
+SEARCH_SETTLE_S = 10  # akrida.scenarios.search.SETTLE_S: holders settle this long before a step is judged
 
 
 def auto_invitations(holders: int) -> int:

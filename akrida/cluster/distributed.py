@@ -40,6 +40,7 @@ MASTER_FILES = (
     "locust_failures_final.csv",
     "locust_exceptions.csv",
     "arrivals.json",  # ARRIVAL_RATE's shape runs on the master
+    "limit.json",  # so does FIND_LIMIT's
 )
 
 

@@ -49,9 +49,10 @@ def locust_command(settings: Settings, run_dir: Path) -> list[str]:
 
 
 def load_options(settings: Settings) -> list[str]:
-    """How many holders and for how long: Locust's -u, -r and -t, or nothing when STAGES or ARRIVAL_RATE
-    shapes the load (the locustfile's LoadShape reads them itself, and Locust ignores those options then)."""
-    if settings.stages or settings.arrival_rate is not None:
+    """How many holders and for how long: Locust's -u, -r and -t, or nothing when STAGES, ARRIVAL_RATE or
+    FIND_LIMIT shapes the load (the locustfile's LoadShape reads them itself, and Locust ignores those
+    options then)."""
+    if settings.stages or settings.arrival_rate is not None or settings.find_limit is not None:
         return []
     return ["-u", str(settings.users), "-r", f"{settings.spawn_rate:g}", "-t", f"{settings.run_time}s"]
 
@@ -122,6 +123,12 @@ def describe_load(settings: Settings) -> str:
     if settings.stages:
         stages = ", ".join(f"{users} holders over {seconds}s" for seconds, users in settings.stages)
         return f"stages: {stages}"
+    if settings.find_limit is not None:
+        step_holders, step_seconds = settings.find_limit
+        return (
+            f"searching for the limit: {step_holders} more holders a step at {settings.spawn_rate:g}/s, each step "
+            f"held {step_seconds}s once joined, up to {settings.users} holders, at most {settings.run_time}s"
+        )
     if settings.arrival_rate is not None:
         return f"{settings.users} holders arriving at {settings.arrival_rate:g}/s (open model), {settings.run_time}s"
     return f"{settings.users} holders, {settings.spawn_rate:g}/s, {settings.run_time}s"

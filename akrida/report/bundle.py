@@ -12,7 +12,6 @@ from pathlib import Path
 from akrida.report import charts
 from akrida.report.errors import BundleError
 from akrida.report.gates import evaluate
-from akrida.report.health import read_health
 from akrida.report.manifest import Manifest, now
 from akrida.report.progress import HISTORY_FILE
 from akrida.report.summary import Findings, gather, render_html, render_markdown
@@ -28,13 +27,25 @@ def finish(run_dir: Path, manifest: Manifest, complete: bool) -> Findings:
     manifest.ended_at = manifest.ended_at or now()
     manifest.status = "complete" if complete else "incomplete"
     gates = parse_gates(manifest.config.get("SLO", ""))
-    findings = gather(run_dir, [], complete, planned_levels(manifest.config, manifest.users))
-    findings.gates = evaluate(gates, findings.steps, _duration(run_dir, manifest))
+    findings = gather(
+        run_dir,
+        [],
+        complete,
+        planned_levels(manifest.config, manifest.users),
+        slo=gates,
+        planned_holders=manifest.users,
+    )
+    if findings.limit is not None or manifest.config.get("FIND_LIMIT"):
+        # A search's SLO is its criterion, judged step by step (limit.json), not a gate of the whole run.
+        manifest.limit = findings.limit.summary() if findings.limit is not None else {"found": False, "ended": ""}
+    else:
+        findings.gates = evaluate(gates, findings.steps, _duration(run_dir, manifest))
     manifest.verdict = findings.verdict
     manifest.gates = [{"gate": r.gate.text.strip(), "measured": r.measured, "passed": r.passed} for r in findings.gates]
     charts.latency_chart(run_dir)
     charts.load_chart(run_dir)
-    charts.generator_chart(run_dir, read_health(run_dir))
+    charts.generator_chart(run_dir, findings.health_samples)
+    charts.target_chart(run_dir, findings.target)
     (run_dir / SUMMARY_MD).write_text(render_markdown(findings, manifest))
     (run_dir / SUMMARY_HTML).write_text(render_html(findings, manifest))
     manifest.write(run_dir)

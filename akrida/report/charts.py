@@ -14,10 +14,12 @@ import matplotlib.pyplot as plt
 
 from akrida.report.health import SATURATED_CPU_PERCENT, HealthSample
 from akrida.report.progress import HISTORY_FILE
+from akrida.target.samples import CPU_CORES, LIVE_PROBE_MS, MAIN_THREAD_CPU_CORES, TargetRecord
 
 LATENCY_CHART = "latency.png"
 LOAD_CHART = "load.png"
 GENERATOR_CHART = "generator.png"
+TARGET_CHART = "target.png"
 
 
 def _history(run_dir: Path) -> list[dict[str, str]]:
@@ -104,3 +106,45 @@ def generator_chart(run_dir: Path, samples: list[HealthSample]) -> Path:
     memory.set_ylabel("PSS MiB (Locust + agents)")
     figure.legend(loc="upper left", bbox_to_anchor=(0.08, 0.88), fontsize=8)
     return _save(figure, run_dir / GENERATOR_CHART)
+
+
+def target_chart(run_dir: Path, record: TargetRecord | None) -> Path:
+    """The load (holders live, requests/s) above the target's CPU and its event-loop probe, on one time axis."""
+    rows = _history(run_dir)
+    figure, (load, cpu) = plt.subplots(2, 1, figsize=(9, 6.4), dpi=100, sharex=True)
+    load.set_title("Load and the target's side", fontsize=11)
+    for axis in (load, cpu):
+        axis.grid(True, alpha=0.3)
+    times = [datetime.fromtimestamp(_value(row, "Timestamp")) for row in rows]
+    load.plot(times, [_value(row, "User Count") for row in rows], color="tab:blue", label="holders live")
+    load.set_ylabel("holders")
+    rate = load.twinx()
+    rate.plot(times, [_value(row, "Requests/s") for row in rows], color="tab:green", label="requests/s")
+    rate.plot(times, [_value(row, "Failures/s") for row in rows], color="tab:red", label="failures/s")
+    rate.set_ylabel("per second")
+    load.legend(loc="upper left", fontsize=8)
+    rate.legend(loc="upper right", fontsize=8)
+    if record is None:
+        _empty(cpu, "the target was not sampled")
+        return _save(figure, run_dir / TARGET_CHART)
+    for source in record.source_names():
+        whole = record.get(source, CPU_CORES)
+        if whole:
+            line = cpu.plot([datetime.fromtimestamp(t) for t, _v in whole], [v for _t, v in whole], label=f"{source}")
+            main = record.get(source, MAIN_THREAD_CPU_CORES)
+            if main:
+                cpu.plot([datetime.fromtimestamp(t) for t, _v in main], [v for _t, v in main], linestyle=":",
+                         color=line[0].get_color(), label=f"{source} main thread")  # fmt: skip
+    cpu.axhline(1.0, color="tab:red", linestyle="--", linewidth=1, label="one core")
+    cpu.set_ylabel("CPU (cores)")
+    probe = cpu.twinx()
+    for source in record.source_names():
+        points = record.get(source, LIVE_PROBE_MS)
+        if points:
+            probe.plot([datetime.fromtimestamp(t) for t, _v in points], [v for _t, v in points], alpha=0.5,
+                       linewidth=0.8, label=f"{source} /status/live ms")  # fmt: skip
+    probe.set_ylabel("probe round trip (ms)")
+    cpu.legend(loc="upper left", fontsize=7)
+    if probe.lines:
+        probe.legend(loc="upper right", fontsize=7)
+    return _save(figure, run_dir / TARGET_CHART)

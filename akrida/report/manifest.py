@@ -37,6 +37,7 @@ class Manifest:
     hosts: list[dict[str, Any]] = field(default_factory=list)
     config: dict[str, str] = field(default_factory=dict)  # redacted
     gates: list[dict[str, Any]] = field(default_factory=list)
+    limit: dict[str, Any] | None = None  # FIND_LIMIT's answer (akrida/report/limit.py)
 
     def write(self, run_dir: Path) -> Path:
         path = run_dir / MANIFEST_FILE

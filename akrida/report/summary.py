@@ -7,17 +7,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from akrida.report.arrivals import Arrivals, read_arrivals
-from akrida.report.charts import GENERATOR_CHART, LATENCY_CHART, LOAD_CHART
+from akrida.report.breaking import BreakingPoint, find
+from akrida.report.charts import GENERATOR_CHART, LATENCY_CHART, LOAD_CHART, TARGET_CHART
 from akrida.report.connectivity import Outage, StormRecord, outages, read_storm
 from akrida.report.delivery import DeliveryCounts, read_delivery, read_delivery_by_strategy
 from akrida.report.gates import GateResult
-from akrida.report.health import SATURATED_CPU_PERCENT, HealthVerdict, judge, read_health
+from akrida.report.health import SATURATED_CPU_PERCENT, HealthSample, HealthVerdict, judge, read_health
+from akrida.report.limit import LimitRecord, read_limit
 from akrida.report.manifest import Manifest
 from akrida.report.stats import Failure, StepStats, read_failures, read_steps
+from akrida.report.target import target_lines
 from akrida.report.timeline import read_timeline
-from akrida.report.windows import MIN_WINDOW_S, SteadyWindow, steady_state
+from akrida.report.windows import MIN_WINDOW_S, SteadyWindow, read_user_counts, steady_state
+from akrida.slo import Gate
+from akrida.target.samples import TargetRecord, read_samples
 
 MIB = 2**20
+CHARTS = (LATENCY_CHART, LOAD_CHART, TARGET_CHART, GENERATOR_CHART)
 
 
 @dataclass
@@ -36,6 +42,10 @@ class Findings:
     delivery_by_strategy: dict[str, DeliveryCounts] = field(default_factory=dict)
     storm: StormRecord | None = None
     outages: list[Outage] = field(default_factory=list)
+    breaking: BreakingPoint | None = None  # where the run broke, and why
+    limit: LimitRecord | None = None  # FIND_LIMIT's search, when the run was one
+    target: TargetRecord | None = None  # the target's side, when it was sampled
+    health_samples: list[HealthSample] = field(default_factory=list)
 
     @property
     def target_failures(self) -> int:
@@ -54,6 +64,8 @@ class Findings:
     def verdict(self) -> str:
         if not self.complete:
             verdict = "INCOMPLETE"
+        elif self.limit is not None:
+            verdict = search_verdict(self.limit)
         elif self.gates:
             verdict = "SLO BREACHED" if self.gates_breached else "PASS"
         elif not self.steps:
@@ -67,15 +79,29 @@ class Findings:
         return verdict
 
 
-def gather(run_dir: Path, gates: list[GateResult], complete: bool, levels: frozenset[int] = frozenset()) -> Findings:
-    """What the run folder says; `levels` are the holder counts whose plateaus are steady-state windows."""
+def gather(
+    run_dir: Path,
+    gates: list[GateResult],
+    complete: bool,
+    levels: frozenset[int] = frozenset(),
+    slo: list[Gate] | None = None,
+    planned_holders: int = 0,
+) -> Findings:
+    """What the run folder says; `levels` are the holder counts whose plateaus are steady-state windows,
+    `slo` the gates the breaking point is judged by."""
     timeline = read_timeline(run_dir)
+    failures = read_failures(run_dir)
+    health = read_health(run_dir)
+    target = read_samples(run_dir)
+    counts = read_user_counts(run_dir)
+    limit = read_limit(run_dir)
+    breaking = find(timeline, counts, planned_holders, slo or [], failures, health, target, limit)
     return Findings(
         steps=read_steps(run_dir),
-        failures=read_failures(run_dir),
+        failures=failures,
         gates=gates,
         delivery=read_delivery(run_dir),
-        health=judge(read_health(run_dir)),
+        health=judge(health),
         complete=complete,
         windows=steady_state(run_dir, levels, timeline) if levels else [],
         levels=levels,
@@ -83,7 +109,19 @@ def gather(run_dir: Path, gates: list[GateResult], complete: bool, levels: froze
         delivery_by_strategy=read_delivery_by_strategy(run_dir),
         storm=read_storm(run_dir),
         outages=outages(timeline),
+        breaking=breaking,
+        limit=limit,
+        target=target,
+        health_samples=health,
     )
+
+
+def search_verdict(limit: LimitRecord) -> str:
+    broken, held = limit.broken, limit.last_held
+    last = held.holders if held else 0
+    if broken is None:
+        return f"NO LIMIT FOUND: {last} holders held"
+    return f"LIMIT FOUND ({broken.kind}): {last} holders held, {broken.holders} did not"
 
 
 # --- the pieces, as plain rows, shared by the three renderings ---------------------------------------
@@ -161,6 +199,10 @@ def connectivity_lines(findings: Findings) -> list[str]:
     return lines + [outage.line() for outage in findings.outages]
 
 
+def target_side(findings: Findings) -> list[str]:
+    return target_lines(findings.target, findings.health_samples)
+
+
 def health_lines(findings: Findings) -> list[str]:
     h = findings.health
     if not h.samples:
@@ -208,6 +250,8 @@ def _text_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[st
 def render_text(findings: Findings) -> str:
     lines = _text_table(STEP_HEADER, step_rows(findings)) if findings.steps else ["no statistics were written"]
     lines += ["", *failure_lines(findings)]
+    if findings.breaking is not None:
+        lines += ["", "where it broke:", *(f"  {line}" for line in findings.breaking.lines())]
     if findings.arrivals or findings.levels:
         lines += ["", "load shape (figures over the steady-state windows only, not the ramp):"]
         for line, window in load_shape_lines(findings):
@@ -220,6 +264,11 @@ def render_text(findings: Findings) -> str:
         lines += ["", *delivery_lines(findings)]
     if findings.storm or findings.outages:
         lines += ["", "connections to the mediator:", *(f"  {line}" for line in connectivity_lines(findings))]
+    lines += [
+        "",
+        "the target's side:",
+        *(f"  {line}" for line in target_lines(findings.target, findings.health_samples)),
+    ]
     lines += ["", "load generator:", *(f"  {line}" for line in health_lines(findings))]
     lines += ["", f"verdict: {findings.verdict}"]
     return "\n".join(lines)
@@ -231,6 +280,8 @@ def render_markdown(findings: Findings, manifest: Manifest) -> str:
     out += ["", "## Steps", "", "| " + " | ".join(STEP_HEADER) + " |", "|" + "---|" * len(STEP_HEADER)]
     out += ["| " + " | ".join(row) + " |" for row in step_rows(findings)]
     out += ["", "## Failures", "", *(f"- {line}" for line in failure_lines(findings))]
+    if findings.breaking is not None:
+        out += ["", "## Where it broke", "", *(f"- {line}" for line in findings.breaking.lines())]
     if findings.arrivals or findings.levels:
         out += ["", "## Load shape", "", "Figures over the steady-state windows only, not the ramp.", ""]
         for line, window in load_shape_lines(findings):
@@ -245,9 +296,15 @@ def render_markdown(findings: Findings, manifest: Manifest) -> str:
         out += ["", "## Message delivery", "", *(f"- {line}" for line in delivery_lines(findings))]
     if findings.storm or findings.outages:
         out += ["", "## Connections to the mediator", "", *(f"- {line}" for line in connectivity_lines(findings))]
+    out += [
+        "",
+        "## The target's side",
+        "",
+        *(f"- {line}" for line in target_lines(findings.target, findings.health_samples)),
+    ]
     out += ["", "## Load generator health", "", *(f"- {line}" for line in health_lines(findings))]
     out += ["", "## Charts", ""]
-    out += [f"![{name}]({name})" for name in (LATENCY_CHART, LOAD_CHART, GENERATOR_CHART)]
+    out += [f"![{name}]({name})" for name in CHARTS]
     out += ["", "Locust's own report: [report.html](report.html). Run details: [manifest.json](manifest.json).", ""]
     return "\n".join(out)
 
@@ -267,6 +324,8 @@ def render_html(findings: Findings, manifest: Manifest) -> str:
         "<h2>Steps</h2><table><tr>" + "".join(f"<th>{e(h)}</th>" for h in STEP_HEADER) + f"</tr>{rows}</table>",
         "<h2>Failures</h2>" + items(failure_lines(findings)),
     ]
+    if findings.breaking is not None:
+        sections.append("<h2>Where it broke</h2>" + items(findings.breaking.lines()))
     if findings.arrivals or findings.levels:
         parts = ["<h2>Load shape</h2><p>Figures over the steady-state windows only, not the ramp.</p>"]
         for line, window in load_shape_lines(findings):
@@ -283,11 +342,9 @@ def render_html(findings: Findings, manifest: Manifest) -> str:
         sections.append("<h2>Message delivery</h2>" + items(delivery_lines(findings)))
     if findings.storm or findings.outages:
         sections.append("<h2>Connections to the mediator</h2>" + items(connectivity_lines(findings)))
+    sections.append("<h2>The target's side</h2>" + items(target_side(findings)))
     sections.append("<h2>Load generator health</h2>" + items(health_lines(findings)))
-    sections.append(
-        "<h2>Charts</h2>"
-        + "".join(f'<p><img src="{name}" alt="{name}"></p>' for name in (LATENCY_CHART, LOAD_CHART, GENERATOR_CHART))
-    )
+    sections.append("<h2>Charts</h2>" + "".join(f'<p><img src="{name}" alt="{name}"></p>' for name in CHARTS))
     sections.append('<p>Locust\'s own report: <a href="report.html">report.html</a>. '
                     'Run details: <a href="manifest.json">manifest.json</a>.</p>')  # fmt: skip
     style = (

@@ -18,11 +18,17 @@ from locust import LoadTestShape
 
 from akrida import paths
 from akrida.report.arrivals import Arrivals
+from akrida.report.limit import criterion_words
 from akrida.scenarios.options import env_file_values
+from akrida.scenarios.search import SearchShape
 from akrida.settings import Settings
+from akrida.slo import parse_gates
 
 # What a shape needs to know; USERS and RUN_TIME are Locust's own options, so read here as variables.
-SHAPE_VARIABLES = ("STAGES", "ARRIVAL_RATE", "USERS", "RUN_TIME", "SPAWN_RATE")
+SHAPE_VARIABLES = (
+    "STAGES", "ARRIVAL_RATE", "USERS", "RUN_TIME", "SPAWN_RATE",
+    "FIND_LIMIT", "LIMIT_FAIL_RATIO", "SLO", "AGENT_TIMEOUT",
+)  # fmt: skip
 
 
 class StagesShape(LoadTestShape):
@@ -97,13 +103,34 @@ class ArrivalShape(LoadTestShape):
 
 
 def load_shape() -> type[LoadTestShape] | None:
-    """The shape that STAGES or ARRIVAL_RATE asks for, or None: Locust's own ramp."""
+    """The shape that STAGES, ARRIVAL_RATE or FIND_LIMIT asks for, or None: Locust's own ramp."""
     environment = {**env_file_values(), **os.environ}
     raw = {name: environment[name] for name in SHAPE_VARIABLES if name in environment}
-    if not raw.get("STAGES", "").strip() and not raw.get("ARRIVAL_RATE", "").strip():
+    if not any(raw.get(name, "").strip() for name in ("STAGES", "ARRIVAL_RATE", "FIND_LIMIT")):
         return None
     settings = Settings.from_mapping(raw)  # a bad value or a conflict stops Locust, naming the settings
+    if settings.find_limit is not None:
+        return search_shape(settings)
     if settings.stages:
         return type("StagesShape", (StagesShape,), {"stages": settings.stages, "abstract": False})
     attributes = {"rate": settings.arrival_rate, "users": settings.users, "run_time": settings.run_time}
     return type("ArrivalShape", (ArrivalShape,), {**attributes, "abstract": False})
+
+
+def search_shape(settings: Settings) -> type[LoadTestShape]:
+    assert settings.find_limit is not None
+    step_holders, step_seconds = settings.find_limit
+    gates = tuple(parse_gates(settings.slo))
+    attributes = {
+        "step_holders": step_holders,
+        "step_seconds": step_seconds,
+        "ceiling": settings.users,
+        "spawn_rate": settings.spawn_rate,
+        "run_time": settings.run_time,
+        "agent_timeout": settings.agent_timeout,
+        "gates": gates,
+        "fail_ratio": settings.limit_fail_ratio,
+        "criterion": criterion_words(list(gates), settings.limit_fail_ratio),
+        "abstract": False,
+    }
+    return type("SearchShape", (SearchShape,), attributes)

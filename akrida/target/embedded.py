@@ -63,12 +63,13 @@ def embedded_pollers(info: TargetInfo) -> tuple[list[Poller], list[str]]:
         if name in admin_urls:
             pollers.append(live_probe(name, admin_urls[name], headers))
     database = LocalPostgres(DATABASE_HOST, info.base_port + POSTGRES)
-    pid = postgres_pid(database)
-    if pid is None:
+    postmaster = postgres_pid(database)
+    if postmaster is None:
         problems.append("postgres: no postmaster.pid: PostgreSQL's processes are not sampled")
     else:
         try:
-            pollers.append(ProcessPoller("postgres processes", pid, "PostgreSQL", POSTGRES_MARKER, tree=True).poller())
+            poller = ProcessPoller("postgres processes", postmaster, "PostgreSQL", POSTGRES_MARKER, tree=True)
+            pollers.append(poller.poller())
         except SourceError as error:
             problems.append(f"postgres processes: {error}")
     credentials = database.credentials()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections import Counter
+from collections import defaultdict
 from pathlib import Path
 
 import psutil
@@ -18,6 +18,7 @@ import psutil
 from akrida.target.recorder import Poller, SourceError
 from akrida.target.samples import (
     CPU_CORES,
+    HOST_CORES,
     HOST_CPU_PERCENT,
     HOST_MEMORY_AVAILABLE_BYTES,
     MAIN_THREAD_CPU_CORES,
@@ -117,7 +118,7 @@ class ProcessPoller:
         ]
         if self._previous_at is not None:
             elapsed = max(now - self._previous_at, 1e-3)
-            by_name: Counter[str] = Counter()
+            by_name: dict[str, float] = defaultdict(float)
             main = 0.0
             for tid, (name, seconds) in threads.items():
                 # A thread born since the last sample counts from the next one (its start is unknown).
@@ -140,12 +141,14 @@ class ProcessPoller:
 def host_poller(name: str = "target host") -> Poller:
     """The machine the target runs on: its CPU and available memory."""
     psutil.cpu_percent(interval=None)  # the first call only sets the baseline
+    cores = psutil.cpu_count() or 1
 
     def sample() -> list[Sample]:
         now = time.time()
         return [
             Sample(now, name, HOST_CPU_PERCENT, psutil.cpu_percent(interval=None)),
             Sample(now, name, HOST_MEMORY_AVAILABLE_BYTES, psutil.virtual_memory().available),
+            Sample(now, name, HOST_CORES, cores),
         ]
 
-    return Poller(name, Source(kind=f"host ({psutil.cpu_count()} cores)"), sample)
+    return Poller(name, Source(kind=f"{cores} cores"), sample)

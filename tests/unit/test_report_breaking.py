@@ -1,0 +1,130 @@
+"""Where a run broke, and why, on recorded timelines: the first failure, the first SLO breach, the
+holders live then, and the resource that had run out on each side."""
+
+from __future__ import annotations
+
+from akrida.report.breaking import Holders, find, first_breach
+from akrida.report.health import HealthSample
+from akrida.report.stats import Failure
+from akrida.report.timeline import Timeline
+from akrida.slo import parse_gates
+from akrida.target.samples import PG_CONNECTIONS_PREFIX, TargetRecord
+
+T0 = 1_800_000_000
+
+
+def ramp(seconds: int = 120, per_second: int = 2) -> list[tuple[int, int]]:
+    """Locust's user count: `per_second` more holders each second."""
+    return [(T0 + s, min(200, per_second * s)) for s in range(seconds)]
+
+
+def pings(timeline: Timeline, second: int, ms: float, count: int = 5, failed: int = 0) -> None:
+    for n in range(count):
+        timeline.record(T0 + second + 0.5, "didcomm", "ping_mediator", ms, failed=n < failed)
+
+
+def steady_then_slow(slow_from: int = 60) -> Timeline:
+    timeline = Timeline()
+    for second in range(120):
+        pings(timeline, second, 40 if second < slow_from else 1500)
+    return timeline
+
+
+def record(**series: list[tuple[float, float]]) -> TargetRecord:
+    return TargetRecord({tuple(key.split("__")): points for key, points in series.items()}, {})
+
+
+def flat(value: float, seconds: int = 120) -> list[tuple[float, float]]:
+    return [(T0 + s, value) for s in range(seconds)]
+
+
+def test_a_run_with_no_failure_and_no_slo_says_it_held_them_all():
+    timeline = Timeline()
+    for second in range(100):
+        pings(timeline, second, 40)
+    point = find(timeline, ramp(100), 198, [], [], [], None)
+    assert point.broke is None
+    assert point.lines() == ["Held all 198 holders with no failure of the target"]
+
+
+def test_the_first_failure_names_its_second_the_holders_live_then_and_its_error():
+    timeline = steady_then_slow()
+    pings(timeline, 73, 60000, count=3, failed=2)
+    failures = [Failure("didcomm", "ping_mediator", "TargetFailure('Mediator timeout!')", 2)]
+    point = find(timeline, ramp(), 200, [], failures, [], None)
+    assert point.first_failure is not None
+    assert (point.first_failure.into_s, point.first_failure.holders) == (73, 146)
+    assert "ping_mediator (2) failed" in point.first_failure.what and "Mediator timeout!" in point.first_failure.what
+    assert "it broke at 146 holders live, 73s into the run" in point.lines()
+
+
+def test_harness_failures_are_not_where_the_target_broke():
+    timeline = steady_then_slow(slow_from=999)
+    timeline.record(T0 + 50, "harness", "ping_mediator", 10, failed=True)
+    assert find(timeline, ramp(), 200, [], [], [], None).first_failure is None
+
+
+def test_the_first_slo_breach_is_the_first_10_s_stretch_that_breaks_it():
+    gates = parse_gates("p95(ping_mediator) < 500ms")
+    moment = first_breach(steady_then_slow(slow_from=60), Holders(ramp()), gates)
+    assert moment is not None
+    # 10 s stretches of 5 pings a second: the stretch that ends with the first slow second (60) has 5
+    # slow pings of 50, so its p95 is theirs.
+    assert moment.into_s == 60 and moment.holders == 120
+    assert "p95(ping_mediator) < 500ms" in moment.what and "measured 1500ms" in moment.what
+
+
+def test_a_gate_on_a_step_that_never_ran_in_a_stretch_is_no_breach():
+    gates = parse_gates("p95(basic_message) < 500ms")
+    assert first_breach(steady_then_slow(), Holders(ramp()), gates) is None
+
+
+def test_with_an_slo_a_failure_within_it_is_not_where_it_broke():
+    timeline = steady_then_slow(slow_from=999)
+    pings(timeline, 30, 40, count=100, failed=1)
+    point = find(timeline, ramp(), 200, parse_gates("fail_ratio < 0.05"), [], [], None)
+    assert point.broke is None
+    assert point.lines()[0] == "Held 200 holders within the SLO".replace("200", "all 200", 1)
+    assert point.lines()[1].startswith("first failure (within the SLO): 30s into the run")
+
+
+def test_the_mediators_event_loop_at_its_ceiling_is_named_as_the_cause():
+    target = record(
+        mediator__main_thread_cpu_cores=[(T0 + s, 0.3 if s < 50 else 0.97) for s in range(120)],
+        mediator__cpu_cores=flat(1.4),
+        **{"mediator admin API__live_probe_ms": flat(5)},
+    )
+    point = find(steady_then_slow(), ramp(), 200, parse_gates("p95(ping_mediator) < 500ms"), [], [], target)
+    assert point.target_causes == [
+        "mediator's main thread (its event loop) at 0.97 of its one-core ceiling; the whole process 1.40 cores"
+    ]
+    assert "load generator: had headroom" in point.lines()
+
+
+def test_no_cause_found_names_the_busiest_resource_instead():
+    target = record(mediator__main_thread_cpu_cores=flat(0.4), issuer__main_thread_cpu_cores=flat(0.1))
+    point = find(steady_then_slow(), ramp(), 200, parse_gates("p95(ping_mediator) < 500ms"), [], [], target)
+    assert point.target_causes == []
+    assert any("no sampled resource had run out" in line and "mediator's main thread" in line for line in point.lines())
+
+
+def test_postgresql_lock_waits_used_up_connections_and_a_stalled_probe_are_causes():
+    target = record(
+        postgres__pg_lock_waits=flat(3),
+        postgres__pg_max_connections=flat(100),
+        **{f"postgres__{PG_CONNECTIONS_PREFIX}active": flat(60), f"postgres__{PG_CONNECTIONS_PREFIX}idle": flat(35)},
+        **{"mediator admin API__live_probe_ms": flat(1200)},
+    )
+    point = find(steady_then_slow(), ramp(), 200, parse_gates("p95(ping_mediator) < 500ms"), [], [], target)
+    assert "postgres: sessions waiting on locks (up to 3 at once)" in point.target_causes
+    assert "postgres: connections used up (95 of max_connections 100)" in point.target_causes
+    assert any("/status/live took 1200 ms" in cause for cause in point.target_causes)
+
+
+def test_the_generators_host_out_of_cpu_is_named_with_whose_cpu_it_was():
+    health = [HealthSample(T0 + s, "loadhost", 97.0, 30.0, 0, 0, 0, 1, 100, 1) for s in range(0, 120, 3)]
+    point = find(steady_then_slow(), ramp(), 200, parse_gates("p95(ping_mediator) < 500ms"), [], health, None)
+    assert point.generator_causes == [
+        "host loadhost out of CPU (97 %; mostly other processes (a target beside it): Locust and agents 30 %)"
+    ]
+    assert any(line.startswith("target side: not sampled") for line in point.lines())
