@@ -144,3 +144,24 @@ def test_a_process_that_is_not_the_one_named_is_refused_before_attaching(tmp_pat
     [problem] = profiler.problems
     assert problem.startswith(f"mediator at end: pid {os.getpid()} is not ACA-Py (its command line")
     assert not (tmp_path / "target" / "profiles" / "end-mediator.txt").exists()
+
+
+def test_the_profile_settings_are_checked_by_name():
+    from akrida.settings import Settings, SettingsError
+
+    settings = Settings.from_mapping({"TARGET_PROFILE": "1", "TARGET_PROFILE_SECONDS": "5"})
+    assert (settings.target_profile, settings.target_profile_pid, settings.target_profile_seconds) == (True, None, 5)
+    assert Settings().target_profile is False and Settings().target_profile_seconds == 20
+    for mapping, expected in [
+        ({"TARGET_PROFILE_PID": "1234"}, "TARGET_PROFILE is off: set TARGET_PROFILE=1"),
+        ({"TARGET_PROFILE": "1", "TARGET_PROFILE_PID": "aca-py"}, "TARGET_PROFILE_PID='aca-py': expected a process id"),
+        ({"TARGET_PROFILE": "1", "TARGET_PROFILE_PID": "0"}, "expected a process id"),
+        ({"TARGET_PROFILE": "1", "TARGET_PROFILE_SECONDS": "0"}, "TARGET_PROFILE_SECONDS='0'"),
+        ({"TARGET_PROFILE": "1", "ISSUER_URL": "http://127.0.0.1:8031"}, "needs TARGET_PROFILE_PID"),
+    ]:
+        with pytest.raises(SettingsError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+            Settings.from_mapping(mapping)
+    own = Settings.from_mapping(
+        {"TARGET_PROFILE": "1", "TARGET_PROFILE_PID": "1234", "ISSUER_URL": "http://127.0.0.1:8031"}
+    )
+    assert own.target_profile_pid == 1234
