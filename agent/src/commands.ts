@@ -5,7 +5,7 @@ import { randomBytes } from 'crypto'
 import { Holder, parsePickupStrategy } from './holder'
 import { log, parseLogLevel, setLogLevel } from './log'
 import { DEFAULT_HANDLE, HolderHost } from './host'
-import { CommandError, Request, optionalInteger, optionalString, requiredString } from './protocol'
+import { CommandError, Request, optionalBoolean, optionalInteger, optionalString, requiredString } from './protocol'
 
 const MAX_TIMEOUT_MS = 3_600_000
 
@@ -58,7 +58,8 @@ const handlers: Record<string, Handler> = {
   start,
 
   async ping_mediator(context) {
-    return (await context.host.get(context.handle, 'ping_mediator')).pingMediator(timeoutOf(context))
+    const responseRequested = optionalBoolean(context.request, 'responseRequested') ?? true
+    return (await context.host.get(context.handle, 'ping_mediator')).pingMediator(timeoutOf(context), responseRequested)
   },
 
   async drop_connection(context) {

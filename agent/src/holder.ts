@@ -205,7 +205,13 @@ export class Holder {
     }
   }
 
-  async pingMediator(timeoutMs: number): Promise<{ connectionId: string; roundTripMs: number }> {
+  /**
+   * A trust ping to the mediator. With `responseRequested` false it asks for no answer and returns
+   * once sent: ACA-Py's implicit pickup hands back one queued message on a return-routed inbound
+   * message only when no response fills the session's one-message buffer, so this is how a holder
+   * asks it for the next queued message.
+   */
+  async pingMediator(timeoutMs: number, responseRequested = true): Promise<{ connectionId: string; roundTripMs: number }> {
     if (!this.options.mediatorInvitationUrl) {
       throw new CommandError('request', 'ping_mediator needs a holder started with a mediatorInvitationUrl')
     }
@@ -213,15 +219,17 @@ export class Holder {
     if (!connection) throw new CommandError('local', 'the holder has no mediator connection')
     const started = Date.now()
     const ping = await withTimeout(
-      this.agent.connections.sendPing(connection.id, { responseRequested: true }),
+      this.agent.connections.sendPing(connection.id, { responseRequested }),
       timeoutMs,
       'sending trust ping to the mediator',
     )
-    await this.pingResponses.take(
-      (response) => response.threadId === ping.id,
-      timeoutMs - (Date.now() - started),
-      'mediator trust ping response',
-    )
+    if (responseRequested) {
+      await this.pingResponses.take(
+        (response) => response.threadId === ping.id,
+        timeoutMs - (Date.now() - started),
+        'mediator trust ping response',
+      )
+    }
     return { connectionId: connection.id, roundTripMs: Date.now() - started }
   }
 

@@ -98,6 +98,13 @@ export function requiredString(request: Request, name: string): string {
   return value
 }
 
+export function optionalBoolean(request: Request, name: string): boolean | undefined {
+  const value = request[name]
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'boolean') throw new CommandError('request', `"${name}" must be true or false`)
+  return value
+}
+
 export function optionalInteger(request: Request, name: string, min: number, max: number): number | undefined {
   const value = request[name]
   if (value === undefined || value === null) return undefined

@@ -17,6 +17,7 @@ from akrida.agent.messages import (
     Message,
     NoArguments,
     Pinged,
+    PingMediator,
     PresentationDone,
     ReceiveInvitation,
     Started,
@@ -61,8 +62,9 @@ class HolderClient:
             self.host.handles.discard(self.handle)  # a failed start leaves no holder behind, on either side
             raise
 
-    def ping_mediator(self, timeout_ms: int | None = None) -> Pinged:
-        return self._call("ping_mediator", NoArguments(), Pinged, timeout_ms)
+    def ping_mediator(self, timeout_ms: int | None = None, response_requested: bool | None = None) -> Pinged:
+        """A trust ping to the mediator; `response_requested=False` returns once it is sent."""
+        return self._call("ping_mediator", PingMediator(response_requested), Pinged, timeout_ms)
 
     def drop_connection(self, timeout_ms: int | None = None) -> Dropped:
         """Drops the holder's WebSocket to the mediator; returns once Credo has reconnected by itself."""

@@ -99,6 +99,14 @@ class DeleteOobRecord:
 
 
 @dataclass(frozen=True)
+class PingMediator:
+    """Arguments of ping_mediator. False: a ping that asks no answer, which is how a holder asks ACA-Py's
+    implicit pickup for its next queued message (an answer would take the one place it has)."""
+
+    response_requested: bool | None = None
+
+
+@dataclass(frozen=True)
 class NoArguments:
     pass
 
@@ -218,7 +226,7 @@ COMMANDS: dict[str, Command] = {
     command.name: command
     for command in (
         Command("start", StartOptions, Started),
-        Command("ping_mediator", NoArguments, Pinged),
+        Command("ping_mediator", PingMediator, Pinged),
         Command("drop_connection", NoArguments, Dropped),
         Command("go_offline", NoArguments, WentOffline),
         Command("go_online", NoArguments, WentOnline),

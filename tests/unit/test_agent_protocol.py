@@ -132,6 +132,7 @@ def test_replies_echo_string_and_number_ids(raw):
         ('{"id": 3}', 'no "cmd"'),
         ('{"cmd": "fly", "id": 4}', 'unknown command "fly"'),
         ('{"cmd": "ping_mediator", "id": 5}', 'send "start" first'),
+        ('{"cmd": "ping_mediator", "responseRequested": "no"}', '"responseRequested" must be true or false'),
         ('{"cmd": "start", "id": 6}', "needs an inboundPort"),
         ('{"cmd": "start", "mediatorInvitationUrl": "http://127.0.0.1:9/?x=1"}', "carries no invitation"),
         ('{"cmd": "start", "mediatorInvitationUrl": "not a url"}', "is not a URL"),
