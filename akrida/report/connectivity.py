@@ -4,7 +4,9 @@ A reconnect storm (STORM_AT) drops every holder's WebSocket to the mediator at o
 process writes what it saw to storm/<host>-<pid>.json: when, how many holders, each one's time until
 it was connected again, and the target's failures meanwhile. An outage is read from the per-second
 timeline: a stretch in which the target's steps failed and none succeeded, whatever caused it (a
-mediator restarted, a network cut), with the time until its steps succeeded again.
+mediator restarted, a network cut), with the time until its steps succeeded again. An outage is
+connections failing: steps that wait for queued messages over a connection that works (a pickup
+that times out) say the messages came late, not that the target was down, and are left out.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ from akrida.report.timeline import Timeline
 STORM_DIR = "storm"
 SHARES = (0.5, 0.95, 1.0)
 MIN_OUTAGE_FAILURES = 3
+# Steps whose failure is a message not yet handed over, not a connection failing: mediator_churn's
+# pickup runs after go_online has connected, and times out when ACA-Py's implicit pickup keeps
+# messages queued (one handed over per message the holder sends), with the mediator up throughout.
+NOT_CONNECTIVITY = frozenset({"pickup"})
 
 
 @dataclass
@@ -108,13 +114,14 @@ def outages(timeline: Timeline | None) -> list[Outage]:
     """Stretches of the run in which the target failed: each begins with a second in which its steps
     only failed and ends at the first second in which they only succeeded (its recovery). Seconds
     with no request of the target, or with failures and successes mixed (holders coming back one by
-    one), belong to the stretch. At least MIN_OUTAGE_FAILURES failures make an outage."""
+    one), belong to the stretch. At least MIN_OUTAGE_FAILURES failures make an outage. Steps of
+    NOT_CONNECTIVITY count neither way."""
     if timeline is None:
         return []
     failed: dict[int, int] = {}
     succeeded: dict[int, int] = {}
     for (second, request_type, name), times in timeline.times.items():
-        if request_type == HARNESS:
+        if request_type == HARNESS or name in NOT_CONNECTIVITY:
             continue
         failures = timeline.failures[(second, request_type, name)]
         failed[second] = failed.get(second, 0) + failures

@@ -6,9 +6,13 @@ messages, which the mediator has to keep. Back online, the holder picks them up 
 
 Steps: `go_offline` and `go_online` (the holder's side), `admin send_message` (the issuer's admin
 call), and `pickup`: from going online until every message sent while it was away has arrived, the
-pickup latency after reconnecting. A message that has not arrived by then is the target's failure;
-it stays awaited and, if it comes later, counts as late. Every message is counted: sent, delivered
-(in the pickup after reconnecting), late, lost (never delivered by the end of the run), duplicated.
+pickup latency after reconnecting. A message that has not arrived by then (AGENT_TIMEOUT) fails the
+pickup as the target's failure; the holder then asks again, as a wallet that sends something does:
+up to one trust ping per missing message (and ASK_SLACK more), each asking no answer. ACA-Py's implicit
+pickup hands over one queued message per message the holder sends, so what comes only then was kept
+by the mediator but stranded there: counted as stranded, not lost. Every message is counted: sent,
+delivered (in the pickup after reconnecting), stranded, late (in a later spell), lost (never
+delivered by the end of the run), duplicated (akrida/report/delivery.py).
 """
 
 from __future__ import annotations
@@ -22,15 +26,19 @@ import uuid
 import gevent
 
 from akrida.agent import AgentError, CommandFailed, HolderClient
+from akrida.report.delivery import Arrival, MessageLedger
 from akrida.scenarios.base import HolderUser
 from akrida.scenarios.steps import ADMIN, StepFailed, TargetFailure, step
 
 # Online and offline spells spread over ±JITTER, so holders started together do not churn together.
 JITTER = 0.25
-# How long a stopping holder still waits for messages that have not arrived.
+# How long a stopping holder still waits for messages that have not arrived, before it asks again.
 STRAGGLER_WAIT_MS = 2000
-# The most contents remembered to recognise duplicates, per holder.
-REMEMBERED = 10_000
+# Asking again: pings beyond one per missing message (a ping can bring an older, overdue message
+# first), how long each waits for what it brings, and the most time all of them may take.
+ASK_SLACK = 1
+ASK_WAIT_MS = 2000
+ASK_AGAIN_S = 30.0
 
 
 def jittered(seconds: float) -> float:
@@ -40,17 +48,11 @@ def jittered(seconds: float) -> float:
 class MediatorChurnUser(HolderUser):
     def on_start(self) -> None:
         self.sequence = itertools.count(1)
-        self.awaited: set[str] = set()  # sent during the current offline spell, not received yet
-        self.overdue: set[str] = set()  # sent earlier, not received by the end of their pickup
-        self.received: set[str] = set()  # received already: a second arrival is a duplicate
+        self.ledger = MessageLedger(self.runtime.delivery)
         super().on_start()
 
     def prepare(self) -> None:
-        # A new agent has a new connection: messages sent to the old one were lost with our agent,
-        # not by the target: they leave the count.
-        self.runtime.delivery.sent -= len(self.awaited) + len(self.overdue)
-        self.awaited.clear()
-        self.overdue.clear()
+        self.ledger.forget()  # a new agent has a new connection: the old one's messages leave the count
         self.connect_to_issuer()
 
     def wait_time(self) -> float:
@@ -72,70 +74,79 @@ class MediatorChurnUser(HolderUser):
         content = f"akrida churn #{next(self.sequence)} {uuid.uuid4()}"
         with step(self.environment, "send_message", ADMIN):
             self.runtime.issuer.send_message(self.holder.facts["issuer_connection_id"], content)
-        self.runtime.delivery.sent += 1
-        self.awaited.add(content)
+        self.ledger.sent(content)
 
     def _come_back(self) -> None:
         began = time.monotonic()
         try:
             self.holder.call("go_online", HolderClient.go_online)
         except StepFailed:
-            self._give_up_on_awaited()
+            self.ledger.give_up()
             raise
         self.holder.offline = False
-        if not self.awaited:
+        if not self.ledger.awaited:
             return  # every send failed: nothing to pick up
         with step(self.environment, "pickup"):
             deadline = began + self.settings.agent_timeout
-            while self.awaited:
+            while self.ledger.awaited:
                 left_ms = int((deadline - time.monotonic()) * 1000)
+                if left_ms < 1:
+                    break
                 try:
-                    if left_ms < 1:
-                        raise CommandFailed("receiveMessage", "timeout", "the pickup's time ran out")
                     self._receive(left_ms)
                 except CommandFailed as error:
                     if error.harness:
                         raise
-                    missing = self._give_up_on_awaited()
-                    raise TargetFailure(
-                        f"{missing} message(s) sent while the holder was offline had not arrived "
-                        f"{self.settings.agent_timeout:g}s after it came back online"
-                    ) from None
+                    break  # the wait ran out: what is missing may still be queued at the mediator
+            missing = len(self.ledger.awaited)
+            if missing:
+                asks = self._ask_again()
+                never = self.ledger.give_up()  # this holder's own: the run's counts are shared by its users
+                raise TargetFailure(
+                    f"{missing} message(s) sent while the holder was offline had not arrived "
+                    f"{self.settings.agent_timeout:g}s after it came back online: {missing - never} came only once "
+                    f"it sent the mediator more messages ({asks} trust ping(s); stranded), {never} not even then"
+                )
 
-    def _give_up_on_awaited(self) -> int:
-        """This spell's messages that did not arrive in its pickup: if they come later, they are late."""
-        missing = len(self.awaited)
-        self.overdue |= self.awaited
-        self.awaited.clear()
-        return missing
+    def _ask_again(self) -> int:
+        """Sends the mediator trust pings that ask no answer, one at a time, taking what each brings,
+        until nothing is outstanding or the pings (one per outstanding message and ASK_SLACK more) or
+        ASK_AGAIN_S run out. Returns how many it sent."""
+        limit = self.ledger.outstanding + ASK_SLACK
+        until = time.monotonic() + ASK_AGAIN_S
+        asks = 0
+        while self.ledger.outstanding and asks < limit and time.monotonic() < until:
+            try:
+                self.holder.client.ping_mediator(ASK_WAIT_MS, response_requested=False)
+            except CommandFailed as error:
+                if error.harness:
+                    raise
+                break  # the mediator cannot be reached: what is out stays out
+            asks += 1
+            try:
+                self._receive(ASK_WAIT_MS, asks)
+            except CommandFailed as error:
+                if error.harness:
+                    raise  # nothing came for this ping (an empty queue, or it comes with the next)
+        return asks
 
-    def _receive(self, timeout_ms: int) -> None:
-        """Takes one message and counts it: this spell's (delivered), an earlier one's (late), or a duplicate."""
+    def _receive(self, timeout_ms: int, asks: int = 0) -> None:
+        """Takes one message and counts it (MessageLedger.arrived); `asks`: pings sent since the pickup's deadline."""
         connection = self.holder.facts["holder_connection_id"]
         content = self.holder.client.receive_message(connection, timeout_ms).content
-        if content in self.awaited:
-            self.awaited.discard(content)
-            self.runtime.delivery.delivered += 1
-        elif content in self.overdue:
-            self.overdue.discard(content)
-            self.runtime.delivery.late += 1
-        elif content in self.received:
-            self.runtime.delivery.duplicated += 1
-            return
-        else:
+        if self.ledger.arrived(content, asks) is Arrival.UNKNOWN:
             raise TargetFailure(f"received a message that was never sent to this holder: {content!r}")
-        if len(self.received) >= REMEMBERED:
-            self.received.clear()
-        self.received.add(content)
 
     def on_stop(self) -> None:
-        # Back online if the run ended during an offline spell; messages still out get a last chance.
+        # Back online if the run ended during an offline spell; messages still out get a last chance:
+        # a wait, then the holder asks again. What does not come even then is lost.
         with contextlib.suppress(AgentError, TargetFailure):
             if self.holder.ready and self.holder.offline:
                 self.holder.client.go_online()
                 self.holder.offline = False
-            for _ in range(len(self.awaited) + len(self.overdue) + 10):  # bounded even if the target keeps sending
-                if not (self.awaited or self.overdue) or not self.holder.ready:
-                    break
-                self._receive(STRAGGLER_WAIT_MS)
+            if self.holder.ready and self.ledger.awaited:
+                with contextlib.suppress(CommandFailed):
+                    self._receive(STRAGGLER_WAIT_MS)
+            if self.holder.ready and self.ledger.outstanding:
+                self._ask_again()
         super().on_stop()
