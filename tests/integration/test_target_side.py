@@ -1,0 +1,67 @@
+"""The target's side of a real run, and a real limit search, against the real embedded target."""
+
+from __future__ import annotations
+
+import json
+
+import psutil
+import pytest
+
+from akrida.report.limit import read_limit
+from akrida.target.samples import read_samples
+from tests.integration.helpers import akrida, describe, only_run_dir
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_run_samples_the_mediator_postgresql_and_the_probe_and_its_summary_shows_them(target, tmp_path):
+    result = akrida("run", results=tmp_path, SCENARIO="mediator_ping", USERS="4", SPAWN_RATE="4", RUN_TIME="20s",
+                    WAIT_MIN="0.2", WAIT_MAX="0.5")  # fmt: skip
+    run_dir = only_run_dir(tmp_path)
+    assert result.returncode == 0, describe(result, run_dir)
+    record = read_samples(run_dir)
+    assert record is not None
+    mediator_pid = target.pids["mediator"]
+    assert record.sources["mediator"].pid == mediator_pid and not record.sources["mediator"].problem
+    # About one sample a second for the whole run, from each source.
+    cpu = record.get("mediator", "cpu_cores")
+    assert len(cpu) >= 15, len(cpu)
+    # The mediator worked: its CPU rose above idle while holders pinged it, and its main thread is part of it.
+    assert max(value for _t, value in cpu) > 0.02
+    main = dict(record.get("mediator", "main_thread_cpu_cores"))
+    assert all(main[stamp] <= whole + 1e-6 for stamp, whole in cpu)
+    # Its memory is what the kernel says of that process now, within 20 %.
+    rss = record.get("mediator", "rss_bytes")[-1][1]
+    assert abs(rss - psutil.Process(mediator_pid).memory_info().rss) < 0.2 * rss
+    # PostgreSQL's own statistics: the private cluster's max_connections, the mediator's pool, its writes.
+    assert {value for _t, value in record.get("postgres", "pg_max_connections")} == {300}
+    connections = sum(value for metric in record.metrics_of("postgres") if metric.startswith("pg_connections:")
+                      for _t, value in record.get("postgres", metric))  # fmt: skip
+    assert connections > 0
+    assert max(value for _t, value in record.get("postgres", "pg_transactions_per_s")) > 0
+    probe = [value for _t, value in record.get("mediator admin API", "live_probe_ms")]
+    assert len(probe) >= 15 and 0 < max(probe) < 2000
+    summary = (run_dir / "summary.md").read_text()
+    assert "## The target's side" in summary and f"mediator (ACA-Py, pid {mediator_pid}): CPU median" in summary
+    assert "## Where it broke" in summary and "Held all 4 holders with no failure of the target" in summary
+    assert (run_dir / "target.png").stat().st_size > 10_000
+    assert "target: sampling" in result.stdout
+
+
+def test_a_limit_search_holds_a_step_breaks_the_next_names_it_and_exits_0(target, tmp_path):
+    # A criterion this short run can break on purpose: the mediator's ping rate. Three holders pinging
+    # every 0.2-0.4 s stay under 11 a second; six do not.
+    result = akrida("run", results=tmp_path, SCENARIO="mediator_ping", USERS="9", SPAWN_RATE="3", RUN_TIME="3m",
+                    WAIT_MIN="0.2", WAIT_MAX="0.4", FIND_LIMIT="3/10s", SLO="rps(ping_mediator) < 11")  # fmt: skip
+    run_dir = only_run_dir(tmp_path)
+    assert result.returncode == 0, describe(result, run_dir)
+    record = read_limit(run_dir)
+    assert record is not None, describe(result, run_dir)
+    assert [(step.holders, step.verdict) for step in record.steps] == [(3, "held"), (6, "broke")], record.lines()
+    assert record.broken.kind == "holding" and "rps(ping_mediator) < 11" in record.broken.reasons[0]
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["limit"]["last_held_holders"] == 3 and manifest["limit"]["first_broken_holders"] == 6
+    assert manifest["exit_code"] == 0 and manifest["verdict"].startswith("LIMIT FOUND (holding): 3 holders held")
+    assert "search: hold limit: 3 holders held within the criterion; 6 did not" in result.stdout
+    assert "why, at 6 holders live" in result.stdout
+    assert "searching for the limit: 3 more holders a step" in result.stdout
