@@ -282,6 +282,8 @@ def _plan(arguments: argparse.Namespace) -> int:
         print(f"akrida: plan: {error}", file=sys.stderr)
         return ExitCode.BAD_SETTINGS
     print("\n".join(made.reasoning))
+    for warning in made.warnings:
+        print(f"WARNING: {warning}")
     print(f"WORKERS={made.workers}")
     return ExitCode.OK
 
@@ -298,6 +300,8 @@ def _cluster_provision(arguments: argparse.Namespace) -> int:
         except PlanError as error:
             raise SettingsError([f"WORKERS is not set and no plan could be made: {error}"]) from None
         print("\n".join(f"plan: {line}" if not line.startswith("plan:") else line for line in made.reasoning))
+        for warning in made.warnings:
+            print(f"plan: WARNING: {warning}")
         settings = replace(settings, workers=made.workers)
     provision.provision(settings)
     return ExitCode.OK

@@ -3,6 +3,11 @@
 The figures come from bench/calibration.json, which `bench/density.py --calibration` writes from
 what it measured; nothing here guesses a per-holder cost. What is typed here is policy (how much
 of a host a plan may fill) and the sizes of cloud instance types.
+
+The mediator is sized too, from its own measured CPU per start and per ping: an ACA-Py process
+runs its agent on one asyncio event loop, so one process has one core at most, however large its
+host. Lab hosts are network namespaces on this machine: more of them add no cores or memory, and
+the embedded target runs on the same cores, so a lab plan sizes the machine, not a host.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ MEMORY_SHARE = 0.8
 OS_RESERVE_GIB = 1.0
 # ... and at most this share of its cores: the run's summary calls a generator above 90 % saturated.
 CPU_SHARE = 0.7
+# One ACA-Py process's ceiling: its event loop (the Python main thread) runs on one core at most.
+MEDIATOR_PROCESS_CORES = 1.0
 # vCPUs by EC2 size and GiB of memory per vCPU by family letter (c: compute, m: general, r: memory).
 VCPUS_BY_SIZE = {"large": 2, "xlarge": 4, "2xlarge": 8, "4xlarge": 16, "8xlarge": 32, "12xlarge": 48, "16xlarge": 64}
 GIB_PER_VCPU = {"c": 2, "m": 4, "r": 8}
@@ -45,6 +52,9 @@ class Calibration:
     agent_cpu_ms_per_ping: float
     driver_cpu_ms_per_ping: float
     machine: dict = field(default_factory=dict)
+    # The embedded ACA-Py 1.7 mediator's CPU in the same run; 0: not measured (an older calibration).
+    mediator_cpu_s_per_start: float = 0.0
+    mediator_cpu_ms_per_ping: float = 0.0
 
     @classmethod
     def load(cls, path: Path = CALIBRATION_FILE) -> Calibration:
@@ -61,6 +71,8 @@ class Calibration:
                 agent_cpu_ms_per_ping=dense["agent_cpu_ms_per_ping"],
                 driver_cpu_ms_per_ping=dense["driver_cpu_ms_per_ping"],
                 machine=data.get("machine", {}),
+                mediator_cpu_s_per_start=float(dense.get("mediator_cpu_s_per_start", 0.0)),
+                mediator_cpu_ms_per_ping=float(dense.get("mediator_cpu_ms_per_ping", 0.0)),
             )
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise PlanError(
@@ -74,12 +86,13 @@ class HostSize:
     name: str
     cores: int
     memory_gib: float
+    shared: bool = False  # lab hosts: every worker (and the embedded target) shares this one machine
 
     @classmethod
     def of(cls, settings: Settings) -> HostSize:
         if settings.cloud == "lab":
             memory = psutil.virtual_memory().total / 2**30
-            return cls("this machine (lab hosts share it)", os.cpu_count() or 1, round(memory, 1))
+            return cls("this machine", os.cpu_count() or 1, round(memory, 1), shared=True)
         return cls.of_instance_type(settings.worker_instance_type)
 
     @classmethod
@@ -100,6 +113,65 @@ class Plan:
     processes_per_worker: int
     holders_per_worker: int
     reasoning: list[str]
+    mediator_cores: float | None = None  # at the end of the ramp; None: no measured mediator figures
+    warnings: list[str] = field(default_factory=list)
+
+
+def pings_per_second(settings: Settings) -> float | None:
+    """Each holder's trust pings to the mediator per second, for the scenarios that only ping; None for others."""
+    if settings.scenario == "mediator_ping":
+        return 1 / max((settings.wait_min + settings.wait_max) / 2, 0.001)
+    if settings.scenario == "mediator_hold":
+        return 1 / max(settings.hold_ping_interval, 1)
+    return None
+
+
+@dataclass(frozen=True)
+class MediatorNeed:
+    """What one ACA-Py mediator process needs for the run, in cores, from its measured CPU."""
+
+    joining: float  # holders starting at SPAWN_RATE
+    held: float  # every holder in, pinging (0 for scenarios without a calibrated ping rate)
+    lines: list[str]
+    warnings: list[str]
+
+    @property
+    def peak(self) -> float:
+        # At the end of the ramp the last holders join while all the others ping.
+        return self.joining + self.held
+
+
+def mediator_need(settings: Settings, c: Calibration) -> MediatorNeed | None:
+    if c.mediator_cpu_s_per_start <= 0:
+        return None
+    users, rate = settings.users, settings.spawn_rate
+    joining = rate * c.mediator_cpu_s_per_start
+    per_holder = pings_per_second(settings)
+    held = users * per_holder * c.mediator_cpu_ms_per_ping / 1000 if per_holder else 0.0
+    lines = [f"mediator: {c.mediator_cpu_s_per_start:g} CPU-s per start x SPAWN_RATE={rate:g}/s = {joining:.2f} cores "
+             "while holders join"]  # fmt: skip
+    if per_holder:
+        lines[0] += (
+            f"; {c.mediator_cpu_ms_per_ping:g} CPU-ms per ping x {users:,} holders x one ping per {1 / per_holder:g} s "
+            f"= {held:.2f} cores once they are in; {joining + held:.2f} cores at the end of the ramp"
+        )
+    else:
+        lines[0] += f" (SCENARIO={settings.scenario} has no calibrated mediator cost per step after that)"
+    lines[0] += f" (ACA-Py 1.7, measured up to {c.holders:,} holders; it grows with the connections it holds)"
+    warnings = []
+    if joining + held > MEDIATOR_PROCESS_CORES:
+        fixes = []
+        if held < MEDIATOR_PROCESS_CORES:
+            fixes.append(f"SPAWN_RATE at most {(MEDIATOR_PROCESS_CORES - held) / c.mediator_cpu_s_per_start:.1f}/s")
+        if per_holder and held >= MEDIATOR_PROCESS_CORES * 0.5:
+            most = MEDIATOR_PROCESS_CORES / (per_holder * c.mediator_cpu_ms_per_ping / 1000)
+            fixes.append(f"at most about {int(most):,} holders per mediator process at this ping rate")
+        warnings.append(
+            f"the mediator needs {joining + held:.2f} cores, and one ACA-Py process's event loop runs on one core "
+            "at most: it cannot keep up, so its latency grows and the run measures its queue"
+            + (f"; to keep up: {' or '.join(fixes)}" if fixes else "")
+        )
+    return MediatorNeed(joining, held, lines, warnings)
 
 
 def make_plan(settings: Settings, calibration: Calibration, host: HostSize) -> Plan:
@@ -111,6 +183,17 @@ def make_plan(settings: Settings, calibration: Calibration, host: HostSize) -> P
         f"{c.empty_process_pss_mib:g} MiB per agent process, {c.cpu_s_per_start:g} CPU-s per start, "
         f"{c.agent_cpu_ms_per_ping + c.driver_cpu_ms_per_ping:.1f} CPU-ms per mediator ping (agent and Locust)"
     ]
+    mediator = mediator_need(settings, c)
+    # The embedded target runs on this machine beside lab hosts; a target named by URL runs elsewhere.
+    target_here = host.shared and not settings.mediation_url
+    if host.shared:
+        lines.append(
+            f"lab hosts are network namespaces on this machine: all of them share its {host.cores} cores and "
+            f"{host.memory_gib:.1f} GiB, so the plan sizes the machine, and more lab hosts add no capacity"
+            + ("; the embedded target shares it too" if target_here else "")
+        )
+    if mediator is not None:
+        lines += mediator.lines
 
     locust_processes = settings.worker_processes or host.cores
 
@@ -131,16 +214,26 @@ def make_plan(settings: Settings, calibration: Calibration, host: HostSize) -> P
         f"processes x {c.empty_process_pss_mib:g} MiB = {memory_gib(by_memory):.1f} GiB fit the {usable:.1f} GiB "
         f"a plan may use of {host.name} ({host.memory_gib:.1f} GiB, {locust_processes} Locust processes)"
     )
+    budget = host.cores * CPU_SHARE
+    # A target on the same cores takes its CPU per holder and per start out of the same budget.
+    target_ping_ms = c.mediator_cpu_ms_per_ping if target_here else 0.0
+    target_start_s = c.mediator_cpu_s_per_start if target_here else 0.0
     by_cpu = users
-    if settings.scenario == "mediator_ping":
-        mean_wait = max((settings.wait_min + settings.wait_max) / 2, 0.001)
+    held_cores = 0.0  # the generator's and the target's on this host once every holder is in (ping scenarios)
+    per_holder = pings_per_second(settings) if settings.scenario == "mediator_ping" else None
+    if per_holder:
+        mean_wait = 1 / per_holder
         cores_per_holder = (c.agent_cpu_ms_per_ping + c.driver_cpu_ms_per_ping) / 1000 / mean_wait
-        budget = host.cores * CPU_SHARE
-        by_cpu = max(1, min(users, math.floor(budget / cores_per_holder)))
+        with_target = cores_per_holder + target_ping_ms / 1000 / mean_wait
+        by_cpu = max(1, min(users, math.floor(budget / with_target)))
+        held_cores = min(users, by_cpu) * with_target
+        and_target = (
+            f" + the target's {target_ping_ms / mean_wait:.2f} CPU-ms/s on the same cores" if target_here else ""
+        )
         lines.append(
-            f"CPU: one ping per {mean_wait:g} s per holder x {cores_per_holder * 1000:.2f} CPU-ms/s = "
-            f"{users * cores_per_holder:.2f} cores for {users:,} holders; {host.cores} cores x {CPU_SHARE:.0%} → "
-            f"{by_cpu:,} holders per worker"
+            f"CPU: one ping per {mean_wait:g} s per holder x {cores_per_holder * 1000:.2f} CPU-ms/s{and_target} = "
+            f"{users * with_target:.2f} cores for {users:,} holders; {host.cores} cores x {CPU_SHARE:.0%} → "
+            f"{by_cpu:,} holders per {'machine' if host.shared else 'worker'}"
         )
     else:
         lines.append(
@@ -148,19 +241,44 @@ def make_plan(settings: Settings, calibration: Calibration, host: HostSize) -> P
             "pings), so it is sized by memory alone: watch the summary's generator CPU and add WORKERS if it saturates"
         )
     per_worker = min(by_memory, by_cpu)
-    workers = math.ceil(users / per_worker)
-    ramp_rate = workers * host.cores * CPU_SHARE / c.cpu_s_per_start if c.cpu_s_per_start > 0 else float("inf")
+    warnings = list(mediator.warnings) if mediator is not None else []
+    if host.shared:
+        # More namespaces share the same cores: one lab worker, and a warning when the machine is too small.
+        workers = 1
+        # Starting holders competes with the pings of those already in (at the end of the ramp, all of them).
+        ramp_rate = max(0.0, budget - held_cores) / (c.cpu_s_per_start + target_start_s)
+    else:
+        workers = math.ceil(users / per_worker)
+        ramp_rate = workers * host.cores * CPU_SHARE / c.cpu_s_per_start if c.cpu_s_per_start > 0 else float("inf")
     too_fast = settings.spawn_rate > ramp_rate
+    where = "on this machine" if host.shared else f"across {workers} worker(s)"
     lines.append(
-        f"onboarding: {c.cpu_s_per_start:g} CPU-s per start → at most about {ramp_rate:.0f} holders/s across "
-        f"{workers} worker(s); SPAWN_RATE={settings.spawn_rate:g} takes {users / settings.spawn_rate:.0f} s to reach "
-        f"{users:,}" + (" (lower SPAWN_RATE: the workers cannot start holders that fast)" if too_fast else "")
+        f"onboarding: {c.cpu_s_per_start:g} CPU-s per start"
+        + (f" + the target's {target_start_s:g}" if target_start_s else "")
+        + f" → at most about {ramp_rate:.1f} holders/s {where}; "
+        f"SPAWN_RATE={settings.spawn_rate:g} takes {users / settings.spawn_rate:.0f} s to reach "
+        f"{users:,}" + (" (lower SPAWN_RATE: holders cannot be started that fast)" if too_fast else "")
     )
-    lines.append(
-        f"plan: {users:,} holders → {workers} x {host.name} ({math.ceil(users / workers):,} holders each, "
-        f"{locust_processes} Locust worker process(es) per host, agent processes of {per_process} holders)"
-    )
-    return Plan(workers, locust_processes, math.ceil(users / workers), lines)
+    if host.shared:
+        lines.append(
+            f"plan: {users:,} holders → 1 lab host on this machine ({locust_processes} Locust worker process(es), "
+            f"agent processes of {per_process} holders)"
+        )
+        if per_worker < users:
+            warnings.append(
+                f"this machine carries about {per_worker:,} of the {users:,} holders ("
+                + ("its memory" if by_memory <= by_cpu else "its CPU")
+                + "), whatever the number of lab hosts: lower USERS, or run on CLOUD=aws"
+            )
+    else:
+        lines.append(
+            f"plan: {users:,} holders → {workers} x {host.name} ({math.ceil(users / workers):,} holders each, "
+            f"{locust_processes} Locust worker process(es) per host, agent processes of {per_process} holders)"
+        )
+    return Plan(
+        workers, locust_processes, math.ceil(users / workers), lines,
+        mediator_cores=mediator.peak if mediator is not None else None, warnings=warnings,
+    )  # fmt: skip
 
 
 def _largest(fits, upper: int) -> int:
