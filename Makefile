@@ -7,12 +7,13 @@ AKRIDA := $(VENV)/bin/akrida
 PYTEST := $(VENV)/bin/pytest
 RUFF   := $(VENV)/bin/ruff
 
-.PHONY: help setup setup-ledger setup-legacy-acapy run provision teardown test lint clean
+.PHONY: help setup setup-ledger setup-legacy-acapy setup-exporters run provision teardown test lint clean
 
 help:
 	@echo "make setup   install everything (idempotent; fast the second time)"
 	@echo "make setup-ledger  also install the local Indy ledger (needs Python 3.8; for AnonCreds)"
 	@echo "make setup-legacy-acapy  also install ACA-Py 1.0.1 (the 1.0 protocols; for the ISSUER_TYPE=acapy tests)"
+	@echo "make setup-exporters  also install Prometheus and its node, process and postgres exporters (for their tests)"
 	@echo "make run     run a load test, e.g. make run USERS=20 SPAWN_RATE=2 RUN_TIME=60s SCENARIO=mediator_ping"
 	@echo "make provision  make load hosts and prepare them: CLOUD=lab|aws WORKERS=N (then make run uses them)"
 	@echo "make teardown   destroy what provision made (safe to run twice)"
@@ -38,7 +39,10 @@ teardown: setup
 setup-legacy-acapy: setup
 	@scripts/install-legacy-acapy.sh .akrida/acapy-legacy-venv
 
-test: setup setup-ledger setup-legacy-acapy
+setup-exporters:
+	@scripts/install-exporters.sh
+
+test: setup setup-ledger setup-legacy-acapy setup-exporters
 	$(PYTEST) $(PYTEST_ARGS)
 
 lint: setup

@@ -22,13 +22,17 @@ from akrida.exits import ExitCode, for_error
 from akrida.ledgers import genesis_file
 from akrida.local.acapy import ACAPY_VERSION
 from akrida.local.errors import LocalTargetError
-from akrida.local.stack import LocalTarget, TargetInfo, run_invitations
+from akrida.local.stack import LocalTarget, TargetInfo, mediator_connections, run_invitations
 from akrida.preflight import TargetCheck, check_target
+from akrida.preload import preload
 from akrida.report import bundle
 from akrida.report.manifest import Manifest, now, this_host, versions
 from akrida.report.summary import Findings, render_text
 from akrida.settings import Settings, SettingsError
 from akrida.target.embedded import embedded_pollers
+from akrida.target.exporters import exporter_pollers
+from akrida.target.profile import Profiler, ScheduledProfile
+from akrida.target.prometheus import read_prometheus
 from akrida.target.recorder import Recorder
 
 
@@ -59,6 +63,7 @@ class Run:
         self.check = check
         self.target: LocalTarget | None = None  # the embedded target this run started, if any
         self.target_info: TargetInfo | None = None  # the embedded target the run is aimed at, if any
+        self.profiler: Profiler | None = None  # TARGET_PROFILE: records the target (record(label) at any moment)
 
     def run(self) -> RunResult:
         self.executor.check(self.settings)  # bad settings: nothing is started and nothing written
@@ -69,12 +74,17 @@ class Run:
         manifest.write(run_dir)
         execution = Execution(complete=False)
         recorder: Recorder | None = None
+        load_started: float | None = None
+        profile: ScheduledProfile | None = None
         with _interrupts(self.progress) as interrupts:
             try:
                 settings = self._prepare_target(run_dir, manifest)
                 settings = self._resolve_ledger(settings, manifest)
                 self._preflight(settings, run_dir, manifest)
+                self._preload(settings, run_dir, manifest)
                 recorder = self._watch_target(run_dir)
+                profile = self._profile_target(run_dir)
+                load_started = time.time()
                 execution = self.executor.execute(settings, run_dir, self.progress)
             except BaseException as error:  # each known one is reported; the bundle is written below
                 mapped = for_error(error)
@@ -87,7 +97,12 @@ class Run:
                 interrupts.shield()  # a second Ctrl-C or a SIGTERM must not cut the clean-up short
                 if recorder is not None:
                     recorder.stop()
+                for problem in profile.finish() if profile is not None else []:
+                    self.progress(f"akrida: target profile: {problem}", file=sys.stderr)
                 problems = self.executor.collect(run_dir, manifest, self.progress)
+                if self.settings.target_prometheus and load_started is not None:  # the run's window, read back
+                    log = recorder.log if recorder is not None else None
+                    read_prometheus(self.settings, run_dir, log, load_started, self.progress)
                 if self.target is not None:
                     self.target.down(progress=self.progress)
                 findings = bundle.finish(run_dir, manifest, complete=execution.complete)
@@ -156,11 +171,25 @@ class Run:
         manifest.versions["acapy"] = checked.acapy_version or manifest.versions.get("acapy")
         manifest.write(run_dir)
 
+    def _preload(self, settings: Settings, run_dir: Path, manifest: Manifest) -> None:
+        """PRELOAD's holders take mediation and leave before the load; the manifest says what the
+        mediator held when the load began (counted on the embedded target, which Akrida can ask)."""
+        if settings.preload:
+            done = preload(settings, run_dir, self.progress)
+            self.progress(done.line())
+            manifest.target["preloaded_holders"] = done.mediated
+        if self.target_info is not None:
+            held = mediator_connections(self.target_info)
+            manifest.target["mediator_connections_before_load"] = held
+            self.progress(f"embedded target: the mediator holds {held} connection(s) before the load")
+        manifest.write(run_dir)
+
     def _watch_target(self, run_dir: Path) -> Recorder | None:
         """Starts sampling the target's side beside the load (target/samples.csv), where it can be seen."""
-        if self.target_info is None:
+        pollers, problems = embedded_pollers(self.target_info) if self.target_info is not None else ([], [])
+        pollers += exporter_pollers(self.settings.target_metrics)  # TARGET_METRICS, embedded target or not
+        if not pollers:
             return None
-        pollers, problems = embedded_pollers(self.target_info)
         recorder = Recorder(run_dir, pollers)
         for problem in problems:
             name, _colon, why = problem.partition(": ")
@@ -168,6 +197,30 @@ class Run:
         recorder.start()
         self.progress(f"target: sampling {', '.join(poller.name for poller in pollers)} every {recorder.interval_s:g}s")
         return recorder
+
+    def _profile_target(self, run_dir: Path) -> ScheduledProfile | None:
+        """TARGET_PROFILE: py-spy records the target's ACA-Py processes over the run's last seconds, so
+        that a run in which nothing broke still shows where the target's time went at its peak."""
+        settings = self.settings
+        if not settings.target_profile:
+            return None
+        if settings.target_profile_pid is not None:
+            targets = {"target": settings.target_profile_pid}
+        elif self.target_info is not None:
+            targets = dict(self.target_info.pids)
+        else:
+            self.progress(
+                "akrida: TARGET_PROFILE=1, but py-spy profiles processes on this machine only: name your target's "
+                "ACA-Py process with TARGET_PROFILE_PID; no profile is taken",
+                file=sys.stderr,
+            )
+            return None
+        seconds = min(settings.target_profile_seconds, settings.duration)
+        self.profiler = Profiler(run_dir, targets, seconds=seconds)
+        scheduled = ScheduledProfile(self.profiler, "end", delay=settings.duration - seconds)
+        scheduled.start()
+        self.progress(f"target: py-spy will profile {', '.join(sorted(targets))} over the run's last {seconds}s")
+        return scheduled
 
     def _exit_code(self, execution: Execution, findings: Findings, problems: list[str]) -> ExitCode:
         self.progress("")

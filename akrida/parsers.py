@@ -353,8 +353,8 @@ def parse_exporter_urls(raw: str) -> tuple[tuple[str, str], ...]:
             name, equals, url = entry.partition("=")
             if not equals or not _SOURCE_NAME.fullmatch(name):
                 raise InvalidValue(
-                    f"{entry!r}: expected an exporter URL, or NAME=URL with a name of letters, digits, '.', '_' or '-', "
-                    "e.g. mediator=http://10.0.0.5:9256/metrics"
+                    f"{entry!r}: expected an exporter URL, or NAME=URL with a name of letters, digits, '.', '_' "
+                    "or '-', e.g. mediator=http://10.0.0.5:9256/metrics"
                 )
         url = _metrics_url(url, "an exporter's URL, e.g. http://10.0.0.5:9100/metrics", "/metrics")
         exporters.append((name, url))

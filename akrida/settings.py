@@ -25,6 +25,7 @@ from akrida.parsers import (
     MAX_DURATION_S,
     InvalidValue,
     choice,
+    format_exporter_urls,
     genesis_problem,
     integer,
     number,
@@ -32,6 +33,7 @@ from akrida.parsers import (
     parse_cidr,
     parse_count_or_auto,
     parse_duration,
+    parse_exporter_urls,
     parse_header_value,
     parse_headers,
     parse_host,
@@ -39,10 +41,13 @@ from akrida.parsers import (
     parse_http_url,
     parse_instance_type,
     parse_invitation_urls,
+    parse_label_matchers,
     parse_ledger_network,
     parse_path,
     parse_pid,
     parse_port_range,
+    parse_prometheus_url,
+    parse_query_lines,
     parse_region,
     parse_search_step,
     parse_slo,
@@ -296,6 +301,13 @@ class Settings:
         default=None,
         show=lambda step: f"{step[0]}/{step[1]}s" if step else "",
     )
+    preload: int = setting(
+        "PRELOAD",
+        integer(0, 1_000_000),
+        "Holders that take mediation and leave before the load, so the mediator holds their connections "
+        "as it would in production; made at whatever rate it takes, not measured. 0: none.",
+        default=0,
+    )
     limit_fail_ratio: float = setting(
         "LIMIT_FAIL_RATIO",
         number(0.0001, 1),
@@ -368,6 +380,44 @@ class Settings:
         "made through it at each new holder's connection (docs/density.md, What bounds onboarding).",
         default=0,
         show=lambda v: str(v) if v else "auto",
+    )
+    # --- the target's own metrics (docs/target-metrics.md) ---
+    target_metrics: tuple[tuple[str, str], ...] = setting(
+        "TARGET_METRICS",
+        parse_exporter_urls,
+        "Prometheus exporters of the target's hosts (node exporter, process-exporter, postgres exporter), scraped "
+        "each second during the run: URLs separated by spaces or commas, each optionally named, e.g. "
+        "`mediator=http://10.0.0.5:9256/metrics`. A slow or dead one is named in the summary, never waited on.",
+        default=(),
+        show=format_exporter_urls,
+    )
+    target_prometheus: str = setting(
+        "TARGET_PROMETHEUS",
+        parse_prometheus_url,
+        "URL of a Prometheus server that scrapes the target's exporters; after the run, the run's window is read "
+        "from it with query_range (default queries for the node, process and postgres exporters).",
+        default="",
+    )
+    target_prometheus_selector: str = setting(
+        "TARGET_PROMETHEUS_SELECTOR",
+        parse_label_matchers,
+        "TARGET_PROMETHEUS: label matchers that pick the target's series out of everything Prometheus holds, e.g. "
+        '`job=~"mediator|wallet-db"`. Empty: every series of those exporters.',
+        default="",
+    )
+    target_prometheus_step: int = setting(
+        "TARGET_PROMETHEUS_STEP",
+        parse_duration,
+        "TARGET_PROMETHEUS: seconds between the points read; rates are taken over 4 steps, so no shorter than "
+        "Prometheus's scrape interval.",
+        default=15,
+        show=lambda v: f"{v}s",
+    )
+    target_prometheus_queries: Path | None = setting(
+        "TARGET_PROMETHEUS_QUERIES",
+        parse_path,
+        "TARGET_PROMETHEUS: a file of `METRIC PROMQL` lines that replace or add to the default queries.",
+        default=None,
     )
     target_profile: bool = setting(
         "TARGET_PROFILE",
@@ -514,6 +564,7 @@ class Settings:
             )
         problems.extend(self._load_shape_problems())
         problems.extend(self._storm_problems())
+        problems.extend(self._target_metrics_problems())
         problems.extend(self._profile_problems())
         if self.issue_weight + self.present_weight == 0:
             problems.append("ISSUE_WEIGHT and PRESENT_WEIGHT are both 0: give at least one a positive weight")
@@ -524,12 +575,16 @@ class Settings:
     def _profile_problems(self) -> list[str]:
         if self.target_profile_pid is not None and not self.target_profile:
             return ["TARGET_PROFILE_PID names a process to profile, but TARGET_PROFILE is off: set TARGET_PROFILE=1"]
-        if self.target_profile and self.target_profile_pid is None and not self.uses_embedded_target:
-            return [
-                "TARGET_PROFILE=1 with a target of your own needs TARGET_PROFILE_PID, its ACA-Py process on this "
-                "machine (py-spy profiles local processes only)"
-            ]
+        # A target of one's own without TARGET_PROFILE_PID is told at the run (Run._profile_target), not
+        # here: a run aimed at the embedded target is re-read with its MEDIATION_URL, and looks like one's own.
         return []
+
+    def _target_metrics_problems(self) -> list[str]:
+        if not self.target_prometheus:
+            unused = [name for name, value in (("TARGET_PROMETHEUS_SELECTOR", self.target_prometheus_selector),
+                      ("TARGET_PROMETHEUS_QUERIES", self.target_prometheus_queries)) if value]  # fmt: skip
+            return [f"{name} is set but TARGET_PROMETHEUS is not: set the Prometheus server's URL" for name in unused]
+        return _query_file_problems(self.target_prometheus_queries) if self.target_prometheus_queries else []
 
     def _storm_problems(self) -> list[str]:
         if self.storm_at is None:
@@ -665,6 +720,18 @@ def _format(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
+
+
+def _query_file_problems(path: Path) -> list[str]:
+    try:
+        parse_query_lines(path.read_text(errors="replace"))
+    except FileNotFoundError:
+        return [f"TARGET_PROMETHEUS_QUERIES={path}: no such file"]
+    except OSError as error:
+        return [f"TARGET_PROMETHEUS_QUERIES={path}: cannot read it ({error.strerror})"]
+    except InvalidValue as error:
+        return [f"TARGET_PROMETHEUS_QUERIES={path}: {error}"]
+    return []
 
 
 def _genesis_file_problems(path: Path) -> list[str]:

@@ -393,6 +393,31 @@ def mediator_invitation(info: TargetInfo, alias: str) -> str:
     return response.json()["invitation_url"]
 
 
+CONNECTIONS_PAGE = 10_000  # ACA-Py's largest page of /connections (its default is 100)
+
+
+def mediator_connections(info: TargetInfo, most: int = 1_000_000) -> int:
+    """How many active connections the embedded mediator holds, counted page by page (bounded)."""
+    counted = 0
+    while counted < most:
+        try:
+            response = requests.get(
+                f"{info.mediator_admin_url}/connections",
+                params={"state": "active", "limit": str(CONNECTIONS_PAGE), "offset": str(counted)},
+                headers={"x-api-key": info.admin_api_key},
+                timeout=120,
+            )
+        except requests.RequestException as error:
+            raise LocalTargetError(f"the mediator's admin API did not list its connections: {error}") from None
+        if not response.ok:
+            raise LocalTargetError(f"the mediator refused to list its connections: {response.status_code}")
+        page = len(response.json().get("results", []))
+        counted += page
+        if page < CONNECTIONS_PAGE:
+            break
+    return counted
+
+
 def run_invitations(info: TargetInfo, count: int, run_id: str) -> list[str]:
     """`count` fresh multi-use invitations for one run's holders.
 

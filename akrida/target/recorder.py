@@ -12,7 +12,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from akrida.target.samples import Sample, SampleLog, Source
@@ -27,14 +27,22 @@ class SourceError(Exception):
     """A source could not take a sample; the message says what and why, in words for the summary."""
 
 
+def _none_found() -> dict[str, Source]:
+    return {}
+
+
 @dataclass
 class Poller:
-    """One source: `sample()` returns the samples of this moment or raises SourceError."""
+    """One source: `sample()` returns the samples of this moment or raises SourceError.
+
+    A poller whose samples go under other names than its own (an exporter's process groups) says
+    what each is in `found()`; they are described in target/sources.json as they appear."""
 
     name: str
     describe: Source
     sample: Callable[[], list[Sample]]
     close: Callable[[], None] = lambda: None
+    found: Callable[[], dict[str, Source]] = _none_found
 
 
 class Recorder:
@@ -69,8 +77,23 @@ class Recorder:
             thread.join(max(0.0, deadline - time.monotonic()))
         for poller, thread in zip(self.pollers, self._threads, strict=True):
             if thread.is_alive():
-                self.log.problem(poller.name, f"a sample still had no answer after the run ({STOP_WAIT_S:.0f}s)")
+                self._problem(poller, f"a sample still had no answer after the run ({STOP_WAIT_S:.0f}s)")
         self.log.close()
+
+    def _describe_found(self, poller: Poller) -> None:
+        found = poller.found()
+        for name, source in found.items():
+            known = self.log.sources.get(name)
+            if known is None or known.kind != source.kind:
+                kept = replace(source, samples=known.samples, problem=known.problem) if known else source
+                self.log.describe(name, kept)
+        if found and poller.name not in found:
+            self.log.forget(poller.name)  # its samples all go under the names it found
+
+    def _problem(self, poller: Poller, problem: str) -> None:
+        if poller.name not in self.log.sources:
+            self.log.describe(poller.name, poller.describe)
+        self.log.problem(poller.name, problem)
 
     def _run(self, poller: Poller) -> None:
         failures = 0
@@ -78,15 +101,17 @@ class Recorder:
         try:
             while not self._stop.is_set():
                 try:
-                    self.log.write(poller.sample())
+                    samples = poller.sample()
+                    self._describe_found(poller)
+                    self.log.write(samples)
                     failures = 0
                 except SourceError as error:
                     failures += 1
                     if failures >= FAILURES_IN_A_ROW:
-                        self.log.problem(poller.name, f"stopped after {failures} failed samples in a row: {error}")
+                        self._problem(poller, f"stopped after {failures} failed samples in a row: {error}")
                         return
                 except Exception as error:  # a bug in one source must not end the others, or the run
-                    self.log.problem(poller.name, f"stopped by an unexpected error: {type(error).__name__}: {error}")
+                    self._problem(poller, f"stopped by an unexpected error: {type(error).__name__}: {error}")
                     return
                 next_at += self.interval_s
                 late = time.monotonic() - next_at

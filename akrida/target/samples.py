@@ -33,6 +33,7 @@ THREADS = "threads"
 LIVE_PROBE_MS = "live_probe_ms"  # the admin API's /status/live round trip: a probe of the event loop
 PROBE_FAILED = "live_probe_failed"  # 1 when the probe got no answer in time
 HOST_CPU_PERCENT = "host_cpu_percent"
+HOST_CORES = "host_cores"
 HOST_MEMORY_AVAILABLE_BYTES = "host_memory_available_bytes"
 PG_CONNECTIONS_PREFIX = "pg_connections:"  # by state: active, idle, idle in transaction …
 PG_MAX_CONNECTIONS = "pg_max_connections"
@@ -84,6 +85,15 @@ class SampleLog:
             source = self.sources.setdefault(name, Source(kind="unknown"))
             if not source.problem:
                 source.problem = problem
+                self._write_sources()
+
+    def forget(self, name: str) -> None:
+        """Drops a source that took no samples under its own name (an exporter whose process groups
+        are sources of their own), so that the summary does not list it as empty."""
+        with self._lock:
+            source = self.sources.get(name)
+            if source is not None and not source.samples and not source.problem:
+                del self.sources[name]
                 self._write_sources()
 
     def write(self, samples: list[Sample]) -> None:

@@ -7,9 +7,10 @@ import json
 import psutil
 import pytest
 
+from akrida.local.stack import mediator_connections
 from akrida.report.limit import read_limit
 from akrida.target.samples import read_samples
-from tests.integration.helpers import akrida, describe, only_run_dir
+from tests.integration.helpers import akrida, describe, only_run_dir, steps_by_key
 
 pytestmark = pytest.mark.integration
 
@@ -65,3 +66,19 @@ def test_a_limit_search_holds_a_step_breaks_the_next_names_it_and_exits_0(target
     assert "search: hold limit: 3 holders held within the criterion; 6 did not" in result.stdout
     assert "why, at 6 holders live" in result.stdout
     assert "searching for the limit: 3 more holders a step" in result.stdout
+
+
+def test_preload_leaves_its_holders_connections_at_the_mediator_before_the_load(target, tmp_path):
+    before = mediator_connections(target)
+    result = akrida("run", results=tmp_path, SCENARIO="mediator_ping", USERS="2", SPAWN_RATE="2", RUN_TIME="10s",
+                    PRELOAD="6")  # fmt: skip
+    run_dir = only_run_dir(tmp_path)
+    assert result.returncode == 0, describe(result, run_dir)
+    assert "preload: 6 of 6 holders took mediation and left" in result.stdout
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["target"]["preloaded_holders"] == 6
+    # Counted by the mediator itself, after the preload and before the load's own holders.
+    assert manifest["target"]["mediator_connections_before_load"] == before + 6
+    assert mediator_connections(target) == before + 6 + 2
+    # Preloaded holders are not measured: the run's statistics hold only its own two starts.
+    assert steps_by_key(run_dir)[("didcomm", "startup")].count == 2

@@ -44,6 +44,7 @@ LAYERS: dict[str, int] = {
     # 3: what uses the parts: Locust users, the cluster's provisioning
     "akrida.scenarios": 3,
     "akrida.cluster": 3,
+    "akrida.preload": 3,
     # 4: a run: its lifecycle, its executors and its exit codes
     "akrida.exits": 4,
     "akrida.execute": 4,
