@@ -483,3 +483,24 @@ def _write_json(path: Path, payload: dict[str, object]) -> None:
     temporary = path.with_suffix(".json.tmp")
     temporary.write_text(json.dumps(payload, indent=2) + "\n")
     temporary.replace(path)  # whole or not at all: read_profiles may read it meanwhile
+
+
+class ScheduledProfile:
+    """One recording of every target, started by a timer after `delay` seconds: a run's last seconds.
+
+    `finish()` at the run's end cancels it if it has not begun, and ends it early (py-spy writes what
+    it has) if the run ended first; it returns the recordings' problems, to be shown."""
+
+    def __init__(self, profiler: Profiler, label: str, delay: float):
+        self.profiler = profiler
+        self._timer = threading.Timer(max(0.0, delay), profiler.record, (label,))
+        self._timer.daemon = True  # a run that ends early must not wait for it
+
+    def start(self) -> None:
+        self._timer.start()
+
+    def finish(self, grace: float = 5.0) -> list[str]:
+        self._timer.cancel()
+        if not self.profiler.wait(grace):
+            self.profiler.stop()
+        return list(self.profiler.problems)

@@ -157,7 +157,6 @@ def test_the_profile_settings_are_checked_by_name():
         ({"TARGET_PROFILE": "1", "TARGET_PROFILE_PID": "aca-py"}, "TARGET_PROFILE_PID='aca-py': expected a process id"),
         ({"TARGET_PROFILE": "1", "TARGET_PROFILE_PID": "0"}, "expected a process id"),
         ({"TARGET_PROFILE": "1", "TARGET_PROFILE_SECONDS": "0"}, "TARGET_PROFILE_SECONDS='0'"),
-        ({"TARGET_PROFILE": "1", "ISSUER_URL": "http://127.0.0.1:8031"}, "needs TARGET_PROFILE_PID"),
     ]:
         with pytest.raises(SettingsError, match=expected.replace("(", r"\(").replace(")", r"\)")):
             Settings.from_mapping(mapping)
@@ -165,3 +164,28 @@ def test_the_profile_settings_are_checked_by_name():
         {"TARGET_PROFILE": "1", "TARGET_PROFILE_PID": "1234", "ISSUER_URL": "http://127.0.0.1:8031"}
     )
     assert own.target_profile_pid == 1234
+
+
+def test_a_run_profiles_its_target_over_its_last_seconds(tmp_path: Path):
+    import time
+
+    from tests.unit.test_lifecycle import FakeExecutor, run
+
+    executor = FakeExecutor(raises=lambda: time.sleep(2.5))  # the load runs 2.5 s; the profile is due at 1 s
+    result, _manifest, printed = run(
+        tmp_path, executor, RUN_TIME="3s", TARGET_PROFILE="1", TARGET_PROFILE_PID=str(os.getpid()),
+        TARGET_PROFILE_SECONDS="2",
+    )  # fmt: skip
+    assert "target: py-spy will profile target over the run's last 2s" in printed.lines
+    [summary] = read_profiles(result.run_dir)
+    assert (summary.label, summary.source, summary.pid, summary.seconds) == ("end", "target", os.getpid(), 2)
+    assert summary.problem.startswith(f"pid {os.getpid()} is not ACA-Py")  # pytest is not: refused, not fatal
+    assert f"akrida: target profile: target at end: {summary.problem}" in printed.lines
+
+
+def test_a_run_against_a_target_of_ones_own_without_a_pid_says_why_nothing_is_profiled(tmp_path: Path):
+    from tests.unit.test_lifecycle import FakeExecutor, run
+
+    result, _manifest, printed = run(tmp_path, FakeExecutor(), TARGET_PROFILE="1")
+    assert any("name your target's ACA-Py process with TARGET_PROFILE_PID" in line for line in printed.lines)
+    assert read_profiles(result.run_dir) == []
