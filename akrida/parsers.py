@@ -321,7 +321,7 @@ def parse_ledger_network(known: tuple[str, ...]) -> Callable[[str], str]:
 
 _SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}", re.ASCII)
 _LABEL_MATCHERS = re.compile(r'\s*[A-Za-z_][A-Za-z0-9_]*\s*(=~|!~|!=|=)\s*"(?:[^"\\]|\\.)*"\s*(,|$)', re.ASCII)
-_METRIC_NAME = re.compile(r"[a-z_][a-z0-9_]*(:[A-Za-z0-9_.-]+)?", re.ASCII)
+_METRIC_NAME = re.compile(r"[a-z_][a-z0-9_]*(:[A-Za-z0-9_.-]*)?", re.ASCII)  # pg_connections: too
 
 
 def _metrics_url(raw: str, what: str, default_path: str) -> str:

@@ -88,6 +88,9 @@ def test_a_query_file_replaces_and_adds_queries_and_names_a_bad_line(tmp_path):
         "pg_lock_waits": "sum(my_waits)",
         "queue_depth": 'max(q{job="m"})',
     }
+    assert parse_query_lines("pg_connections: sum by (state) (backends)") == {
+        "pg_connections:": "sum by (state) (backends)"  # completed by each series' state, as the default is
+    }
     with pytest.raises(InvalidValue, match="line 2: expected METRIC PROMQL"):
         parse_query_lines("ok sum(x)\nNot-A-Metric sum(y)\n")
     chosen = queries('job="m"', 15, {"pg_lock_waits": "sum(my_waits{$SELECTOR})"})
