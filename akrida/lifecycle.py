@@ -35,6 +35,12 @@ from akrida.target.profile import Profiler, ScheduledProfile
 from akrida.target.prometheus import read_prometheus
 from akrida.target.recorder import Recorder
 
+KEEP_NEEDS_A_LASTING_MEDIATOR = (
+    "HOLDER_WALLETS=keep needs a mediator that outlives the run, and an embedded target started for one run "
+    "forgets every holder when it stops: start it with `akrida local up` first (it stays up until `akrida local "
+    "down`), or point MEDIATION_URL at your own mediator"
+)
+
 
 @dataclass
 class RunResult:
@@ -67,6 +73,8 @@ class Run:
 
     def run(self) -> RunResult:
         self.executor.check(self.settings)  # bad settings: nothing is started and nothing written
+        if self.settings.holder_wallets == "keep" and self.settings.uses_embedded_target and not LocalTarget.current():
+            raise SettingsError([KEEP_NEEDS_A_LASTING_MEDIATOR])
         run_dir = new_run_dir(self.settings)
         self.progress(f"results: {run_dir}")
         manifest = new_manifest(self.settings, run_dir, self.executor.role)
@@ -80,6 +88,7 @@ class Run:
             try:
                 settings = self._prepare_target(run_dir, manifest)
                 settings = self._resolve_ledger(settings, manifest)
+                settings = self._kept_wallets(settings, manifest)
                 self._preflight(settings, run_dir, manifest)
                 self._preload(settings, run_dir, manifest)
                 recorder = self._watch_target(run_dir)
@@ -170,6 +179,19 @@ class Run:
         manifest.target.update(checked.target)
         manifest.versions["acapy"] = checked.acapy_version or manifest.versions.get("acapy")
         manifest.write(run_dir)
+
+    def _kept_wallets(self, settings: Settings, manifest: Manifest) -> Settings:
+        """HOLDER_WALLETS=keep needs a mediator that outlives the run, and wallets shelved by it."""
+        if settings.holder_wallets != "keep":
+            return settings
+        if self.target is not None:  # it was not up when the run began, but came up meanwhile
+            raise SettingsError([KEEP_NEEDS_A_LASTING_MEDIATOR])
+        folder = settings.wallets_dir if settings.wallets_dir.is_absolute() else Path.cwd() / settings.wallets_dir
+        if self.target_info is not None:
+            # A restarted embedded target has the same address and none of its holders: a shelf per start.
+            folder = folder / f"embedded-{int(self.target_info.started_at)}"
+        manifest.target["holder_wallets"] = f"kept in {folder}"
+        return replace(settings, wallets_dir=folder)
 
     def _preload(self, settings: Settings, run_dir: Path, manifest: Manifest) -> None:
         """PRELOAD's holders take mediation and leave before the load; the manifest says what the

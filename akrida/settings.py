@@ -59,6 +59,7 @@ SCENARIOS = tuple(_SCENARIOS)
 CREDENTIAL_FORMATS = ("ld_proof", "indy")
 CLOUDS = ("lab", "aws")
 ISSUER_TYPES = ("acapy_v2", "acapy")
+HOLDER_WALLET_MODES = ("fresh", "keep")
 PICKUP_STRATEGIES = ("implicit", "pickup_v1", "pickup_v2", "pickup_v2_live", "none")
 AGENT_LOG_LEVELS = ("test", "trace", "debug", "info", "warn", "error", "fatal", "off")
 REDACTED = "***"
@@ -307,6 +308,21 @@ class Settings:
         "Holders that take mediation and leave before the load, so the mediator holds their connections "
         "as it would in production; made at whatever rate it takes, not measured. 0: none.",
         default=0,
+    )
+    holder_wallets: str = setting(
+        "HOLDER_WALLETS",
+        choice(HOLDER_WALLET_MODES),
+        "`fresh`: every holder signs up with a new in-memory wallet. `keep`: wallets are kept in WALLETS_DIR, "
+        "so the same holders return next run and reconnect with their existing mediation (a mediator that "
+        "outlives runs: `akrida local up`, or your own).",
+        default="fresh",
+    )
+    wallets_dir: Path = setting(
+        "WALLETS_DIR",
+        parse_path,
+        "HOLDER_WALLETS=keep: where holders' wallets are kept (relative to the working directory). Delete it "
+        "to start over, and after the mediator lost its database.",
+        default=Path(".akrida/wallets"),
     )
     limit_fail_ratio: float = setting(
         "LIMIT_FAIL_RATIO",

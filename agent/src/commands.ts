@@ -1,8 +1,9 @@
 import { LogLevel } from '@credo-ts/core'
 import { version as credoVersion } from '@credo-ts/core/package.json'
 import { randomBytes } from 'crypto'
+import { isAbsolute } from 'node:path'
 
-import { Holder, parsePickupStrategy } from './holder'
+import { Holder, KeptWallet, parsePickupStrategy } from './holder'
 import { log, parseLogLevel, setLogLevel } from './log'
 import { DEFAULT_HANDLE, HolderHost } from './host'
 import { CommandError, Request, optionalBoolean, optionalInteger, optionalString, requiredString } from './protocol'
@@ -41,6 +42,7 @@ async function start(context: Context) {
     inboundHost: optionalString(request, 'inboundHost') ?? '127.0.0.1',
     endpoint: optionalString(request, 'endpoint'),
     ledgerGenesisPath: optionalString(request, 'ledgerGenesisPath'),
+    wallet: keptWallet(optionalString(request, 'walletPath'), optionalString(request, 'walletKey')),
   }
   setLogLevel(logLevel)
   const began = Date.now()
@@ -50,8 +52,19 @@ async function start(context: Context) {
     label: holder.options.label,
     endpoints: holder.agent.config.endpoints,
     mediation: await holder.mediatorInfo(),
+    returning: holder.returning,
     ms: Date.now() - began,
   }
+}
+
+/** A wallet kept on disk between runs: both its folder and its key, or neither (an in-memory wallet). */
+function keptWallet(path: string | undefined, key: string | undefined): KeptWallet | undefined {
+  if (path === undefined && key === undefined) return undefined
+  if (path === undefined || key === undefined) {
+    throw new CommandError('request', 'walletPath and walletKey go together: give both for a kept wallet, or neither')
+  }
+  if (!isAbsolute(path)) throw new CommandError('request', `walletPath must be an absolute folder, not "${path}"`)
+  return { path, key }
 }
 
 const handlers: Record<string, Handler> = {

@@ -21,7 +21,9 @@ import type {
 import { HttpInboundTransport, agentDependencies } from '@credo-ts/node'
 import { ariesAskar } from '@hyperledger/aries-askar-nodejs'
 import { randomBytes } from 'crypto'
+import { existsSync, mkdirSync } from 'fs'
 import { createServer } from 'net'
+import { basename, join } from 'path'
 
 import { Exchanges } from './exchanges'
 import { checkInvitationUrl } from './invitation'
@@ -48,7 +50,14 @@ export function parsePickupStrategy(value: string | undefined): MediatorPickupSt
   return PICKUP_STRATEGIES[name]
 }
 
+/** A wallet kept on disk (HOLDER_WALLETS=keep): its folder and its raw askar key. */
+export interface KeptWallet {
+  path: string
+  key: string
+}
+
 export interface StartOptions extends ModuleOptions {
+  wallet?: KeptWallet
   label: string
   logLevel: LogLevel
   timeoutMs: number
@@ -94,6 +103,8 @@ export class Holder {
   private mediatorConnectionId: string | null = null
   /** False between go_offline and go_online: message pickup stopped, no socket to the mediator. */
   online = true
+  /** Started from a kept wallet that already existed: its connections and mediation were reused. */
+  returning = false
 
   private constructor(
     readonly agent: Agent,
@@ -112,16 +123,21 @@ export class Holder {
     // Credo's HTTP inbound transport reports a taken port as an uncaught 'error' event, long after
     // initialize() was called; finding it first keeps it this holder's own `local` failure.
     if (!withMediation) await ensurePortFree(options.inboundPort as number, options.inboundHost)
+    const kept = options.wallet
+    const walletFile = kept ? join(kept.path, 'sqlite.db') : undefined
+    const returning = walletFile !== undefined && existsSync(walletFile)
+    if (kept) mkdirSync(kept.path, { recursive: true })
     const agent = new Agent({
       config: {
         label: options.label,
-        // Each holder is a fresh wallet that lives as long as the process: nothing to persist.
+        // A fresh holder's wallet lives as long as the process: nothing to persist. A kept one is a
+        // file, so that the same holder returns with its connections and mediation next run.
         // A raw key skips Argon2, which costs CPU-seconds per holder and protects nothing here.
         walletConfig: {
-          id: `holder-${randomHex(8)}`,
-          key: ariesAskar.storeGenerateRawKey({}),
+          id: kept ? `holder-${basename(kept.path)}` : `holder-${randomHex(8)}`,
+          key: kept ? kept.key : ariesAskar.storeGenerateRawKey({}),
           keyDerivationMethod: KeyDerivationMethod.Raw,
-          storage: { type: 'sqlite', config: { inMemory: true } },
+          storage: walletFile ? { type: 'sqlite', config: { path: walletFile } } : { type: 'sqlite', config: { inMemory: true } },
         },
         logger: new ConsoleLogger(options.logLevel),
         endpoints: withMediation ? undefined : [options.endpoint ?? `http://127.0.0.1:${options.inboundPort}`],
@@ -139,6 +155,7 @@ export class Holder {
     }
 
     const holder = new Holder(agent, options, ws)
+    holder.returning = returning
     holder.subscribe()
     try {
       // With mediation, initialize() also connects to the mediator and waits for the grant.

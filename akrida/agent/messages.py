@@ -79,6 +79,9 @@ class StartOptions:
     label: str | None = None
     ledger_genesis_path: str | None = None
     log_level: str | None = None
+    # A wallet kept on disk between runs (HOLDER_WALLETS=keep): its folder, and its raw askar key.
+    wallet_path: str | None = None
+    wallet_key: str | None = dataclasses.field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,7 @@ class Started:
     endpoints: list[str]
     mediation: Mediation | None
     ms: int
+    returning: bool  # a kept wallet that existed: the holder reused its connections and mediation
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from akrida.agent import AgentCrashed, AgentError, HolderClient, StartOptions
 from akrida.agent.messages import PickupStrategy
 from akrida.scenarios.runtime import Runtime
 from akrida.scenarios.steps import DIDCOMM, HARNESS, fire, step
+from akrida.scenarios.wallets import KeptWallet
 
 MAX_BACKOFF = 30.0
 T = TypeVar("T")
@@ -39,6 +40,7 @@ class Holder:
         self.failed_starts = 0
         self.facts: dict[str, Any] = {}  # what a scenario learned (connection ids …), reset on restart
         self.offline = False  # between go_offline and go_online (mediator_churn)
+        self.wallet: KeptWallet | None = None  # HOLDER_WALLETS=keep: this user's wallet, run after run
         runtime.holders.add(self)
 
     @property
@@ -81,14 +83,23 @@ class Holder:
 
     def start(self) -> None:
         settings = self.runtime.settings
-        with step(self.environment, "startup"):
+        invitation = self.runtime.next_invitation() if settings.with_mediation else ""
+        if settings.holder_wallets == "keep" and settings.with_mediation and self.wallet is None:
+            self.wallet = self.runtime.wallets.take(invitation)
+        if self.wallet is not None and self.wallet.invitation_url:
+            invitation = self.wallet.invitation_url  # Credo knows its mediator by the invitation it took
+        # A returning holder's start is a reconnection, timed apart from a new holder's sign-up.
+        name = "reconnect" if self.wallet is not None and self.wallet.returning else "startup"
+        with step(self.environment, name):
             options = StartOptions(log_level=settings.agent_log_level)
             if settings.credential_format == "indy" and settings.ledger_genesis_file:
                 options = replace(options, ledger_genesis_path=str(settings.ledger_genesis_file.resolve()))
+            if self.wallet is not None:
+                options = replace(options, wallet_path=str(self.wallet.folder.resolve()), wallet_key=self.wallet.key)
             if settings.with_mediation:
                 options = replace(
                     options,
-                    mediator_invitation_url=self.runtime.next_invitation(),
+                    mediator_invitation_url=invitation,
                     # Settings checked it against PICKUP_STRATEGIES, the same names as the protocol's.
                     pickup_strategy=cast(PickupStrategy, settings.pickup_strategy),
                 )
@@ -106,6 +117,9 @@ class Holder:
             except AgentError:
                 self.broken = True
                 raise
+        if self.wallet is not None and not self.wallet.returning:
+            self.wallet.remember(invitation)
+            self.wallet = replace(self.wallet, invitation_url=invitation)
         self.started = True
         self.broken = False
         self.offline = False

@@ -18,6 +18,7 @@ from typing import Any
 
 from gevent.lock import Semaphore
 from locust.env import Environment
+from locust.runners import WorkerRunner
 
 from akrida import paths
 from akrida.agent import AgentConfig, HostPool, PortPool
@@ -29,6 +30,7 @@ from akrida.report.connectivity import StormRecord
 from akrida.report.delivery import DeliveryCounts
 from akrida.report.timeline import Timeline
 from akrida.scenarios.options import settings_from
+from akrida.scenarios.wallets import WalletShelf
 from akrida.settings import Settings
 
 ATTRIBUTE = "akrida_runtime"  # the attribute of Locust's Environment that holds the runtime
@@ -43,6 +45,7 @@ class Runtime:
     storm: StormRecord | None = None  # set when STORM_AT's storm has begun
     # Every holder of this process's users, for actions on all of them at once (a reconnect storm).
     holders: weakref.WeakSet[Any] = field(default_factory=weakref.WeakSet)
+    process_name: str = "local"  # "worker-<index>" on a worker of a distributed run
 
     def __post_init__(self) -> None:
         self.delivery.pickup_strategy = self.settings.pickup_strategy
@@ -92,6 +95,11 @@ class Runtime:
         settings = self.settings
         return issuer_for(settings.issuer_type, settings.issuer_url, settings.admin_headers(), settings.agent_timeout)
 
+    @cached_property
+    def wallets(self) -> WalletShelf:
+        """HOLDER_WALLETS=keep: this process's shelf of kept wallets (a worker has one of its own)."""
+        return WalletShelf(self.settings.wallets_dir, self.process_name)
+
     def next_invitation(self) -> str:
         """The mediator invitation for the next holder to start: MEDIATION_URL's invitations in turn."""
         return next(self._invitations, "")
@@ -124,6 +132,8 @@ def renew_runtime(environment: Environment) -> Runtime:
         previous.kill_all_agents()  # the previous test's users are gone; their agents go with them
     run_dir = os.environ.get(paths.RUN_DIR_VARIABLE)
     runtime = Runtime(settings_from(environment.parsed_options), Path(run_dir) if run_dir else None)
+    if isinstance(environment.runner, WorkerRunner):
+        runtime.process_name = f"worker-{environment.runner.worker_index}"
     protect_output(runtime.settings.secret_values())
     setattr(environment, ATTRIBUTE, runtime)
     return runtime

@@ -82,3 +82,35 @@ def test_preload_leaves_its_holders_connections_at_the_mediator_before_the_load(
     assert mediator_connections(target) == before + 6 + 2
     # Preloaded holders are not measured: the run's statistics hold only its own two starts.
     assert steps_by_key(run_dir)[("didcomm", "startup")].count == 2
+
+
+def test_kept_wallets_return_next_run_with_their_mediation_and_sign_up_nothing_new(target, tmp_path):
+    wallets = tmp_path / "wallets"
+    settings = {"SCENARIO": "mediator_ping", "USERS": "3", "SPAWN_RATE": "3", "RUN_TIME": "12s",
+                "HOLDER_WALLETS": "keep", "WALLETS_DIR": str(wallets)}  # fmt: skip
+    first = akrida("run", results=tmp_path / "first", **settings)
+    first_dir = only_run_dir(tmp_path / "first")
+    assert first.returncode == 0, describe(first, first_dir)
+    steps = steps_by_key(first_dir)
+    assert steps[("didcomm", "startup")].count == 3 and ("didcomm", "reconnect") not in steps
+    held = mediator_connections(target)
+
+    second = akrida("run", results=tmp_path / "second", **settings)
+    second_dir = only_run_dir(tmp_path / "second")
+    assert second.returncode == 0, describe(second, second_dir)
+    steps = steps_by_key(second_dir)
+    # The same three holders came back: no sign-up, no new connection at the mediator, and their
+    # pings still reach it through the mediation they took last run.
+    assert steps[("didcomm", "reconnect")].count == 3 and ("didcomm", "startup") not in steps
+    assert mediator_connections(target) == held
+    assert steps[("didcomm", "ping_mediator")].count > 0 and steps[("didcomm", "ping_mediator")].failures == 0
+    wallet_files = sorted(wallets.rglob("wallet.json"))
+    assert len(wallet_files) == 3 and all(path.stat().st_mode & 0o077 == 0 for path in wallet_files)
+
+
+def test_kept_wallets_with_a_target_made_for_one_run_are_refused_before_anything_starts(tmp_path):
+    result = akrida("run", results=tmp_path, HOLDER_WALLETS="keep", AKRIDA_LOCAL_STATE_DIR=str(tmp_path / "state"),
+                    LOCAL_BASE_PORT="9950")  # fmt: skip
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "HOLDER_WALLETS=keep needs a mediator that outlives the run" in result.stderr
+    assert "akrida local up" in result.stderr and not (tmp_path / "state").exists()
