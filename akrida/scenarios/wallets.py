@@ -42,9 +42,8 @@ def mediator_shelf(invitation_url: str) -> str:
         services = decode_invitation(invitation_url).get("services") or []
     except InvitationError:
         services = []
-    endpoints = sorted(
-        str(service.get("serviceEndpoint")) for service in services if isinstance(service, dict)
-    ) or [invitation_url.split("?")[0]]
+    endpoints = [str(service.get("serviceEndpoint")) for service in services if isinstance(service, dict)]
+    endpoints = sorted(endpoints) or [invitation_url.split("?")[0]]
     return "mediator-" + hashlib.sha256("\n".join(endpoints).encode()).hexdigest()[:12]
 
 
