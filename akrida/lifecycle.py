@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from akrida import owner
 from akrida.execute import Execution, Executor, Progress
 from akrida.exits import ExitCode, for_error
 from akrida.ledgers import genesis_file
@@ -26,14 +27,16 @@ from akrida.local.stack import LocalTarget, TargetInfo, mediator_connections, ru
 from akrida.preflight import TargetCheck, check_target
 from akrida.preload import preload
 from akrida.report import bundle
-from akrida.report.manifest import Manifest, now, this_host, versions
+from akrida.report.manifest import Manifest, mark_abandoned_runs, mark_if_abandoned, now, this_host, versions
 from akrida.report.summary import Findings, render_text
 from akrida.settings import Settings, SettingsError
+from akrida.slo import parse_gates
 from akrida.target.embedded import embedded_pollers
 from akrida.target.exporters import exporter_pollers
 from akrida.target.profile import Profiler, ScheduledProfile
 from akrida.target.prometheus import read_prometheus
 from akrida.target.recorder import Recorder
+from akrida.target.triggers import ProfileTrigger
 
 KEEP_NEEDS_A_LASTING_MEDIATOR = (
     "HOLDER_WALLETS=keep needs a mediator that outlives the run, and an embedded target started for one run "
@@ -70,11 +73,14 @@ class Run:
         self.target: LocalTarget | None = None  # the embedded target this run started, if any
         self.target_info: TargetInfo | None = None  # the embedded target the run is aimed at, if any
         self.profiler: Profiler | None = None  # TARGET_PROFILE: records the target (record(label) at any moment)
+        self.trigger: ProfileTrigger | None = None  # TARGET_PROFILE: records it at a break and each search step
 
     def run(self) -> RunResult:
         self.executor.check(self.settings)  # bad settings: nothing is started and nothing written
         if self.settings.holder_wallets == "keep" and self.settings.uses_embedded_target and not LocalTarget.current():
             raise SettingsError([KEEP_NEEDS_A_LASTING_MEDIATOR])
+        for abandoned, line in mark_abandoned_runs(results_base(self.settings), "a later run"):
+            self.progress(f"akrida: the run {abandoned.name} is {line}", file=sys.stderr)
         run_dir = new_run_dir(self.settings)
         self.progress(f"results: {run_dir}")
         manifest = new_manifest(self.settings, run_dir, self.executor.role)
@@ -106,6 +112,8 @@ class Run:
                 interrupts.shield()  # a second Ctrl-C or a SIGTERM must not cut the clean-up short
                 if recorder is not None:
                     recorder.stop()
+                if self.trigger is not None:
+                    self.trigger.stop()
                 for problem in profile.finish() if profile is not None else []:
                     self.progress(f"akrida: target profile: {problem}", file=sys.stderr)
                 problems = self.executor.collect(run_dir, manifest, self.progress)
@@ -135,7 +143,14 @@ class Run:
                 file=sys.stderr,
             )
         wanted = self.executor.target_host()
+        self._stop_orphaned_target()
         info = LocalTarget.current()
+        if info is not None and info.owner:  # its run is alive: it stops this target when it ends
+            raise LocalTargetError(
+                f"the one on {info.host}:{info.base_port} belongs to {owner.describe(info.owner)}, still running, "
+                "which stops it when it ends: wait for that run, or give this one a target of its own "
+                "(another LOCAL_BASE_PORT and AKRIDA_LOCAL_STATE_DIR)"
+            )
         if info is not None and wanted is not None and info.host != wanted:
             raise LocalTargetError(
                 f"it runs on {info.host}, which the load hosts cannot reach: "
@@ -144,8 +159,11 @@ class Run:
         self.target_info = info
         if info is not None:
             self.progress("embedded target: already running (`akrida local up`), using it")
+            for line in ignored_local_settings(settings, info):
+                self.progress(f"akrida: {line}", file=sys.stderr)
         else:
-            self.target = LocalTarget(wanted or settings.local_host, settings.local_base_port)
+            run_owner = owner.this_process(run_dir=str(run_dir))
+            self.target = LocalTarget(wanted or settings.local_host, settings.local_base_port, owner=run_owner)
             info = self.target_info = self.target.up(run_dir / "target", progress=self.progress)
         manifest.target["embedded"] = "ACA-Py mediator and issuer on PostgreSQL"
         manifest.versions["acapy"] = ACAPY_VERSION
@@ -159,6 +177,14 @@ class Run:
         manifest.target["mediator_invitations"] = count
         manifest.config = settings.redacted()  # the configuration in effect
         return settings
+
+    def _stop_orphaned_target(self) -> None:
+        """A target started by a run that was killed outright is that run's, not the user's: it is
+        stopped (never adopted as if `akrida local up` had started it), and its run marked abandoned."""
+        stopped = LocalTarget().stop_orphan(progress=self.progress)
+        run_dir = stopped.owner.get("run_dir") if stopped is not None else None
+        if run_dir and (line := mark_if_abandoned(Path(run_dir), "a later run")) is not None:
+            self.progress(f"akrida: the run {Path(run_dir).name} is {line}", file=sys.stderr)
 
     def _resolve_ledger(self, settings: Settings, manifest: Manifest) -> Settings:
         """LEDGER_NETWORK becomes the LEDGER_GENESIS_FILE it names, fetched once, for the holders to read."""
@@ -239,9 +265,19 @@ class Run:
             return None
         seconds = min(settings.target_profile_seconds, settings.duration)
         self.profiler = Profiler(run_dir, targets, seconds=seconds)
+        searching = settings.find_limit is not None
+        self.trigger = ProfileTrigger(run_dir, self.profiler, parse_gates(settings.slo), search=searching)
+        self.trigger.start()
+        names = ", ".join(sorted(targets))
         scheduled = ScheduledProfile(self.profiler, "end", delay=settings.duration - seconds)
-        scheduled.start()
-        self.progress(f"target: py-spy will profile {', '.join(sorted(targets))} over the run's last {seconds}s")
+        if searching:
+            # A search ends by itself at its limit, long before RUN_TIME: its steps are its profiles.
+            self.progress(f"target: py-spy will profile {names} over the last {seconds}s of each search step")
+        else:
+            scheduled.start()
+            self.progress(
+                f"target: py-spy will profile {names} when the run first breaks and over the run's last {seconds}s"
+            )
         return scheduled
 
     def _exit_code(self, execution: Execution, findings: Findings, problems: list[str]) -> ExitCode:
@@ -299,7 +335,29 @@ def new_manifest(settings: Settings, run_dir: Path, role: str) -> Manifest:
         config=settings.redacted(),
         hosts=[this_host(role)],
         versions=versions(),
+        owner=owner.this_process(),
     )
+
+
+def results_base(settings: Settings) -> Path:
+    """RESULTS_DIR as an absolute folder (relative to the working directory)."""
+    return settings.results_dir if settings.results_dir.is_absolute() else Path.cwd() / settings.results_dir
+
+
+def ignored_local_settings(settings: Settings, info: TargetInfo) -> list[str]:
+    """LOCAL_HOST and LOCAL_BASE_PORT say where the embedded target is started: a target already up
+    stays where it is, and a user who set them otherwise is told so, by name."""
+    lines = []
+    if settings.local_host != info.host:
+        lines.append(f"LOCAL_HOST={settings.local_host} is not used: the embedded target already runs on {info.host}")
+    if settings.local_base_port != info.base_port:
+        lines.append(
+            f"LOCAL_BASE_PORT={settings.local_base_port} is not used: the embedded target already runs from port "
+            f"{info.base_port}"
+        )
+    if lines:
+        lines.append("`akrida local down` first to start it where they say")
+    return lines
 
 
 def pointed_at(settings: Settings, info: TargetInfo) -> Settings:

@@ -23,6 +23,7 @@ from akrida.report.limit import LimitRecord
 from akrida.report.stats import Failure, StepStats
 from akrida.report.timeline import Timeline, percentile
 from akrida.slo import Gate
+from akrida.target.profile import ProfileSummary
 from akrida.target.samples import (
     CPU_CORES,
     HOST_CPU_PERCENT,
@@ -68,6 +69,13 @@ class BreakingPoint:
     target_sampled: bool = False
     search: LimitRecord | None = None  # FIND_LIMIT's record: its broken step is where it broke
     search_moment: Moment | None = None
+    profiles: list[ProfileSummary] = field(default_factory=list)  # TARGET_PROFILE's recordings of the break
+
+    @property
+    def profile_label(self) -> str:
+        """The label of the recording taken where it broke: the broken search step's, or "break"."""
+        broken = self.search.broken if self.search is not None else None
+        return f"step-{broken.number}" if broken is not None else "break"
 
     @property
     def broke(self) -> Moment | None:
@@ -128,6 +136,14 @@ class BreakingPoint:
             lines += [f"load generator: {cause}" for cause in self.generator_causes]
         else:
             lines.append("load generator: had headroom")
+        for profile in self.profiles:
+            if profile.label != self.profile_label:
+                continue
+            if profile.problem or not profile.top:
+                lines.append(f"profile of {profile.source}: none ({profile.problem or 'no busy samples'})")
+                continue
+            busy = ", ".join(share.line().split(", ")[0] for share in profile.top[:3])
+            lines.append(f"profile of {profile.source} ({profile.seconds:g} s around it): {busy}")
         return lines
 
 

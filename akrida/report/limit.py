@@ -30,6 +30,7 @@ class StepRecord:
     holders: int  # holders the step asked for
     started_at: float
     joined_at: float | None = None  # when every holder of the step had started
+    hold_began: float | None = None  # when its hold window began (after joining and settling)
     window: tuple[float, float] | None = None  # the hold window judged (unix seconds)
     verdict: str = ""  # held, broke, or "" while it runs
     kind: str = ""  # for a broken step: onboarding, holding, outage, out of time

@@ -20,6 +20,7 @@ from akrida.report.target import target_lines
 from akrida.report.timeline import read_timeline
 from akrida.report.windows import MIN_WINDOW_S, SteadyWindow, read_user_counts, steady_state
 from akrida.slo import Gate
+from akrida.target.profile import ProfileSummary, read_profiles
 from akrida.target.samples import TargetRecord, read_samples
 
 MIB = 2**20
@@ -44,6 +45,7 @@ class Findings:
     outages: list[Outage] = field(default_factory=list)
     breaking: BreakingPoint | None = None  # where the run broke, and why
     limit: LimitRecord | None = None  # FIND_LIMIT's search, when the run was one
+    profiles: list[ProfileSummary] = field(default_factory=list)  # TARGET_PROFILE's recordings
     target: TargetRecord | None = None  # the target's side, when it was sampled
     health_samples: list[HealthSample] = field(default_factory=list)
 
@@ -96,6 +98,8 @@ def gather(
     counts = read_user_counts(run_dir)
     limit = read_limit(run_dir)
     breaking = find(timeline, counts, planned_holders, slo or [], failures, health, target, limit)
+    profiles = read_profiles(run_dir)
+    breaking.profiles = profiles
     return Findings(
         steps=read_steps(run_dir),
         failures=failures,
@@ -110,6 +114,7 @@ def gather(
         storm=read_storm(run_dir),
         outages=outages(timeline),
         breaking=breaking,
+        profiles=profiles,
         limit=limit,
         target=target,
         health_samples=health,
@@ -203,6 +208,17 @@ def target_side(findings: Findings) -> list[str]:
     return target_lines(findings.target, findings.health_samples)
 
 
+def profile_lines(findings: Findings) -> list[str]:
+    lines = []
+    for profile in findings.profiles:
+        lines += profile.lines()
+        if profile.svg is not None:
+            lines.append(
+                f"  flame graph: {profile.svg.parent.parent.name}/{profile.svg.parent.name}/{profile.svg.name}"
+            )
+    return lines
+
+
 def health_lines(findings: Findings) -> list[str]:
     h = findings.health
     if not h.samples:
@@ -269,6 +285,8 @@ def render_text(findings: Findings) -> str:
         "the target's side:",
         *(f"  {line}" for line in target_lines(findings.target, findings.health_samples)),
     ]
+    if findings.profiles:
+        lines += ["", "the target's profile:", *(f"  {line}" for line in profile_lines(findings))]
     lines += ["", "load generator:", *(f"  {line}" for line in health_lines(findings))]
     lines += ["", f"verdict: {findings.verdict}"]
     return "\n".join(lines)
@@ -302,6 +320,8 @@ def render_markdown(findings: Findings, manifest: Manifest) -> str:
         "",
         *(f"- {line}" for line in target_lines(findings.target, findings.health_samples)),
     ]
+    if findings.profiles:
+        out += ["", "## The target's profile", "", *(f"- {line}" for line in profile_lines(findings))]
     out += ["", "## Load generator health", "", *(f"- {line}" for line in health_lines(findings))]
     out += ["", "## Charts", ""]
     out += [f"![{name}]({name})" for name in CHARTS]
@@ -343,6 +363,8 @@ def render_html(findings: Findings, manifest: Manifest) -> str:
     if findings.storm or findings.outages:
         sections.append("<h2>Connections to the mediator</h2>" + items(connectivity_lines(findings)))
     sections.append("<h2>The target's side</h2>" + items(target_side(findings)))
+    if findings.profiles:
+        sections.append("<h2>The target's profile</h2>" + items(profile_lines(findings)))
     sections.append("<h2>Load generator health</h2>" + items(health_lines(findings)))
     sections.append("<h2>Charts</h2>" + "".join(f'<p><img src="{name}" alt="{name}"></p>' for name in CHARTS))
     sections.append('<p>Locust\'s own report: <a href="report.html">report.html</a>. '
@@ -365,7 +387,7 @@ def _facts(manifest: Manifest) -> list[tuple[str, str]]:
         ("scenario", manifest.scenario),
         ("holders", f"{manifest.users} {_arriving(manifest)} for {manifest.run_time_s}s"),
         ("started / ended", f"{manifest.started_at} / {manifest.ended_at or 'not ended'}"),
-        ("status", manifest.status),
+        ("status", manifest.abandoned or manifest.status),
         ("target", ", ".join(f"{k}: {v}" for k, v in manifest.target.items()) or "unknown"),
         ("hosts", hosts),
     ]

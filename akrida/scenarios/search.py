@@ -113,6 +113,8 @@ class SearchShape(LoadTestShape):
             self._join(stats, now)
         elif self.phase == "settle" and now - self.phase_began >= SETTLE_S:
             self.phase, self.phase_began, self.before = "hold", now, snapshot(stats)
+            self.step.hold_began = now
+            self._write()  # TARGET_PROFILE schedules the step's profile from this
         elif self.phase == "hold" and now - self.phase_began >= self.step_seconds:
             self._judge_hold(stats, now)
         if self.done:

@@ -52,8 +52,10 @@ def test_a_run_samples_the_mediator_postgresql_and_the_probe_and_its_summary_sho
 def test_a_limit_search_holds_a_step_breaks_the_next_names_it_and_exits_0(target, tmp_path):
     # A criterion this short run can break on purpose: the mediator's ping rate. Three holders pinging
     # every 0.2-0.4 s stay under 11 a second; six do not.
+    # The mediator is profiled over the last 5 s of each step, so the step that broke has its profile.
     result = akrida("run", results=tmp_path, SCENARIO="mediator_ping", USERS="9", SPAWN_RATE="3", RUN_TIME="3m",
-                    WAIT_MIN="0.2", WAIT_MAX="0.4", FIND_LIMIT="3/10s", SLO="rps(ping_mediator) < 11")  # fmt: skip
+                    WAIT_MIN="0.2", WAIT_MAX="0.4", FIND_LIMIT="3/10s", SLO="rps(ping_mediator) < 11",
+                    TARGET_PROFILE="1", TARGET_PROFILE_SECONDS="5")  # fmt: skip
     run_dir = only_run_dir(tmp_path)
     assert result.returncode == 0, describe(result, run_dir)
     record = read_limit(run_dir)
@@ -66,6 +68,12 @@ def test_a_limit_search_holds_a_step_breaks_the_next_names_it_and_exits_0(target
     assert "search: hold limit: 3 holders held within the criterion; 6 did not" in result.stdout
     assert "why, at 6 holders live" in result.stdout
     assert "searching for the limit: 3 more holders a step" in result.stdout
+    profiles = sorted(path.name for path in (run_dir / "target" / "profiles").glob("*.svg"))
+    assert profiles == ["step-1-issuer.svg", "step-1-mediator.svg", "step-2-issuer.svg", "step-2-mediator.svg"]
+    assert (
+        "profile of mediator (5 s around it): " in result.stdout
+        and "## The target's profile" in (run_dir / "summary.md").read_text()
+    )
 
 
 def test_preload_leaves_its_holders_connections_at_the_mediator_before_the_load(target, tmp_path):

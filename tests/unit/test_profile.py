@@ -176,7 +176,7 @@ def test_a_run_profiles_its_target_over_its_last_seconds(tmp_path: Path):
         tmp_path, executor, RUN_TIME="3s", TARGET_PROFILE="1", TARGET_PROFILE_PID=str(os.getpid()),
         TARGET_PROFILE_SECONDS="2",
     )  # fmt: skip
-    assert "target: py-spy will profile target over the run's last 2s" in printed.lines
+    assert "target: py-spy will profile target when the run first breaks and over the run's last 2s" in printed.lines
     [summary] = read_profiles(result.run_dir)
     assert (summary.label, summary.source, summary.pid, summary.seconds) == ("end", "target", os.getpid(), 2)
     assert summary.problem.startswith(f"pid {os.getpid()} is not ACA-Py")  # pytest is not: refused, not fatal
