@@ -308,10 +308,20 @@ def generator_causes(samples: list[HealthSample], at: int) -> list[str]:
     for host in sorted({s.host for s in near}):
         mine = [s for s in near if s.host == host]
         level = statistics.median(s.host_cpu_percent for s in mine)
+        own = statistics.median(s.generator_cpu_percent for s in mine)
         if level >= HOST_CPU_OUT_PERCENT:
-            own = statistics.median(s.generator_cpu_percent for s in mine)
             whose = "Locust and its agents" if own >= level / 2 else "mostly other processes (a target beside it)"
             causes.append(f"host {host} out of CPU ({level:.0f} %; {whose}: Locust and agents {own:.0f} %)")
+            continue
+        # Pinned to fewer cores than the host has (taskset), the generator runs out before the host does.
+        allowed, cores = mine[-1].allowed_cores, mine[-1].host_cores
+        if 0 < allowed < cores:
+            used = own * cores / 100
+            if used >= CEILING_CORES * allowed:
+                causes.append(
+                    f"on {host}, Locust and its agents used {used:.2f} of the {allowed} core(s) they may run on "
+                    "(CPU affinity): out of CPU"
+                )
     return causes
 
 

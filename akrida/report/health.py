@@ -45,6 +45,8 @@ class HealthSample:
     processes: int
     live_holders: int  # holders started or starting in this process's agent hosts
     agent_hosts: int  # live agent (Node) processes
+    host_cores: int = 0  # the host's cores (0: not recorded, a bundle older than it)
+    allowed_cores: int = 0  # the cores this process may run on (CPU affinity, e.g. taskset); 0: not recorded
 
 
 class HealthSampler:
@@ -100,6 +102,8 @@ class HealthSampler:
             processes=len(seen),
             live_holders=self.live_holders(),
             agent_hosts=self.agent_hosts(),
+            host_cores=self.cores,
+            allowed_cores=len(os.sched_getaffinity(0)),
         )
 
 
@@ -139,6 +143,8 @@ def read_health(run_dir: Path) -> list[HealthSample]:
                             # Bundles written before dense hosting called holders "live agents".
                             live_holders=int(row.get("live_holders") or row["live_agents"]),
                             agent_hosts=int(row.get("agent_hosts") or 0),
+                            host_cores=int(row.get("host_cores") or 0),
+                            allowed_cores=int(row.get("allowed_cores") or 0),
                         )
                     )
                 except (KeyError, ValueError):

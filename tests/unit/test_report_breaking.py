@@ -128,3 +128,15 @@ def test_the_generators_host_out_of_cpu_is_named_with_whose_cpu_it_was():
         "host loadhost out of CPU (97 %; mostly other processes (a target beside it): Locust and agents 30 %)"
     ]
     assert any(line.startswith("target side: not sampled") for line in point.lines())
+
+
+def test_a_generator_pinned_to_one_core_of_two_is_out_of_cpu_though_the_host_is_not():
+    # taskset -c 1 akrida run: Locust and agents at 48 % of a 2-core host is all of their one core.
+    pinned = [HealthSample(T0 + s, "loadhost", 70.0, 48.0, 0, 0, 0, 1, 100, 1, 2, 1) for s in range(0, 120, 3)]
+    gates = parse_gates("p95(ping_mediator) < 500ms")
+    point = find(steady_then_slow(), ramp(), 200, gates, [], pinned, None)
+    assert point.generator_causes == [
+        "on loadhost, Locust and its agents used 0.96 of the 1 core(s) they may run on (CPU affinity): out of CPU"
+    ]
+    unpinned = [HealthSample(T0 + s, "loadhost", 70.0, 48.0, 0, 0, 0, 1, 100, 1, 2, 2) for s in range(0, 120, 3)]
+    assert find(steady_then_slow(), ramp(), 200, gates, [], unpinned, None).generator_causes == []
