@@ -18,3 +18,5 @@ LOCAL_STATE_DIR = Path(os.environ.get("AKRIDA_LOCAL_STATE_DIR") or STATE_DIR / "
 LOCUSTFILES = ROOT / "locustfiles"
 # The run folder of a Locust process started by `akrida run`: agent logs, health and delivery go there.
 RUN_DIR_VARIABLE = "AKRIDA_RUN_DIR"
+# The pid of the `akrida run` that started a Locust process: Locust quits when it is no longer its parent.
+PARENT_PID_VARIABLE = "AKRIDA_PARENT_PID"

@@ -96,7 +96,14 @@ class LocalExecutor:
             progress(f"Locust web UI: http://127.0.0.1:{settings.ui_port} (Ctrl-C to end)")
         else:
             progress(f"running {settings.scenario}: {describe_load(settings)}")
-        process = subprocess.Popen(locust_command(settings, run_dir), env=environment, cwd=str(paths.ROOT))
+        # Locust leads a process group of its own, which akrida ends whatever way it leaves this method
+        # (a Ctrl-C or SIGTERM reaches akrida, which stops Locust in order: see _stop). Killed outright,
+        # akrida can do nothing: Locust watches that akrida is still its parent (PARENT_PID_VARIABLE,
+        # akrida.scenarios.hooks) and quits when it is not; its agents watch Locust the same way.
+        environment[paths.PARENT_PID_VARIABLE] = str(os.getpid())
+        process = subprocess.Popen(
+            locust_command(settings, run_dir), env=environment, cwd=str(paths.ROOT), start_new_session=True
+        )
         started = time.monotonic()
         try:
             returncode = _wait_with_progress(process, settings, run_dir, progress)
@@ -107,6 +114,8 @@ class LocalExecutor:
                 return Execution(complete=True)
             progress("akrida: interrupted", file=sys.stderr)
             return Execution(complete=False, code=ExitCode.INTERRUPTED)
+        finally:
+            _kill_group(process)
         if returncode not in LOCUST_FINISHED or not locust_ran_its_course(run_dir):
             progress(
                 f"akrida: Locust crashed (exit code {returncode}); its error is above and in {run_dir / 'locust.log'}",
@@ -147,10 +156,18 @@ def _wait_with_progress(process: subprocess.Popen, settings: Settings, run_dir: 
                 progress(line)
 
 
+def _kill_group(process: subprocess.Popen) -> None:
+    """Kills what is left of Locust's process group: nothing after a clean end, everything after a bug."""
+    if process.poll() is None:
+        _stop(process)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
 def _stop(process: subprocess.Popen) -> None:
     """Stops Locust as Ctrl-C would, so that it stops its users and writes its files.
 
-    In a terminal Locust got the same SIGINT; after a SIGTERM to akrida alone it got nothing.
+    Locust leads its own process group, so a Ctrl-C in the terminal reaches akrida alone, which passes it on.
     """
     with contextlib.suppress(ProcessLookupError):
         process.send_signal(signal.SIGINT)

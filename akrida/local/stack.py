@@ -13,10 +13,11 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import requests
 
-from akrida import paths
+from akrida import owner, paths
 from akrida.controllers import AcapyAdmin
 from akrida.local import acapy
 from akrida.local.errors import LocalTargetError
@@ -57,6 +58,10 @@ class TargetInfo:
     tails_pid: int = 0
     # Each ACA-Py's wallet key, so that one can be restarted on its own wallet (restart_mediator).
     wallet_keys: dict[str, str] = field(default_factory=dict, repr=False)
+    # Whose target it is: empty for `akrida local up` (the user's, kept between runs); a run's own
+    # records that run's process and folder (akrida.owner), so that a target left behind by a run that
+    # was killed outright is recognised as such, stopped, and never adopted as the user's.
+    owner: dict[str, Any] = field(default_factory=dict)
 
     def as_environment(self) -> dict[str, str]:
         """Settings that point a run at this target."""
@@ -75,10 +80,13 @@ class TargetInfo:
 
 
 class LocalTarget:
-    def __init__(self, host: str = "127.0.0.1", base_port: int = 8100, ledger: bool = False):
+    def __init__(
+        self, host: str = "127.0.0.1", base_port: int = 8100, ledger: bool = False, owner: dict[str, Any] | None = None
+    ):
         self.host = host
         self.base_port = base_port
         self.ledger = ledger
+        self.owner = owner or {}  # a run's own target: akrida.owner.this_process(run_dir=…)
 
     def port(self, offset: int) -> int:
         return self.base_port + offset
@@ -132,6 +140,7 @@ class LocalTarget:
                 genesis_file=str(genesis_file or ""),
                 ledger_pids=ledger_pids,
                 wallet_keys=wallet_keys,
+                owner=self.owner,
             )
         except BaseException:
             # Nothing records this start yet, so `down` could not find what it started: stop it here.
@@ -169,7 +178,7 @@ class LocalTarget:
         progress(f"embedded target: starting the local Indy ledger ({NODES} nodes on {self.host}:9701-9708)")
         pids = pool.start(log_dir)
         partial = TargetInfo("", "", "", "", self.host, self.base_port, {}, str(log_dir), time.time(),
-                             str(pool.genesis_file), pids)  # fmt: skip
+                             str(pool.genesis_file), pids, owner=self.owner)  # fmt: skip
         # Recorded at each step, so that a failed start can still be cleaned up by `down`.
         self._write_state(partial)
         pids.append(_start_tails_server(self.host, self.port(TAILS), log_dir))
@@ -318,6 +327,27 @@ class LocalTarget:
         return state
 
     @staticmethod
+    def orphan() -> TargetInfo | None:
+        """What the state file records of a run's own target whose run is gone (killed outright, so it
+        never stopped it), running or half-stopped; None when there is none."""
+        state = _read_state()
+        if state is None or not state.owner or not owner.gone(state.owner):
+            return None
+        return state
+
+    def stop_orphan(self, progress=print) -> TargetInfo | None:
+        """Stops a run's own target that its run left behind, naming both; returns what was stopped."""
+        state = self.orphan()
+        if state is None:
+            return None
+        progress(
+            f"embedded target: on {state.host}:{state.base_port}, started by {owner.describe(state.owner)}, which "
+            "is gone (killed before it could stop it): stopping it"
+        )
+        self.down(progress=progress)
+        return state
+
+    @staticmethod
     def status() -> dict:
         state = _read_state()
         if state is None:
@@ -335,6 +365,11 @@ class LocalTarget:
             "mediator_admin_url": state.mediator_admin_url,
             "log_dir": state.log_dir,
             "genesis_file": state.genesis_file or None,
+            "owner": (
+                ("gone: " if owner.gone(state.owner) else "") + owner.describe(state.owner)
+                if state.owner
+                else "akrida local up"
+            ),
         }
 
     def _write_state(self, info: TargetInfo) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from akrida.report import charts
 from akrida.report.errors import BundleError
 from akrida.report.gates import evaluate
-from akrida.report.manifest import Manifest, now
+from akrida.report.manifest import Manifest, mark_if_abandoned, now
 from akrida.report.progress import HISTORY_FILE
 from akrida.report.summary import Findings, gather, render_html, render_markdown
 from akrida.report.windows import planned_levels
@@ -25,7 +25,8 @@ SUMMARY_HTML = "summary.html"
 def finish(run_dir: Path, manifest: Manifest, complete: bool) -> Findings:
     """Evaluates the gates, draws the charts, writes summary.md, summary.html and manifest.json."""
     manifest.ended_at = manifest.ended_at or now()
-    manifest.status = "complete" if complete else "incomplete"
+    if manifest.status != "abandoned":  # a run found killed stays so named when its report is rebuilt
+        manifest.status = "complete" if complete else "incomplete"
     gates = parse_gates(manifest.config.get("SLO", ""))
     findings = gather(
         run_dir,
@@ -57,6 +58,8 @@ def rebuild(run_dir: Path) -> Findings:
         manifest = Manifest.read(run_dir)
     except (OSError, ValueError, TypeError) as error:
         raise BundleError(f"{run_dir / 'manifest.json'} is not a readable manifest ({error})") from None
+    if mark_if_abandoned(run_dir, "`akrida report`") is not None:
+        manifest = Manifest.read(run_dir)
     try:
         return finish(run_dir, manifest, complete=manifest.status == "complete")
     except (ValueError, KeyError, TypeError) as error:

@@ -15,7 +15,7 @@ from typing import Any
 
 import psutil
 
-from akrida import __version__, paths
+from akrida import __version__, owner, paths
 
 MANIFEST_FILE = "manifest.json"
 
@@ -29,7 +29,7 @@ class Manifest:
     run_time_s: int
     started_at: str
     ended_at: str | None = None
-    status: str = "running"  # running, complete, incomplete
+    status: str = "running"  # running, complete, incomplete, abandoned (its process was killed outright)
     exit_code: int | None = None
     verdict: str | None = None
     target: dict[str, Any] = field(default_factory=dict)
@@ -38,6 +38,10 @@ class Manifest:
     config: dict[str, str] = field(default_factory=dict)  # redacted
     gates: list[dict[str, Any]] = field(default_factory=list)
     limit: dict[str, Any] | None = None  # FIND_LIMIT's answer (akrida/report/limit.py)
+    # The akrida process that carries the run out (akrida.owner), so that a later one can tell a run
+    # still going from one killed outright; and, once it is found gone, the line that says so.
+    owner: dict[str, Any] = field(default_factory=dict)
+    abandoned: str | None = None
 
     def write(self, run_dir: Path) -> Path:
         path = run_dir / MANIFEST_FILE
@@ -49,6 +53,43 @@ class Manifest:
     @classmethod
     def read(cls, run_dir: Path) -> Manifest:
         return cls(**json.loads((run_dir / MANIFEST_FILE).read_text()))
+
+
+def mark_if_abandoned(run_dir: Path, found_by: str) -> str | None:
+    """Marks the run of `run_dir` `abandoned` when its manifest says `running` but the process that
+    owned it is gone; returns the line that says so (also kept in the manifest), or None."""
+    try:
+        manifest = Manifest.read(run_dir)
+    except (OSError, ValueError, TypeError):
+        return None
+    if manifest.status != "running" or not owner.gone(manifest.owner):
+        return None
+    manifest.status = "abandoned"
+    manifest.abandoned = (
+        f"abandoned: its akrida process (pid {manifest.owner.get('pid')}) was gone when {found_by} looked at "
+        f"{now()}; it was killed before it could finish (kill -9, a lost terminal, out of memory): its figures "
+        "stop where it stopped"
+    )
+    manifest.write(run_dir)
+    return manifest.abandoned
+
+
+MOST_RUNS_EXAMINED = 1000  # the newest run folders a run looks at for abandoned ones (bounded work)
+
+
+def mark_abandoned_runs(results_dir: Path, found_by: str) -> list[tuple[Path, str]]:
+    """Every run under `results_dir` (the newest MOST_RUNS_EXAMINED) that says `running` though its
+    process is gone, marked `abandoned`; with the line said of each."""
+    try:
+        folders = sorted((path for path in results_dir.iterdir() if path.is_dir()), reverse=True)
+    except OSError:
+        return []
+    marked = []
+    for run_dir in folders[:MOST_RUNS_EXAMINED]:
+        line = mark_if_abandoned(run_dir, found_by)
+        if line is not None:
+            marked.append((run_dir, line))
+    return marked
 
 
 def now() -> str:

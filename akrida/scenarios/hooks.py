@@ -6,7 +6,9 @@ Imported by every scenario module so that `locust -f locustfiles/<scenario>.py` 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import signal
 import time
 
 import gevent
@@ -14,6 +16,7 @@ from locust import events
 from locust.env import Environment
 from locust.runners import MasterRunner
 
+from akrida import paths
 from akrida.redact import protect_output
 from akrida.report.health import INTERVAL_SECONDS, HealthLog, HealthSampler
 from akrida.report.stats import write_locust_exit
@@ -51,6 +54,54 @@ def _start_health_sampling(environment: Environment, **_kwargs) -> None:
         live_holders=lambda: current().hosts.live_holders, agent_hosts=lambda: current().hosts.live_hosts
     )
     _sampler = gevent.spawn(_sample_forever, HealthLog(run_dir), sampler)
+
+
+PARENT_CHECK_S = 1.0  # how often a Locust process started by `akrida run` checks that akrida is its parent
+# Once akrida is gone, how long Locust gets to stop its holders and write its files before the kernel
+# ends it (SIGALRM's default action: it works even if the gevent loop is stuck).
+ORPHAN_EXIT_S = 60
+
+
+@events.init.add_listener
+def _quit_with_akrida(environment: Environment, **_kwargs) -> None:
+    parent = os.environ.get(paths.PARENT_PID_VARIABLE, "")
+    if parent.isdigit():  # started by `akrida run` (a plain `locust -f` has no akrida to outlive)
+        gevent.spawn(_quit_when_orphaned, int(parent))
+
+
+def _quit_when_orphaned(parent: int) -> None:
+    """A `kill -9` of akrida runs none of its clean-up: Locust, a process group of its own, would go on
+    loading the target under parent 1. It notices that akrida is no longer its parent and quits as on
+    SIGTERM (users stopped, agents closed, files written), within ORPHAN_EXIT_S at most."""
+    while os.getppid() == parent:
+        gevent.sleep(PARENT_CHECK_S)
+    logging.getLogger(__name__).error("akrida (pid %d) is gone: stopping the holders and quitting", parent)
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    signal.alarm(ORPHAN_EXIT_S)
+    _stop_as_on_ctrl_c(signal.SIGTERM, None)
+
+
+_stopping = False
+
+
+def _stop_as_on_ctrl_c(_signum: int, _frame: object) -> None:
+    """SIGTERM ends Locust as Ctrl-C does: KeyboardInterrupt in its main greenlet, where Locust writes
+    its report and shuts down. Locust's own SIGTERM handler calls sys.exit() from a signal greenlet,
+    which gevent prints as a `SystemExit` traceback. A second signal while stopping changes nothing."""
+    global _stopping
+    if _stopping:
+        return
+    _stopping = True
+    hub = gevent.get_hub()
+    main = hub.parent  # the main greenlet, waiting in Locust's main()
+    if main is not None and not main.dead:
+        hub.loop.run_callback(main.throw, KeyboardInterrupt)
+
+
+@events.init.add_listener
+def _quiet_sigterm(**_kwargs) -> None:
+    # Locust installs its SIGTERM handler after `init`; this greenlet runs once it has, and replaces it.
+    gevent.spawn(signal.signal, signal.SIGTERM, _stop_as_on_ctrl_c)
 
 
 @events.init.add_listener
