@@ -44,6 +44,7 @@ HOST_CPU_OUT_PERCENT = SATURATED_CPU_PERCENT
 CONNECTIONS_OUT_SHARE = 0.9  # of max_connections
 MEMORY_OUT_BYTES = 256 * 2**20
 PROBE_STALLED_MS = 500.0
+IDLE_PROFILE_SHARE = 0.99  # a process this idle at the break has nothing to show in its top functions
 COUNT_GATES = ("failures", "requests")  # whole-run counts: not judged on a stretch of seconds
 MIB = 2**20
 
@@ -70,6 +71,12 @@ class BreakingPoint:
     search: LimitRecord | None = None  # FIND_LIMIT's record: its broken step is where it broke
     search_moment: Moment | None = None
     profiles: list[ProfileSummary] = field(default_factory=list)  # TARGET_PROFILE's recordings of the break
+
+    @property
+    def generators_limit(self) -> bool:
+        """It broke with the generator out of CPU and nothing out on the target's side: what was found
+        is the load generator's limit, not the target's."""
+        return self.broke is not None and bool(self.generator_causes) and not self.target_causes
 
     @property
     def profile_label(self) -> str:
@@ -141,6 +148,9 @@ class BreakingPoint:
                 continue
             if profile.problem or not profile.top:
                 lines.append(f"profile of {profile.source}: none ({profile.problem or 'no busy samples'})")
+                continue
+            if profile.idle_share >= IDLE_PROFILE_SHARE:
+                lines.append(f"profile of {profile.source}: idle {profile.idle_share:.0%}")
                 continue
             busy = ", ".join(share.line().split(", ")[0] for share in profile.top[:3])
             lines.append(f"profile of {profile.source} ({profile.seconds:g} s around it): {busy}")

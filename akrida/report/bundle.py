@@ -28,14 +28,9 @@ def finish(run_dir: Path, manifest: Manifest, complete: bool) -> Findings:
     if manifest.status != "abandoned":  # a run found killed stays so named when its report is rebuilt
         manifest.status = "complete" if complete else "incomplete"
     gates = parse_gates(manifest.config.get("SLO", ""))
-    findings = gather(
-        run_dir,
-        [],
-        complete,
-        planned_levels(manifest.config, manifest.users),
-        slo=gates,
-        planned_holders=manifest.users,
-    )
+    # A search's steps are its windows (limit.json); USERS is only its ceiling, never meant to be held.
+    levels = frozenset() if manifest.config.get("FIND_LIMIT") else planned_levels(manifest.config, manifest.users)
+    findings = gather(run_dir, [], complete, levels, slo=gates, planned_holders=manifest.users)
     if findings.limit is not None or manifest.config.get("FIND_LIMIT"):
         # A search's SLO is its criterion, judged step by step (limit.json), not a gate of the whole run.
         manifest.limit = findings.limit.summary() if findings.limit is not None else {"found": False, "ended": ""}

@@ -74,7 +74,9 @@ class Findings:
             verdict = "NO DATA"
         else:
             verdict = "FAIL" if self.target_failures or self.harness_failures else "PASS"
-        if self.health.saturated_by_generator:
+        if self.breaking is not None and self.breaking.generators_limit:
+            verdict += " (the load generator's limit, not the target's: it ran out of CPU where it broke)"
+        elif self.health.saturated_by_generator:
             verdict += " (not a valid measurement of the target: the load generator saturated)"
         elif self.health.saturated:
             verdict += " (not a valid measurement of the target: the generator's host ran out of CPU)"

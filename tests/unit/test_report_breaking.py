@@ -140,3 +140,17 @@ def test_a_generator_pinned_to_one_core_of_two_is_out_of_cpu_though_the_host_is_
     ]
     unpinned = [HealthSample(T0 + s, "loadhost", 70.0, 48.0, 0, 0, 0, 1, 100, 1, 2, 2) for s in range(0, 120, 3)]
     assert find(steady_then_slow(), ramp(), 200, gates, [], unpinned, None).generator_causes == []
+
+
+def test_a_break_where_only_the_generator_ran_out_is_the_generators_limit_in_the_verdict(tmp_path):
+    from akrida.report.summary import gather
+
+    pinned = [HealthSample(T0 + s, "loadhost", 70.0, 48.0, 0, 0, 0, 1, 100, 1, 2, 1) for s in range(0, 120, 3)]
+    point = find(steady_then_slow(), ramp(), 200, parse_gates("p95(ping_mediator) < 500ms"), [], pinned, None)
+    assert point.generators_limit
+    findings = gather(tmp_path, [], complete=True)
+    findings.breaking, findings.steps = point, []
+    assert findings.verdict.endswith("(the load generator's limit, not the target's: it ran out of CPU where it broke)")
+    target = record(mediator__main_thread_cpu_cores=flat(0.97))
+    point = find(steady_then_slow(), ramp(), 200, parse_gates("p95(ping_mediator) < 500ms"), [], pinned, target)
+    assert not point.generators_limit  # the target had run out too: not the generator's alone
