@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
 import sys
 import tempfile
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from akrida.cluster.state import Cluster
 from akrida.controllers import issuer_for
 from akrida.execute.local import LocalExecutor
 from akrida.exits import ExitCode, for_error
-from akrida.lifecycle import Run, pointed_at
+from akrida.lifecycle import Run, ignored_local_settings, pointed_at
 from akrida.local.errors import LocalTargetError
 from akrida.local.stack import LocalTarget, bootstrap_anoncreds
 from akrida.preflight import check_target
@@ -28,6 +30,11 @@ from akrida.report import bundle, compare
 from akrida.report.summary import render_text
 from akrida.settings import SECRET_VARIABLES, Settings, SettingsError, read_env_file
 from akrida.settings import table as settings_table
+
+# Where `akrida check`'s probe holders log: a folder per check, removed unless its probe failed; of
+# those, only the newest KEPT_PROBE_DIRS stay (they used to pile up in /tmp, one per check).
+CHECK_PROBE_DIRS = paths.STATE_DIR / "check"
+KEPT_PROBE_DIRS = 3
 
 # Command-line options of `akrida run` and the settings they override.
 RUN_OPTIONS = {
@@ -183,14 +190,29 @@ def _check(arguments: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return ExitCode.TARGET_UNREACHABLE
+        for line in ignored_local_settings(settings, info):
+            print(f"akrida: {line}", file=sys.stderr)
         settings = pointed_at(settings, info)
-    else:  # holders take mediation as a run's would; their agent's log stays in a folder of its own
-        probe_dir = Path(tempfile.mkdtemp(prefix="akrida-check-"))
-    for line in check_target(settings, probe_dir).lines:
-        print(f"check: {line}")
-    if probe_dir is not None:
-        shutil.rmtree(probe_dir, ignore_errors=True)  # kept only when a probe failed: its log says why
+    else:  # holders take mediation as a run's would; their agent's log goes to a folder of its own
+        probe_dir = _new_probe_dir()
+    passed = False
+    try:
+        for line in check_target(settings, probe_dir).lines:
+            print(f"check: {line}")
+        passed = True
+    finally:
+        # Kept only when a probe failed and left a log, which the message names (the newest few).
+        if probe_dir is not None and (passed or not any(probe_dir.rglob("*.log"))):
+            shutil.rmtree(probe_dir, ignore_errors=True)
     return ExitCode.OK
+
+
+def _new_probe_dir() -> Path:
+    CHECK_PROBE_DIRS.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):  # another check may be pruning at the same time
+        for old in sorted(CHECK_PROBE_DIRS.iterdir(), key=lambda path: path.stat().st_mtime)[:-KEPT_PROBE_DIRS]:
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), dir=CHECK_PROBE_DIRS))
 
 
 def _run_dir(arguments: argparse.Namespace, run: str) -> Path:
@@ -231,6 +253,7 @@ def _settings_table(_arguments: argparse.Namespace) -> int:
 def _local_up(arguments: argparse.Namespace) -> int:
     settings = _settings(arguments)
     target = LocalTarget(settings.local_host, settings.local_base_port, ledger=arguments.ledger)
+    target.stop_orphan()  # a killed run's own target, never taken for the user's
     info = target.up(paths.LOCAL_STATE_DIR / "logs")
     print(f"mediator invitation (MEDIATION_URL): {info.mediation_url[:60]}…")
     print(f"issuer admin API (ISSUER_URL):      {info.issuer_admin_url}")

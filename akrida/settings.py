@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
@@ -21,6 +22,7 @@ from dotenv.parser import parse_stream
 
 from akrida.catalog import KNOWN_NETWORKS
 from akrida.catalog import SCENARIOS as _SCENARIOS
+from akrida.cloud_metadata import metadata_host
 from akrida.parsers import (
     MAX_DURATION_S,
     InvalidValue,
@@ -60,6 +62,7 @@ CREDENTIAL_FORMATS = ("ld_proof", "indy")
 CLOUDS = ("lab", "aws")
 ISSUER_TYPES = ("acapy_v2", "acapy")
 HOLDER_WALLET_MODES = ("fresh", "keep")
+LOCAL_PORT_SPAN = 10  # ports the embedded target takes from LOCAL_BASE_PORT (akrida.local.stack.PORT_SPAN)
 PICKUP_STRATEGIES = ("implicit", "pickup_v1", "pickup_v2", "pickup_v2_live", "none")
 AGENT_LOG_LEVELS = ("test", "trace", "debug", "info", "warn", "error", "fatal", "off")
 REDACTED = "***"
@@ -384,7 +387,7 @@ class Settings:
     local_base_port: int = setting(
         "LOCAL_BASE_PORT",
         integer(1024, 65000),
-        "First of the ports the embedded target uses (it takes 10 from here).",
+        f"First of the ports the embedded target uses (it takes {LOCAL_PORT_SPAN} from here).",
         default=8100,
     )
     mediator_invitations: int = setting(
@@ -578,6 +581,7 @@ class Settings:
                 f"LOCAL_HOST={self.local_host} would open the embedded target's admin APIs on every interface: "
                 "give one address, such as 127.0.0.1"
             )
+        problems.extend(self._address_problems())
         problems.extend(self._load_shape_problems())
         problems.extend(self._storm_problems())
         problems.extend(self._target_metrics_problems())
@@ -586,6 +590,26 @@ class Settings:
             problems.append("ISSUE_WEIGHT and PRESENT_WEIGHT are both 0: give at least one a positive weight")
         if _SCENARIOS[self.scenario].needs_mediator and not self.with_mediation:
             problems.append(f"SCENARIO={self.scenario} needs WITH_MEDIATION=true")
+        return problems
+
+    def _address_problems(self) -> list[str]:
+        """Targets that are no target (a cloud metadata service), and a web UI on the embedded target's ports."""
+        problems = []
+        for name, urls in (("ISSUER_URL", (self.issuer_url,)), ("MEDIATION_URL", self.mediation_urls)):
+            for url in urls:
+                host = metadata_host(url) if url else None
+                if host is not None and host.lower() not in {allowed.lower() for allowed in self.egress_allow}:
+                    problems.append(
+                        f"{name} points at {host}, a cloud metadata service (it hands out this machine's "
+                        f"credentials), not a target; nothing was sent to it: correct {name}, or name {host} in "
+                        "EGRESS_ALLOW if you really mean to load it"
+                    )
+        first, last = self.local_base_port, self.local_base_port + LOCAL_PORT_SPAN - 1
+        if self.ui and self.uses_embedded_target and first <= self.ui_port <= last:
+            problems.append(
+                f"UI_PORT={self.ui_port} is one of the embedded target's ports ({first}-{last}, from LOCAL_BASE_PORT): "
+                "choose another UI_PORT or LOCAL_BASE_PORT"
+            )
         return problems
 
     def _profile_problems(self) -> list[str]:
@@ -764,21 +788,43 @@ def _genesis_file_problems(path: Path) -> list[str]:
 def read_env_file(path: Path) -> dict[str, str]:
     """The variables of a .env file. A line that cannot be read, or a file that is not UTF-8, is a
     SettingsError naming it: silently keeping defaults would run a test the user did not ask for."""
+    if _is_dev_null(path):
+        return {}  # `--env-file /dev/null`: no settings file
     try:
+        kind = _file_kind(path.stat().st_mode)
+        if kind is not None:  # reading a FIFO waits for a writer forever; a directory or device is no .env
+            raise SettingsError([f"{path}: a {kind}, not a regular file: give a file of NAME=VALUE lines"])
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as error:
         raise SettingsError([f"{path}: not UTF-8 text (byte {error.start}): save it as UTF-8"]) from None
     except OSError as error:
         raise SettingsError([f"{path}: cannot read it ({error.strerror})"]) from None
-    problems = [
-        f"{path} line {binding.original.line}: cannot read {binding.original.string.strip()[:80]!r}: "
-        "expected NAME=VALUE (quote values with spaces or #)"
-        for binding in parse_stream(io.StringIO(text))
-        if binding.error
-    ]
+    problems: list[tuple[int, str]] = []
+    for binding in parse_stream(io.StringIO(text)):
+        line, shown = binding.original.line, binding.original.string.strip()[:80]
+        if binding.error:
+            problems.append((line, f"cannot read {shown!r}: expected NAME=VALUE (quote values with spaces or #)"))
+        elif binding.key is not None and binding.value is None:  # a bare NAME, which dotenv drops in silence
+            problems.append((line, f"{shown!r} has no '=': expected NAME=VALUE (NAME= for an empty value)"))
     if problems:
-        raise SettingsError(problems)
+        raise SettingsError([f"{path} line {line}: {problem}" for line, problem in problems])
     return {key: value for key, value in dotenv_values(stream=io.StringIO(text)).items() if value is not None}
+
+
+def _is_dev_null(path: Path) -> bool:
+    try:
+        return os.path.samefile(path, os.devnull)
+    except OSError:
+        return False
+
+
+def _file_kind(mode: int) -> str | None:
+    """What a path that is not a regular file is, in words; None for a regular file."""
+    for test, kind in ((stat.S_ISFIFO, "FIFO (named pipe)"), (stat.S_ISDIR, "directory"), (stat.S_ISSOCK, "socket"),
+                       (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device")):  # fmt: skip
+        if test(mode):
+            return kind
+    return None
 
 
 def table() -> str:
