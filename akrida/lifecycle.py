@@ -35,7 +35,7 @@ from akrida.target.embedded import embedded_pollers
 from akrida.target.exporters import exporter_pollers
 from akrida.target.profile import Profiler, ScheduledProfile
 from akrida.target.prometheus import read_prometheus
-from akrida.target.recorder import Recorder
+from akrida.target.recorder import Poller, Recorder
 from akrida.target.triggers import ProfileTrigger
 
 KEEP_NEEDS_A_LASTING_MEDIATOR = (
@@ -234,7 +234,11 @@ class Run:
 
     def _watch_target(self, run_dir: Path) -> Recorder | None:
         """Starts sampling the target's side beside the load (target/samples.csv), where it can be seen."""
-        pollers, problems = embedded_pollers(self.target_info) if self.target_info is not None else ([], [])
+        pollers: list[Poller] = []
+        problems: list[str] = []
+        if self.target_info is not None:
+            # A local run's load shares this machine with the embedded target.
+            pollers, problems = embedded_pollers(self.target_info, shared_with_load=self.executor.role == "generator")
         pollers += exporter_pollers(self.settings.target_metrics)  # TARGET_METRICS, embedded target or not
         if not pollers:
             return None

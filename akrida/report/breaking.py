@@ -45,6 +45,7 @@ CONNECTIONS_OUT_SHARE = 0.9  # of max_connections
 MEMORY_OUT_BYTES = 256 * 2**20
 PROBE_STALLED_MS = 500.0
 IDLE_PROFILE_SHARE = 0.99  # a process this idle at the break has nothing to show in its top functions
+SUSTAINED_S = 30  # a breach is where it broke when the SLO stays broken this long after it
 COUNT_GATES = ("failures", "requests")  # whole-run counts: not judged on a stretch of seconds
 MIB = 2**20
 
@@ -64,6 +65,7 @@ class BreakingPoint:
     has_slo: bool
     first_failure: Moment | None = None
     first_breach: Moment | None = None
+    sustained: Moment | None = None  # the first breach that lasted SUSTAINED_S
     target_causes: list[str] = field(default_factory=list)
     generator_causes: list[str] = field(default_factory=list)
     target_busiest: str = ""  # named when no target resource had run out
@@ -91,7 +93,7 @@ class BreakingPoint:
         if self.search is not None:
             return self.search_moment
         if self.has_slo:
-            return self.first_breach or None
+            return self.sustained
         return self.first_failure
 
     def lines(self) -> list[str]:
@@ -106,14 +108,18 @@ class BreakingPoint:
             )
             held = f"held {reached} holders {'within the SLO' if self.has_slo else 'with no failure of the target'}"
             lines = [held[0].upper() + held[1:]]
+            if self.has_slo and self.first_breach is not None:
+                lines.append(f"first SLO breach (not sustained for {SUSTAINED_S}s): {describe(self.first_breach)}")
             if self.has_slo and self.first_failure is not None:
                 lines.append(f"first failure (within the SLO): {describe(self.first_failure)}")
             return lines
         lines = []
         if self.first_failure is not None:
             lines.append(f"first failure: {describe(self.first_failure)}")
-        if self.has_slo:
-            lines.append(f"first SLO breach: {describe(self.first_breach) if self.first_breach else 'none'}")
+        if self.has_slo and self.first_breach is not None:
+            lines.append(f"first SLO breach: {describe(self.first_breach)}")
+            if self.first_breach != self.sustained and self.sustained is not None:
+                lines.append(f"first breach sustained for {SUSTAINED_S}s: {describe(self.sustained)}")
         lines.append(f"it broke at {moment.holders} holders live, {moment.into_s}s into the run")
         return lines + self._why()
 
@@ -235,20 +241,34 @@ def stretch_steps(seconds: dict[int, Second], first: int, last: int) -> list[Ste
 _COLUMNS = ("50%", "66%", "75%", "80%", "90%", "95%", "98%", "99%")
 
 
-def first_breach(timeline: Timeline, holders: Holders, gates: list[Gate]) -> Moment | None:
-    """The end of the first BREACH_WINDOW_S stretch whose figures breach a gate."""
+def breaches(timeline: Timeline, holders: Holders, gates: list[Gate]) -> list[tuple[int, Moment | None]]:
+    """Each BREACH_WINDOW_S stretch, by its last second, with the breach it shows (None: it held)."""
     judged = [gate for gate in gates if gate.metric not in COUNT_GATES]
     seconds = by_second(timeline)
     if not judged or not seconds:
-        return None
+        return []
+    stretches: list[tuple[int, Moment | None]] = []
     for last in range(min(seconds) + BREACH_WINDOW_S - 1, max(seconds) + 1):
         steps = stretch_steps(seconds, last - BREACH_WINDOW_S + 1, last)
         # A gate on a step that ran no request in the stretch says nothing about it.
         results = [r for r in evaluate(judged, steps, BREACH_WINDOW_S) if r.measured is not None]
         broken = [r for r in results if not r.passed]
-        if broken:
-            what = "; ".join(f"{r.line().removeprefix('FAIL  ')} over {BREACH_WINDOW_S}s" for r in broken)
-            return Moment(last, last - holders.start, holders.at(last), what)
+        what = "; ".join(f"{r.line().removeprefix('FAIL  ')} over {BREACH_WINDOW_S}s" for r in broken)
+        stretches.append((last, Moment(last, last - holders.start, holders.at(last), what) if broken else None))
+    return stretches
+
+
+def first_breach(timeline: Timeline, holders: Holders, gates: list[Gate]) -> Moment | None:
+    """The end of the first BREACH_WINDOW_S stretch whose figures breach a gate."""
+    return next((moment for _last, moment in breaches(timeline, holders, gates) if moment), None)
+
+
+def sustained_breach(stretches: list[tuple[int, Moment | None]]) -> Moment | None:
+    """The first breach from which every stretch of the next SUSTAINED_S (or to the run's end) breaches
+    too: where the run broke, rather than a passing spike (a ramp's first seconds, a pause)."""
+    for index, (_last, moment) in enumerate(stretches):
+        if moment is not None and all(later for _l, later in stretches[index : index + SUSTAINED_S]):
+            return moment
     return None
 
 
@@ -276,12 +296,14 @@ def target_causes(record: TargetRecord, at: int) -> tuple[list[str], str]:
         elif whole:
             busiest.append((statistics.median(whole) / 2, f"{source} at {statistics.median(whole):.2f} cores"))
         host = _around(record.get(source, HOST_CPU_PERCENT), at)
+        shared = source in record.sources and record.sources[source].shared_with_load
         if host:
             level = statistics.median(host)
             words = f"{source} CPU at {level:.0f} %"
-            if level >= HOST_CPU_OUT_PERCENT:
+            # A host shared with the load is judged on the generator's side (its health samples).
+            if level >= HOST_CPU_OUT_PERCENT and not shared:
                 causes.append(f"{words} (out of CPU)")
-            busiest.append((level / 100, words))
+            busiest.append((level / 100, words + (", with the load on it" if shared else "")))
         memory = _around(record.get(source, HOST_MEMORY_AVAILABLE_BYTES), at)
         if memory and min(memory) < MEMORY_OUT_BYTES:
             causes.append(f"{source} nearly out of memory ({min(memory) / MIB:.0f} MiB available)")
@@ -356,7 +378,10 @@ def find(
         return point
     if timeline is not None:
         point.first_failure = first_failure(timeline, holders, failures)
-        point.first_breach = first_breach(timeline, holders, gates) if gates and search is None else None
+        if gates and search is None:
+            stretches = breaches(timeline, holders, gates)
+            point.first_breach = next((moment for _last, moment in stretches if moment), None)
+            point.sustained = sustained_breach(stretches)
     moment = point.broke
     if moment is None:
         return point

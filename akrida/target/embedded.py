@@ -49,9 +49,10 @@ def postgres_pid(database: LocalPostgres) -> int | None:
         return None
 
 
-def embedded_pollers(info: TargetInfo) -> tuple[list[Poller], list[str]]:
-    """The pollers of a running embedded target, and the problems of those that could not be made."""
-    pollers: list[Poller] = [host_poller()]
+def embedded_pollers(info: TargetInfo, shared_with_load: bool = False) -> tuple[list[Poller], list[str]]:
+    """The pollers of a running embedded target, and the problems of those that could not be made.
+    `shared_with_load`: the load runs on this machine too (a local run)."""
+    pollers: list[Poller] = [host_poller(shared_with_load=shared_with_load)]
     problems: list[str] = []
     headers = {"x-api-key": info.admin_api_key}
     admin_urls = {"mediator": info.mediator_admin_url, "issuer": info.issuer_admin_url}

@@ -138,7 +138,7 @@ class ProcessPoller:
         return Poller(self.name, Source(kind=self.kind, pid=self.pid), self.sample)
 
 
-def host_poller(name: str = "target host") -> Poller:
+def host_poller(name: str = "target host", shared_with_load: bool = False) -> Poller:
     """The machine the target runs on: its CPU and available memory."""
     psutil.cpu_percent(interval=None)  # the first call only sets the baseline
     cores = psutil.cpu_count() or 1
@@ -151,4 +151,5 @@ def host_poller(name: str = "target host") -> Poller:
             Sample(now, name, HOST_CORES, cores),
         ]
 
-    return Poller(name, Source(kind=f"{cores} cores"), sample)
+    kind = f"{cores} cores" + (", shared with the load" if shared_with_load else "")
+    return Poller(name, Source(kind=kind, shared_with_load=shared_with_load), sample)

@@ -60,6 +60,8 @@ class Source:
     pid: int | None = None
     problem: str = ""
     samples: int = 0
+    # A host the load runs on too (the embedded target beside a local run): its CPU is not the target's alone.
+    shared_with_load: bool = False
 
 
 class SampleLog:

@@ -8,7 +8,7 @@ from akrida.report.health import HealthSample
 from akrida.report.stats import Failure
 from akrida.report.timeline import Timeline
 from akrida.slo import parse_gates
-from akrida.target.samples import PG_CONNECTIONS_PREFIX, TargetRecord
+from akrida.target.samples import PG_CONNECTIONS_PREFIX, Source, TargetRecord
 
 T0 = 1_800_000_000
 
@@ -154,3 +154,27 @@ def test_a_break_where_only_the_generator_ran_out_is_the_generators_limit_in_the
     target = record(mediator__main_thread_cpu_cores=flat(0.97))
     point = find(steady_then_slow(), ramp(), 200, parse_gates("p95(ping_mediator) < 500ms"), [], pinned, target)
     assert not point.generators_limit  # the target had run out too: not the generator's alone
+
+
+def test_a_brief_breach_in_the_ramp_is_named_but_is_not_where_it_broke():
+    timeline = Timeline()
+    for second in range(120):
+        pings(timeline, second, 1500 if 10 <= second < 14 else 40)
+    point = find(timeline, ramp(), 200, parse_gates("p95(ping_mediator) < 500ms"), [], [], None)
+    assert point.first_breach is not None and point.first_breach.into_s == 10
+    assert point.broke is None
+    assert point.lines()[0] == "Held all 200 holders within the SLO"
+    assert point.lines()[1].startswith("first SLO breach (not sustained for 30s): 10s into the run, 20 holders live")
+
+
+def test_the_cpu_of_a_host_the_load_shares_is_not_a_target_side_cause():
+    target = TargetRecord(
+        {("target host", "host_cpu_percent"): flat(95)},
+        {"target host": Source(kind="2 cores, shared with the load", shared_with_load=True)},
+    )
+    point = find(steady_then_slow(), ramp(), 200, parse_gates("p95(ping_mediator) < 500ms"), [], [], target)
+    assert point.target_causes == []
+    assert point.target_busiest == "busiest: target host CPU at 95 %, with the load on it"
+    alone = TargetRecord({("target host", "host_cpu_percent"): flat(95)}, {"target host": Source(kind="2 cores")})
+    point = find(steady_then_slow(), ramp(), 200, parse_gates("p95(ping_mediator) < 500ms"), [], [], alone)
+    assert point.target_causes == ["target host CPU at 95 % (out of CPU)"]
