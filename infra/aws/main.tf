@@ -21,6 +21,7 @@ locals {
       host_public_key  = trimspace(try(var.host_keys[index].public_key, ""))
       ssh_user         = var.ssh_user
       ssh_public_key   = trimspace(var.ssh_public_key)
+      shutdown_minutes = var.self_terminate_after_hours * 60
     })
   ]
 }
@@ -210,6 +211,10 @@ resource "aws_instance" "master" {
   key_name                    = aws_key_pair.operator.key_name
   user_data                   = local.user_data[0]
 
+  # The self-terminate timer of the user data powers the VM off; this makes that a termination, so a
+  # cluster whose Terraform state was lost stops being billed (self_terminate_after_hours).
+  instance_initiated_shutdown_behavior = "terminate"
+
   metadata_options {
     http_endpoint = "enabled"
     http_tokens   = "required" # IMDSv2 only
@@ -260,6 +265,10 @@ resource "aws_instance" "worker" {
   vpc_security_group_ids      = [aws_security_group.cluster.id]
   key_name                    = aws_key_pair.operator.key_name
   user_data                   = local.user_data[count.index + 1]
+
+  # The self-terminate timer of the user data powers the VM off; this makes that a termination, so a
+  # cluster whose Terraform state was lost stops being billed (self_terminate_after_hours).
+  instance_initiated_shutdown_behavior = "terminate"
 
   metadata_options {
     http_endpoint = "enabled"

@@ -112,6 +112,18 @@ variable "ami_id" {
   }
 }
 
+variable "self_terminate_after_hours" {
+  description = "Each instance shuts itself down, and so is terminated, this many hours after its first boot: a backstop should the Terraform state be lost, so no VM is billed forever. Keep it longer than any run (akrida caps RUN_TIME at 30 days, 720 hours)."
+  type        = number
+  default     = 744 # 31 days: the longest run akrida allows, and a day to provision and collect
+  nullable    = false
+
+  validation {
+    condition     = var.self_terminate_after_hours == floor(var.self_terminate_after_hours) && var.self_terminate_after_hours >= 1 && var.self_terminate_after_hours <= 8760
+    error_message = "self_terminate_after_hours must be a whole number of hours from 1 to 8760 (a year); keep it longer than any run."
+  }
+}
+
 variable "root_volume_gb" {
   description = "Size of each instance's root volume (gp3, encrypted) in GiB."
   type        = number

@@ -185,6 +185,35 @@ run "cloud_init_installs_the_given_host_keys_and_no_others" {
   }
 }
 
+run "every_vm_terminates_itself_after_31_days_by_default" {
+  command = plan
+
+  assert {
+    condition = alltrue([
+      for instance in concat([aws_instance.master], aws_instance.worker) :
+      instance.instance_initiated_shutdown_behavior == "terminate" &&
+      yamldecode(instance.user_data).runcmd == [["shutdown", "-h", "+44640", "akrida: self-terminate timer (self_terminate_after_hours)"]]
+    ])
+    error_message = "Every VM must schedule its own shutdown 744 hours (44640 minutes) after boot, and a shutdown must terminate it, so a lost Terraform state leaves nothing billed."
+  }
+}
+
+run "self_terminate_after_hours_sets_the_timer" {
+  command = plan
+
+  variables {
+    self_terminate_after_hours = 2
+  }
+
+  assert {
+    condition = alltrue([
+      for instance in concat([aws_instance.master], aws_instance.worker) :
+      yamldecode(instance.user_data).runcmd[0][2] == "+120"
+    ])
+    error_message = "self_terminate_after_hours = 2 must schedule the shutdown in 120 minutes on every VM."
+  }
+}
+
 run "another_ssh_user_is_created_by_cloud_init" {
   command = plan
 

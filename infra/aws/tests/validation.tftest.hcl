@@ -102,6 +102,24 @@ run "tiny_root_volume_is_refused" {
   expect_failures = [var.root_volume_gb]
 }
 
+run "no_self_terminate_timer_is_refused" {
+  command = plan
+  variables { self_terminate_after_hours = 0 }
+  expect_failures = [var.self_terminate_after_hours]
+}
+
+run "fractional_self_terminate_hours_are_refused" {
+  command = plan
+  variables { self_terminate_after_hours = 1.5 }
+  expect_failures = [var.self_terminate_after_hours]
+}
+
+run "self_terminate_beyond_a_year_is_refused" {
+  command = plan
+  variables { self_terminate_after_hours = 8761 }
+  expect_failures = [var.self_terminate_after_hours]
+}
+
 # --- host keys --------------------------------------------------------------------------------
 
 run "too_few_host_keys_are_refused" {
