@@ -206,7 +206,8 @@ class Settings:
         "EGRESS_ALLOW",
         parse_host_list,
         "Hosts holders may connect to besides the mediator's and the issuer's, comma-separated; "
-        "`*` turns the agents' egress allowlist off.",
+        "`*` turns the agents' egress allowlist off. A cloud metadata address (169.254.169.254, fd00:ec2::254, "
+        "metadata.google.internal …) as ISSUER_URL or MEDIATION_URL is refused unless named here.",
         default=(),
         show=lambda v: ",".join(v),
     )
