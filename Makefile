@@ -7,13 +7,13 @@ AKRIDA := $(VENV)/bin/akrida
 PYTEST := $(VENV)/bin/pytest
 RUFF   := $(VENV)/bin/ruff
 
-.PHONY: help setup setup-ledger setup-legacy-acapy setup-exporters run provision teardown test lint clean
+.PHONY: help setup setup-ledger setup-legacy-acapy setup-test-packages run provision teardown test lint clean
 
 help:
 	@echo "make setup   install everything (idempotent; fast the second time)"
 	@echo "make setup-ledger  also install the local Indy ledger (needs Python 3.8; for AnonCreds)"
 	@echo "make setup-legacy-acapy  also install ACA-Py 1.0.1 (the 1.0 protocols; for the ISSUER_TYPE=acapy tests)"
-	@echo "make setup-exporters  also install Prometheus and its node, process and postgres exporters (for their tests)"
+	@echo "make setup-test-packages  as root, install the Debian packages the tests need (chromium, sshd, Prometheus and exporters …)"
 	@echo "make run     run a load test, e.g. make run USERS=20 SPAWN_RATE=2 RUN_TIME=60s SCENARIO=mediator_ping"
 	@echo "make provision  make load hosts and prepare them: CLOUD=lab|aws WORKERS=N (then make run uses them)"
 	@echo "make teardown   destroy what provision made (safe to run twice)"
@@ -39,10 +39,10 @@ teardown: setup
 setup-legacy-acapy: setup
 	@scripts/install-legacy-acapy.sh .akrida/acapy-legacy-venv
 
-setup-exporters:
-	@scripts/install-exporters.sh
+setup-test-packages:
+	@scripts/install-test-packages.sh
 
-test: setup setup-ledger setup-legacy-acapy setup-exporters
+test: setup-test-packages setup setup-ledger setup-legacy-acapy
 	$(PYTEST) $(PYTEST_ARGS)
 
 lint: setup

@@ -43,6 +43,24 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
   fi
 fi
 
+# Lab hosts (`make provision CLOUD=lab`) are network namespaces with one sshd each, driven over ssh.
+if [[ ! -x /usr/sbin/sshd || ! -x /usr/bin/ssh ]] || ! command -v ip >/dev/null; then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    say "installing openssh-server, openssh-client and iproute2 (Debian packages) for lab hosts; sshd stays stopped"
+    policy=/usr/sbin/policy-rc.d
+    made_policy=0
+    if [[ ! -e $policy ]]; then
+      printf '#!/bin/sh\n# scripts/setup.sh: no service starts during the install\nexit 101\n' > "$policy"
+      chmod 755 "$policy"
+      made_policy=1
+    fi
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client iproute2 >/dev/null
+    ((made_policy == 0)) || rm -f "$policy"
+  else
+    echo "setup: note: lab hosts (make provision CLOUD=lab) need openssh-server, openssh-client and iproute2: as root, run: apt-get install -y openssh-server openssh-client iproute2" >&2
+  fi
+fi
+
 # --- 1. the Python environment of akrida ----------------------------------------------------------
 key=$(digest pyproject.toml)
 if ! fresh venv "$key" || [[ ! -x .venv/bin/akrida ]]; then
