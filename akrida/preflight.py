@@ -48,6 +48,8 @@ def check_target(settings: Settings, probe_dir: Path | None = None) -> TargetChe
         checked.target["mediator"] = ", ".join(endpoints) or "DID service"
         if probe_dir is not None:
             checked.lines.append(probe_mediation(settings, probe_dir))
+        if settings.pickup_strategy in PICKUP_PROTOCOLS:
+            checked.lines.append(check_pickup(settings, probe_dir))
     if scenario.needs_issuer:
         if not settings.issuer_url:
             raise TargetUnreachable(f"SCENARIO={scenario.name} needs ISSUER_URL (the issuer's admin API URL)")
@@ -111,6 +113,46 @@ def check_mediator(mediation_urls: tuple[str, ...]) -> str:
     if len(reached) == 1:
         return f"mediator endpoint {reached[0]} accepts connections"
     return f"mediator endpoints {', '.join(reached)} accept connections"
+
+
+# The DIDComm protocol each polling pickup strategy needs the mediator to speak.
+PICKUP_PROTOCOLS = {
+    "pickup_v1": "https://didcomm.org/messagepickup/1.0",
+    "pickup_v2": "https://didcomm.org/messagepickup/2.0",
+    "pickup_v2_live": "https://didcomm.org/messagepickup/2.0",
+}
+
+
+def check_pickup(settings: Settings, log_dir: Path | None) -> str:
+    """Asks the mediator (discover-features) whether it speaks the pickup protocol PICKUP_STRATEGY
+    needs; a mediator without it would take holders and never hand them a message."""
+    needed = PICKUP_PROTOCOLS[settings.pickup_strategy]
+    config = AgentConfig(
+        timeout=min(settings.agent_timeout, PROBE_TIMEOUT),
+        log_level="error",
+        log_dir=log_dir,
+        extra_env=agent_environment(allowed_hosts(settings, None)),
+    )
+    pool = HostPool(config, holders_per_process=1)
+    try:
+        holder = pool.open()
+        # Implicit pickup to ask: the probe must not depend on the protocol it asks about.
+        holder.start(StartOptions(mediator_invitation_url=settings.mediation_urls[0], log_level="error"))
+        protocols = holder.discover_features("https://didcomm.org/messagepickup/*").protocols
+    except AgentError as error:
+        raise TargetUnreachable(f"could not ask the mediator which pickup protocols it speaks: {error}") from None
+    finally:
+        pool.close_all(timeout=10.0)
+    if needed not in protocols:
+        spoken = ", ".join(protocols) or "none"
+        raise SettingsError(
+            [
+                f"PICKUP_STRATEGY={settings.pickup_strategy} needs the mediator to speak {needed}, and it discloses "
+                f"these pickup protocols: {spoken}. Use PICKUP_STRATEGY=implicit (WebSocket with return route), "
+                "or a mediator with that protocol (ACA-Py: the pickup plugin)"
+            ]
+        )
+    return f"the mediator speaks {needed} (discover-features), which PICKUP_STRATEGY={settings.pickup_strategy} needs"
 
 
 def probe_mediation(settings: Settings, log_dir: Path) -> str:

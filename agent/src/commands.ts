@@ -75,6 +75,11 @@ const handlers: Record<string, Handler> = {
     return (await context.host.get(context.handle, 'ping_mediator')).pingMediator(timeoutOf(context), responseRequested)
   },
 
+  async discover_features(context) {
+    const holder = await context.host.get(context.handle, 'discover_features')
+    return holder.discoverMediatorFeatures(optionalString(context.request, 'match') ?? '*', timeoutOf(context))
+  },
+
   async drop_connection(context) {
     return (await context.host.get(context.handle, 'drop_connection')).dropConnection(timeoutOf(context))
   },

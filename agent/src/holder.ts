@@ -250,6 +250,32 @@ export class Holder {
     return { connectionId: connection.id, roundTripMs: Date.now() - started }
   }
 
+  /**
+   * Asks the mediator which protocols it supports (DIDComm discover-features 1.0) whose id matches
+   * `match` (`*` wildcards), and waits for its answer.
+   */
+  async discoverMediatorFeatures(match: string, timeoutMs: number): Promise<{ protocols: string[]; ms: number }> {
+    if (!this.options.mediatorInvitationUrl) {
+      throw new CommandError('request', 'discover_features needs a holder started with a mediatorInvitationUrl')
+    }
+    const connection = await this.agent.mediationRecipient.findDefaultMediatorConnection()
+    if (!connection) throw new CommandError('local', 'the holder has no mediator connection')
+    const started = Date.now()
+    const { features } = await withTimeout(
+      this.agent.discovery.queryFeatures({
+        connectionId: connection.id,
+        protocolVersion: 'v1',
+        queries: [{ featureType: 'protocol', match }],
+        awaitDisclosures: true,
+        awaitDisclosuresTimeoutMs: timeoutMs,
+      }),
+      timeoutMs + 1000,
+      'the mediator disclosing its features',
+    )
+    if (features === undefined) throw new CommandError('timeout', 'the mediator did not disclose its features in time')
+    return { protocols: features.map((feature) => feature.id).sort(), ms: Date.now() - started }
+  }
+
   /** The open WebSockets to the mediator, from Credo's WS transport (its table is private). */
   private mediatorSockets(): Socket[] {
     const table = (this.ws as unknown as { transportTable: Map<string, Socket> }).transportTable

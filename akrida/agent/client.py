@@ -12,7 +12,9 @@ from akrida.agent.messages import (
     Deleted,
     DeleteOobRecord,
     DidKey,
+    DiscoverFeatures,
     Dropped,
+    Features,
     ForConnection,
     Message,
     NoArguments,
@@ -65,6 +67,10 @@ class HolderClient:
     def ping_mediator(self, timeout_ms: int | None = None, response_requested: bool | None = None) -> Pinged:
         """A trust ping to the mediator; `response_requested=False` returns once it is sent."""
         return self._call("ping_mediator", PingMediator(response_requested), Pinged, timeout_ms)
+
+    def discover_features(self, match: str | None = None, timeout_ms: int | None = None) -> Features:
+        """The mediator's protocols whose ids match `match` (discover-features 1.0)."""
+        return self._call("discover_features", DiscoverFeatures(match), Features, timeout_ms)
 
     def drop_connection(self, timeout_ms: int | None = None) -> Dropped:
         """Drops the holder's WebSocket to the mediator; returns once Credo has reconnected by itself."""

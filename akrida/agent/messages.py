@@ -110,6 +110,13 @@ class PingMediator:
 
 
 @dataclass(frozen=True)
+class DiscoverFeatures:
+    """Arguments of discover_features: the protocol ids asked about (`*` wildcards)."""
+
+    match: str | None = None
+
+
+@dataclass(frozen=True)
 class NoArguments:
     pass
 
@@ -140,6 +147,12 @@ class Started:
 class Pinged:
     connection_id: str
     round_trip_ms: int
+
+
+@dataclass(frozen=True)
+class Features:
+    protocols: list[str]
+    ms: int
 
 
 @dataclass(frozen=True)
@@ -231,6 +244,7 @@ COMMANDS: dict[str, Command] = {
     for command in (
         Command("start", StartOptions, Started),
         Command("ping_mediator", PingMediator, Pinged),
+        Command("discover_features", DiscoverFeatures, Features),
         Command("drop_connection", NoArguments, Dropped),
         Command("go_offline", NoArguments, WentOffline),
         Command("go_online", NoArguments, WentOnline),

@@ -45,3 +45,30 @@ def test_the_mediators_admin_api_given_as_the_issuer_is_refused_naming_issuer_ur
     refusal = f"akrida: invalid settings:\n  - ISSUER_URL={target.mediator_admin_url} is the admin API of the mediator"
     assert result.stderr.startswith(refusal), result.stderr
     assert target.admin_api_key not in result.stdout + result.stderr
+
+
+def test_a_pickup_strategy_the_mediator_does_not_speak_is_refused_naming_both(target, tmp_path):
+    # ACA-Py 1.7 has no message pickup protocol: asked through discover-features, it discloses none.
+    result = check(tmp_path, SCENARIO="mediator_message", USERS="2", MEDIATION_URL=target.mediation_url,
+                   ISSUER_URL=target.issuer_admin_url, ISSUER_API_KEY=target.admin_api_key,
+                   PICKUP_STRATEGY="pickup_v2")  # fmt: skip
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert (
+        "PICKUP_STRATEGY=pickup_v2 needs the mediator to speak https://didcomm.org/messagepickup/2.0, and it "
+        "discloses these pickup protocols: none"
+    ) in result.stderr
+
+
+def test_the_mediator_discloses_its_protocols_to_a_holder(target, tmp_path):
+    from akrida.agent import AgentConfig, HostPool, StartOptions
+
+    pool = HostPool(AgentConfig(timeout=30, log_dir=tmp_path), holders_per_process=1)
+    try:
+        holder = pool.open()
+        holder.start(StartOptions(mediator_invitation_url=target.mediation_url))
+        everything = holder.discover_features().protocols
+        pings = holder.discover_features("https://didcomm.org/trust_ping/*").protocols
+    finally:
+        pool.close_all(timeout=10)
+    assert "https://didcomm.org/coordinate-mediation/1.0" in everything
+    assert pings == ["https://didcomm.org/trust_ping/1.0"]
