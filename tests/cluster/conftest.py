@@ -73,4 +73,4 @@ def lab_capable() -> None:
         pytest.fail("the lab cluster tests need root (network namespaces); CI runs them as root")
     for tool in ("/usr/sbin/sshd", "/usr/bin/ssh"):
         if not Path(tool).exists():
-            pytest.fail(f"{tool} is missing: install openssh-server and openssh-client (make test does, as root: scripts/install-test-packages.sh)")
+            pytest.fail(f"{tool} is missing: install openssh-server and openssh-client (make test does, as root)")

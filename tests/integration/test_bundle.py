@@ -180,7 +180,7 @@ def test_interrupted_run_keeps_a_bundle_marked_incomplete(target, tmp_path):
 
 
 def test_web_ui_shows_the_running_test_in_headless_chromium(target, tmp_path):
-    assert Path(CHROMIUM).is_file(), "Chromium is missing: make test installs it as root (scripts/install-test-packages.sh)"
+    assert Path(CHROMIUM).is_file(), "Chromium is missing: make test installs it as root"
     port = 8189
     environment = {**os.environ, "RESULTS_DIR": str(tmp_path), "UI": "1", "UI_PORT": str(port), "USERS": "2",
                    "SPAWN_RATE": "2", "RUN_TIME": "3m"}  # fmt: skip
