@@ -65,13 +65,50 @@ def main(argv: list[str] | None = None) -> int:
         return code
 
 
+# What each exit code means to a command, for its --help (docs/results.md, "Exit codes", has them all).
+CODES = {
+    "run": "0 passed (or FIND_LIMIT's search ran), 1 requests failed or the run could not be carried out, "
+    "2 bad settings, 3 target unreachable, 4 an SLO gate failed, 130 interrupted",
+    "check": "0 settings valid and target answers, 2 bad settings, 3 target unreachable",
+    "report": "0 written, 1 the run's files cannot be read",
+    "compare": "0 no step regressed, 1 a step regressed or a run cannot be read",
+    "plan": "0 planned, 2 bad settings",
+    "info": "0",
+    "local": "0 done, 2 bad settings, 3 the embedded target cannot start",
+    "target": "0 done, 2 bad settings, 3 target unreachable",
+    "cluster": "0 done, 1 a cluster step failed, 2 bad settings",
+}
+
+
+def _command(commands, name: str, help: str, description: str, docs: str, codes: str | None = None):
+    """A subcommand whose --help says what it does, its exit codes and where its docs are."""
+    codes = codes or CODES.get(name, CODES["info"])
+    return commands.add_parser(
+        name,
+        help=help,
+        description=description,
+        epilog=f"exit codes: {codes}\ndocs: {docs}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="akrida", description="Load tests for DIDComm deployments.")
+    parser = argparse.ArgumentParser(
+        prog="akrida",
+        description="Load tests for DIDComm deployments: real Credo holders under Locust.",
+        epilog="`akrida COMMAND --help` for each command. docs: README.md and docs/",
+    )
     parser.add_argument("--version", action="version", version=f"akrida {__version__}")
     parser.add_argument("--env-file", help="settings file read before the environment (default: .env, if present)")
     commands = parser.add_subparsers(title="commands")
 
-    run = commands.add_parser("run", help="run a load test (the embedded target unless one is configured)")
+    run = _command(
+        commands, "run", "run a load test (the embedded target unless one is configured)",
+        "Runs a load test: checks the settings and the target, starts the holders under Locust, samples the "
+        "target beside the load, and writes results/<run-id>/ with summary.md, summary.html and manifest.json. "
+        "Every setting is read from the environment and .env (akrida settings lists them).",
+        "docs/quickstart.md, docs/results.md, docs/finding-the-limit.md",
+    )  # fmt: skip
     run.add_argument("--scenario", choices=sorted(SCENARIOS))
     run.add_argument("--users", help="number of holders (USERS)")
     run.add_argument("--spawn-rate", help="holders started per second (SPAWN_RATE)")
@@ -80,33 +117,58 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--local", action="store_true", help="run on this machine even when a cluster is provisioned")
     run.set_defaults(handler=_run)
 
-    check = commands.add_parser("check", help="validate the settings and check that the target answers")
-    check.set_defaults(handler=_check)
+    _command(
+        commands, "check", "validate the settings and check that the target answers",
+        "Validates every setting as a run would, then checks that the target answers (and, for a mediator of "
+        "your own, that probe holders get mediation), without starting any load or writing any results.",
+        "docs/settings.md, docs/troubleshooting.md",
+    ).set_defaults(handler=_check)  # fmt: skip
 
-    report = commands.add_parser("report", help="rebuild a run's summary and charts from its files")
+    report = _command(
+        commands, "report", "rebuild a run's summary and charts from its files",
+        "Writes a run's summary.md, summary.html and charts again from the files in its folder, with this "
+        "version's judgement (where it broke, the target's side).",
+        "docs/results.md",
+    )  # fmt: skip
     report.add_argument("run", help="run id (a folder under RESULTS_DIR) or path")
     report.set_defaults(handler=_report)
 
-    compare = commands.add_parser("compare", help="step-by-step differences between two runs")
+    compare = _command(
+        commands, "compare", "step-by-step differences between two runs",
+        "Compares two runs step by step: p95, throughput and failure ratio; a step whose p95 rose or whose "
+        "throughput fell by more than 10 %, or whose failures rose, is marked regressed.",
+        "docs/results.md#after-the-run-report-and-compare",
+    )  # fmt: skip
     compare.add_argument("run_a", help="the earlier run (id or path)")
     compare.add_argument("run_b", help="the later run (id or path)")
     compare.set_defaults(handler=_compare)
 
-    plan = commands.add_parser(
-        "plan", help="how many worker hosts USERS of SCENARIO need, from bench/density.py's calibration"
-    )
+    plan = _command(
+        commands, "plan", "how many worker hosts USERS of SCENARIO need, from bench/density.py's calibration",
+        "Sizes a run before it is made: worker hosts for USERS holders of SCENARIO from measured costs per "
+        "holder, and the mediator's cores for the requested SPAWN_RATE and waits.",
+        "docs/scale-out.md#planning-akrida-plan",
+    )  # fmt: skip
     plan.add_argument("--scenario", choices=sorted(SCENARIOS))
     plan.add_argument("--users", help="number of holders (USERS)")
     plan.add_argument("--calibration", type=Path, help="calibration file (default bench/calibration.json)")
     plan.set_defaults(handler=_plan)
 
-    scenarios = commands.add_parser("scenarios", help="list the scenarios")
-    scenarios.set_defaults(handler=_scenarios)
+    _command(
+        commands, "scenarios", "list the scenarios", "Lists every scenario with what its holders do.",
+        "docs/scenarios.md",
+    ).set_defaults(handler=_scenarios)  # fmt: skip
+    _command(
+        commands, "settings", "every setting with its default and meaning (a Markdown table)",
+        "Prints every setting, its default and its meaning, as docs/settings.md holds them.", "docs/settings.md",
+    ).set_defaults(handler=_settings_table)  # fmt: skip
 
-    listed = commands.add_parser("settings", help="every setting with its default and meaning (a Markdown table)")
-    listed.set_defaults(handler=_settings_table)
-
-    local = commands.add_parser("local", help="the embedded target (ACA-Py mediator and issuer on this machine)")
+    local = _command(
+        commands, "local", "the embedded target (ACA-Py mediator and issuer on this machine)",
+        "Starts, stops and shows the embedded target: an ACA-Py mediator and issuer on loopback with wallets "
+        "in PostgreSQL. Started with `up`, it serves every run until `down`.",
+        "docs/embedded-target.md",
+    )  # fmt: skip
     local_commands = local.add_subparsers(title="actions", required=True)
     up = local_commands.add_parser("up", help="start it and keep it running between runs")
     up.add_argument("--ledger", action="store_true", help="also start a local Indy ledger; the issuer writes to it")
@@ -114,7 +176,12 @@ def _parser() -> argparse.ArgumentParser:
     local_commands.add_parser("down", help="stop it").set_defaults(handler=_local_down)
     local_commands.add_parser("status", help="show whether it runs and where").set_defaults(handler=_local_status)
 
-    target = commands.add_parser("target", help="prepare the target for credential scenarios")
+    target = _command(
+        commands, "target", "prepare the target for credential scenarios",
+        "Prepares an issuer for the credential scenarios: its signing DID (ld_proof), or a schema and a "
+        "credential definition on its ledger (indy).",
+        "docs/scenarios.md#preparing-an-issuer",
+    )  # fmt: skip
     target_commands = target.add_subparsers(title="actions", required=True)
     bootstrap = target_commands.add_parser(
         "bootstrap", help="create the issuer's signing DID (ld_proof) or a schema and credential definition (indy)"
@@ -122,7 +189,12 @@ def _parser() -> argparse.ArgumentParser:
     bootstrap.add_argument("--format", choices=("ld_proof", "indy"), default="ld_proof")
     bootstrap.set_defaults(handler=_target_bootstrap)
 
-    cluster = commands.add_parser("cluster", help="load hosts: lab hosts here or cloud VMs (CLOUD, WORKERS)")
+    cluster = _command(
+        commands, "cluster", "load hosts: lab hosts here or cloud VMs (CLOUD, WORKERS)",
+        "Makes load hosts with Terraform and prepares them with Ansible (provision), runs the playbook again "
+        "(prepare), destroys them (teardown) or shows them (status). `make provision` and `make teardown` call it.",
+        "docs/scale-out.md, infra/aws/README.md",
+    )  # fmt: skip
     cluster_commands = cluster.add_subparsers(title="actions", required=True)
     provision = cluster_commands.add_parser("provision", help="make the hosts with Terraform and prepare them")
     provision.add_argument("--cloud", help="lab or aws (CLOUD)")
