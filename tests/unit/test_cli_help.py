@@ -20,7 +20,7 @@ def test_help_has_a_description_exit_codes_and_docs_that_exist(command):
     )
     assert result.returncode == 0, result.stderr
     text = result.stdout
-    usage, _blank, rest = text.partition("\n\n")
+    _usage, _blank, rest = text.partition("\n\n")
     assert rest and not rest.startswith("positional") and not rest.startswith("options"), text  # a description
     codes = re.search(r"^exit codes: (.+)$", text, re.MULTILINE)
     assert codes and re.match(r"0\b", codes[1]), text
