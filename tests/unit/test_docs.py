@@ -35,7 +35,8 @@ def test_every_variable_the_docs_name_is_a_setting_or_named_as_another_kind():
     settings = {setting.env for setting in SETTINGS}
     for page in PAGES:
         for name in re.findall(r"`([A-Z][A-Z0-9_]{2,})(?:=[^`]*)?`", page.read_text()):
-            assert name in settings or name in OTHER_VARIABLES, f"{page.relative_to(ROOT)} names {name}: no such setting"
+            where = page.relative_to(ROOT)
+            assert name in settings or name in OTHER_VARIABLES, f"{where} names {name}: no such setting"
 
 
 def test_every_make_target_and_akrida_command_the_docs_show_exists():
