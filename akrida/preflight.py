@@ -184,7 +184,8 @@ def probe_mediation(settings: Settings, log_dir: Path) -> str:
                 if number == 1:
                     raise TargetUnreachable(
                         f"the mediator of MEDIATION_URL did not grant mediation to a probe holder: {error} "
-                        f"(its agent's log is in {log_dir})"
+                        f"(the probe waits {config.timeout:g}s at most, the lesser of AGENT_TIMEOUT and "
+                        f"{PROBE_TIMEOUT:g}s; its agent's log is in {log_dir})"
                     ) from None
                 raise SettingsError(
                     [

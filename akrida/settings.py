@@ -226,7 +226,7 @@ class Settings:
     agent_log_max_bytes: int = setting(
         "AGENT_LOG_MAX_BYTES",
         integer(4096),
-        "Size cap of each agent process's log file under the run folder.",
+        "Size cap in bytes of each agent process's log (all of its holders), `.log` and `.log.1` together.",
         default=1_048_576,
     )
     holders_per_process: int = setting(
@@ -488,7 +488,7 @@ class Settings:
     operator_cidr: str = setting(
         "OPERATOR_CIDR",
         parse_cidr,
-        "`CLOUD=aws`: your address; SSH and the Locust UI open only to it. Required; 0.0.0.0/0 is refused.",
+        "`CLOUD=aws`: your address; SSH opens only to it. Required; 0.0.0.0/0 is refused.",
         default="",
     )
     target_cidr: str = setting(

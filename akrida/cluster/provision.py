@@ -95,7 +95,6 @@ def terraform_variables(settings: Settings, folder: CloudDir, client: KeyPair, k
         "operator_cidr": settings.operator_cidr,
         "target_cidr": settings.target_cidr,
         "agent_port_range": {"from": first, "to": last},
-        "locust_web_port": settings.ui_port,
     }
 
 

@@ -108,7 +108,8 @@ resource "aws_route_table_association" "public" {
 # Firewall
 #
 # cluster: every VM. SSH from the operator, agent ports from the target, all egress.
-# master:  the master only. Locust web UI from the operator, ZeroMQ from members of `cluster`.
+# master:  the master only. ZeroMQ from members of `cluster`. No web UI port: a cluster run is
+#          headless (the driver refuses UI=1 on a cluster), so nothing would listen there.
 # Separate rule resources (no inline rules), so each rule is one plan entry the tests can check.
 ################################################################################
 
@@ -152,20 +153,10 @@ resource "aws_security_group_rule" "egress" {
 
 resource "aws_security_group" "master" {
   name        = "${var.name_prefix}-master"
-  description = "Akrida Locust master: web UI from the operator, ZeroMQ from the cluster"
+  description = "Akrida Locust master: ZeroMQ from the cluster"
   vpc_id      = aws_vpc.this.id
 
   tags = merge(local.tags, { Name = "${var.name_prefix}-master", "akrida:role" = "security" })
-}
-
-resource "aws_security_group_rule" "locust_web" {
-  security_group_id = aws_security_group.master.id
-  description       = "Locust web UI from the operator"
-  type              = "ingress"
-  protocol          = "tcp"
-  from_port         = var.locust_web_port
-  to_port           = var.locust_web_port
-  cidr_blocks       = [var.operator_cidr]
 }
 
 resource "aws_security_group_rule" "locust_zeromq" {
@@ -239,16 +230,8 @@ resource "aws_instance" "master" {
     }
 
     precondition {
-      condition     = var.locust_web_port != var.locust_master_port
-      error_message = "locust_web_port and locust_master_port must differ; both are ${var.locust_web_port}."
-    }
-
-    precondition {
-      condition = alltrue([
-        for port in [var.locust_web_port, var.locust_master_port] :
-        port < var.agent_port_range.from || port > var.agent_port_range.to
-      ])
-      error_message = "agent_port_range (${var.agent_port_range.from}-${var.agent_port_range.to}) must not include locust_web_port (${var.locust_web_port}) or locust_master_port (${var.locust_master_port}): the agent ports are open to target_cidr."
+      condition     = var.locust_master_port < var.agent_port_range.from || var.locust_master_port > var.agent_port_range.to
+      error_message = "agent_port_range (${var.agent_port_range.from}-${var.agent_port_range.to}) must not include locust_master_port (${var.locust_master_port}): the agent ports are open to target_cidr."
     }
   }
 

@@ -2,7 +2,7 @@
 # the Ansible inventory need not know which cloud the hosts are in.
 
 output "master_public_ip" {
-  description = "Public IPv4 address of the Locust master: SSH and the web UI from operator_cidr."
+  description = "Public IPv4 address of the Locust master: SSH from operator_cidr."
   value       = aws_instance.master.public_ip
 }
 

@@ -196,7 +196,7 @@ variable "host_keys" {
 ################################################################################
 
 variable "operator_cidr" {
-  description = "IPv4 CIDR of the operator (the machine running the driver and the browser). SSH and the Locust web UI are open to it and to nothing else. Required: there is no default."
+  description = "IPv4 CIDR of the operator (the machine running the driver). SSH is open to it and to nothing else. Required: there is no default."
   type        = string
   nullable    = false
 
@@ -207,7 +207,7 @@ variable "operator_cidr" {
 
   validation {
     condition     = !can(cidrhost(var.operator_cidr, 0)) || try(tonumber(split("/", var.operator_cidr)[1]) > 0, true)
-    error_message = "operator_cidr must not be the whole internet (0.0.0.0/0): SSH and the Locust web UI would be open to everyone; set OPERATOR_CIDR to your own address, e.g. 203.0.113.7/32."
+    error_message = "operator_cidr must not be the whole internet (0.0.0.0/0): SSH would be open to everyone; set OPERATOR_CIDR to your own address, e.g. 203.0.113.7/32."
   }
 
   validation {
@@ -252,18 +252,6 @@ variable "agent_port_range" {
       var.agent_port_range.from >= 1024 && var.agent_port_range.to <= 65535 && var.agent_port_range.from <= var.agent_port_range.to
     )
     error_message = "agent_port_range must be whole port numbers with 1024 <= from <= to <= 65535, e.g. { from = 10000, to = 10999 } (AGENT_PORT_RANGE=10000-10999)."
-  }
-}
-
-variable "locust_web_port" {
-  description = "TCP port of the Locust web UI on the master, open to operator_cidr only."
-  type        = number
-  default     = 8089
-  nullable    = false
-
-  validation {
-    condition     = var.locust_web_port == floor(var.locust_web_port) && var.locust_web_port >= 1024 && var.locust_web_port <= 65535
-    error_message = "locust_web_port must be a whole port number from 1024 to 65535, e.g. 8089."
   }
 }
 

@@ -313,7 +313,7 @@ def test_apply_and_destroy_against_moto(tf_env: dict[str, str], tmp_path: Path) 
         }
 
     assert ingress(cluster) == {("tcp", 22, 22, "203.0.113.7/32"), ("tcp", 10000, 10999, "198.51.100.0/24")}
-    assert ingress(master) == {("tcp", 8089, 8089, "203.0.113.7/32"), ("tcp", 5557, 5557, cluster["GroupId"])}
+    assert ingress(master) == {("tcp", 5557, 5557, cluster["GroupId"])}  # no web UI port: cluster runs are headless
     egress = [(rule["IpProtocol"], [r["CidrIp"] for r in rule["IpRanges"]]) for rule in cluster["IpPermissionsEgress"]]
     assert egress == [("-1", ["0.0.0.0/0"])]
 

@@ -1,6 +1,7 @@
 # Firewall and network of the cluster, checked on the plan with a mocked AWS provider (no cloud).
-# What a user relies on: SSH and the web UI reach the cluster from operator_cidr only, the agent
-# ports from target_cidr only, and Locust's ZeroMQ port from the cluster's own VMs only.
+# What a user relies on: SSH reaches the cluster from operator_cidr only, the agent ports from
+# target_cidr only, and Locust's ZeroMQ port from the cluster's own VMs only. No web UI port is
+# open: a cluster run is headless.
 
 mock_provider "aws" {
   override_data {
@@ -55,7 +56,7 @@ variables {
   }]
 }
 
-run "ssh_and_web_ui_only_from_operator_cidr" {
+run "ssh_only_from_operator_cidr" {
   command = plan
 
   assert {
@@ -66,16 +67,6 @@ run "ssh_and_web_ui_only_from_operator_cidr" {
       aws_security_group_rule.ssh.security_group_id == aws_security_group.cluster.id
     )
     error_message = "SSH (22/tcp) must be open on every VM (cluster group) to operator_cidr only."
-  }
-
-  assert {
-    condition = (
-      aws_security_group_rule.locust_web.type == "ingress" && aws_security_group_rule.locust_web.protocol == "tcp" &&
-      aws_security_group_rule.locust_web.from_port == 8089 && aws_security_group_rule.locust_web.to_port == 8089 &&
-      aws_security_group_rule.locust_web.cidr_blocks == tolist(["203.0.113.7/32"]) &&
-      aws_security_group_rule.locust_web.security_group_id == aws_security_group.master.id
-    )
-    error_message = "The Locust web UI (8089/tcp) must be open on the master only, to operator_cidr only."
   }
 }
 
@@ -107,7 +98,7 @@ run "zeromq_only_from_the_cluster_group" {
 
   assert {
     condition     = alltrue([for worker in aws_instance.worker : toset(worker.vpc_security_group_ids) == toset(["sg-0c1c1c1c1c1c1c1c1"])])
-    error_message = "Workers must be in the cluster group only: the web UI and ZeroMQ rules are for the master."
+    error_message = "Workers must be in the cluster group only: the ZeroMQ rule is for the master."
   }
 }
 
@@ -130,7 +121,7 @@ run "nothing_but_egress_is_open_to_the_internet" {
 
   assert {
     condition = alltrue([
-      for rule in [aws_security_group_rule.ssh, aws_security_group_rule.agents, aws_security_group_rule.locust_web, aws_security_group_rule.locust_zeromq] :
+      for rule in [aws_security_group_rule.ssh, aws_security_group_rule.agents, aws_security_group_rule.locust_zeromq] :
       rule.type == "ingress" && !contains(coalesce(rule.cidr_blocks, []), "0.0.0.0/0") && length(coalesce(rule.ipv6_cidr_blocks, [])) == 0
     ])
     error_message = "No ingress rule may admit 0.0.0.0/0 or any IPv6 range."
@@ -152,19 +143,13 @@ run "ports_follow_the_variables" {
   variables {
     operator_cidr      = "192.0.2.0/24"
     target_cidr        = "198.51.100.20/32"
-    locust_web_port    = 8090
     locust_master_port = 6000
     agent_port_range   = { from = 20000, to = 20099 }
   }
 
   assert {
-    condition     = aws_security_group_rule.ssh.cidr_blocks == tolist(["192.0.2.0/24"]) && aws_security_group_rule.locust_web.cidr_blocks == tolist(["192.0.2.0/24"])
-    error_message = "SSH and web UI rules must use operator_cidr."
-  }
-
-  assert {
-    condition     = aws_security_group_rule.locust_web.from_port == 8090 && aws_security_group_rule.locust_web.to_port == 8090
-    error_message = "The web UI rule must use locust_web_port."
+    condition     = aws_security_group_rule.ssh.cidr_blocks == tolist(["192.0.2.0/24"])
+    error_message = "The SSH rule must use operator_cidr."
   }
 
   assert {

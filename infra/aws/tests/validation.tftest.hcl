@@ -191,15 +191,9 @@ run "agent_ports_beyond_65535_are_refused" {
   expect_failures = [var.agent_port_range]
 }
 
-run "agent_port_range_over_the_web_ui_port_is_refused" {
+run "agent_port_range_over_the_zeromq_port_is_refused" {
   command = plan
-  variables { agent_port_range = { from = 8000, to = 8999 } } # would open 8089 to target_cidr
-  expect_failures = [aws_instance.master]
-}
-
-run "same_web_and_zeromq_port_is_refused" {
-  command = plan
-  variables { locust_web_port = 5557 }
+  variables { agent_port_range = { from = 5000, to = 5999 } } # would open 5557 to target_cidr
   expect_failures = [aws_instance.master]
 }
 
