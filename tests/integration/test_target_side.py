@@ -94,7 +94,7 @@ def test_preload_leaves_its_holders_connections_at_the_mediator_before_the_load(
 
 def test_kept_wallets_return_next_run_with_their_mediation_and_sign_up_nothing_new(target, tmp_path):
     wallets = tmp_path / "wallets"
-    settings = {"SCENARIO": "mediator_ping", "USERS": "3", "SPAWN_RATE": "3", "RUN_TIME": "12s",
+    settings = {"SCENARIO": "mediator_ping", "USERS": "3", "SPAWN_RATE": "3", "RUN_TIME": "8s",
                 "HOLDER_WALLETS": "keep", "WALLETS_DIR": str(wallets)}  # fmt: skip
     first = akrida("run", results=tmp_path / "first", **settings)
     first_dir = only_run_dir(tmp_path / "first")
