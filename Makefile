@@ -14,7 +14,7 @@ help:
 	@echo "make setup-ledger  also install the local Indy ledger (needs Python 3.8; for AnonCreds)"
 	@echo "make setup-legacy-acapy  also install ACA-Py 1.0.1 (the 1.0 protocols; for the ISSUER_TYPE=acapy tests)"
 	@echo "make setup-test-packages  as root, install the Debian packages the tests need (chromium, sshd, Prometheus and exporters …)"
-	@echo "make run     run a load test, e.g. make run USERS=20 SPAWN_RATE=2 RUN_TIME=60s SCENARIO=mediator_ping"
+	@echo "make run     run a load test, e.g. make run USERS=100 SPAWN_RATE=5 RUN_TIME=3m SCENARIO=mediator_ping"
 	@echo "make provision  make load hosts and prepare them: CLOUD=lab|aws WORKERS=N (then make run uses them)"
 	@echo "make teardown   destroy what provision made (safe to run twice)"
 	@echo "make test    run the test suite (unit, then integration with real ACA-Py and Credo)"

@@ -234,7 +234,7 @@ def _run(arguments: argparse.Namespace) -> int:
         )
     if cluster is None:
         return Run(settings, LocalExecutor()).run().exit_code
-    from akrida.cluster.distributed import ClusterExecutor  # Fabric loads only for cluster runs
+    from akrida.execute.distributed import ClusterExecutor  # Fabric loads only for cluster runs
 
     print(f"cluster: {cluster.cloud}, {len(cluster.workers)} workers (`akrida run --local` runs here)")
     return Run(settings, ClusterExecutor(cluster)).run().exit_code

@@ -26,6 +26,7 @@ from akrida.local.errors import LocalTargetError
 from akrida.local.stack import LocalTarget, TargetInfo, mediator_connections, run_invitations
 from akrida.preflight import TargetCheck, check_target
 from akrida.preload import preload
+from akrida.profile_triggers import ProfileTrigger
 from akrida.report import bundle
 from akrida.report.manifest import Manifest, mark_abandoned_runs, mark_if_abandoned, now, this_host, versions
 from akrida.report.summary import Findings, render_text
@@ -36,7 +37,6 @@ from akrida.target.exporters import exporter_pollers
 from akrida.target.profile import Profiler, ScheduledProfile
 from akrida.target.prometheus import read_prometheus
 from akrida.target.recorder import Poller, Recorder
-from akrida.target.triggers import ProfileTrigger
 
 KEEP_NEEDS_A_LASTING_MEDIATOR = (
     "HOLDER_WALLETS=keep needs a mediator that outlives the run, and an embedded target started for one run "

@@ -370,8 +370,8 @@ class Settings:
         default=None,
         show=lambda v: f"{v}s" if v else "",
     )
-    wait_min: float = setting("WAIT_MIN", number(0), "Least seconds a holder waits between iterations.", default=1.0)
-    wait_max: float = setting("WAIT_MAX", number(0), "Most seconds a holder waits between iterations.", default=2.0)
+    wait_min: float = setting("WAIT_MIN", number(0), "Least seconds a holder waits between iterations.", default=60.0)
+    wait_max: float = setting("WAIT_MAX", number(0), "Most seconds a holder waits between iterations.", default=120.0)
     results_dir: Path = setting(
         "RESULTS_DIR",
         parse_path,

@@ -10,6 +10,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # AKRIDA_TEST_STATE_DIR (with AKRIDA_TEST_BASE_PORT) lets two test sessions run side by side.
 os.environ["AKRIDA_LOCAL_STATE_DIR"] = os.environ.get("AKRIDA_TEST_STATE_DIR") or str(ROOT / ".akrida" / "test-local")
 os.environ["AKRIDA_AGENT_LOOPBACK_ONLY"] = "1"
+# Holders wait 60 to 120 s between pings by default, a wallet's pace; the tests' runs last seconds,
+# so unless a test says otherwise its holders ping every 1 to 2 s, to have something to measure.
+os.environ.setdefault("WAIT_MIN", "1")
+os.environ.setdefault("WAIT_MAX", "2")
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

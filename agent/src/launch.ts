@@ -13,6 +13,10 @@ import Module from 'module'
 import path from 'path'
 import vm from 'vm'
 
+// The driver's pid, before the seconds of loading below: a driver killed meanwhile would otherwise
+// leave an orphan that takes its new parent for its driver (main.ts watches for the driver to go).
+process.env.AKRIDA_DRIVER_PID ??= String(process.ppid)
+
 const bundle = path.join(__dirname, 'bundle.js')
 const cacheFile = `${bundle}.cache`
 const writeCache = process.env.AKRIDA_AGENT_WRITE_CODE_CACHE === '1'

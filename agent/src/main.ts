@@ -73,8 +73,9 @@ lines.on('line', (line) => {
 lines.on('close', () => void leave('end of stdin'))
 
 // The driver is the parent process. Killed outright, it may leave no end of stdin behind (another
-// process can still hold the pipe), so its disappearance is watched for as well.
-const driver = process.ppid
+// process can still hold the pipe), so its disappearance is watched for as well. Its pid is given by
+// the driver (or noted by launch.ts) rather than read here, after the bundle's seconds of loading.
+const driver = Number(process.env.AKRIDA_DRIVER_PID) || process.ppid
 setInterval(() => {
   if (!driverAlive()) void leave(`the driver (pid ${driver}) is gone`)
 }, PARENT_CHECK_MS).unref()

@@ -78,6 +78,9 @@ class AgentConfig:
             LIB_INDY_VDR_PATH=str(self.native_libs / "indy_vdr"),
             AKRIDA_AGENT_TIMEOUT_MS=str(int(self.timeout * 1000)),
             AKRIDA_AGENT_LOG_LEVEL=self.log_level,
+            # The agent watches for this process to go; read from its own parent at start, it could
+            # already be the reaper when the driver died while the agent was still loading.
+            AKRIDA_DRIVER_PID=str(os.getpid()),
         )
         env.update(self.extra_env)
         return env

@@ -3,7 +3,7 @@
 `akrida.lifecycle.Run` owns the steps every run shares (the target, the ledger, the checks, the
 bundle, the exit code). An executor owns only what differs: where Locust runs and how its files come
 home. Two exist: `LocalExecutor` (a Locust subprocess here) and `ClusterExecutor`
-(`akrida.cluster.distributed`, Locust's distributed mode over SSH). A third, containers for
+(`akrida.execute.distributed`, Locust's distributed mode over SSH). A third, containers for
 instance, is one new class with these methods.
 """
 

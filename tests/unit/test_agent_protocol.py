@@ -190,25 +190,43 @@ def test_agent_exits_when_its_driver_goes_away(raw):
 ORPHANING_DRIVER = """
 import os, subprocess, sys, time
 read_end, write_end = os.pipe()
-agent = subprocess.Popen(["node", sys.argv[1]], stdin=read_end, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+env = dict(os.environ)
+if sys.argv[2] == "given":  # as akrida's driver does (akrida/agent/host.py)
+    env["AKRIDA_DRIVER_PID"] = str(os.getpid())
+else:  # an agent started by hand: it notes its parent before loading
+    env.pop("AKRIDA_DRIVER_PID", None)
+quiet = subprocess.DEVNULL
+agent = subprocess.Popen(["node", sys.argv[1]], stdin=read_end, stdout=quiet, stderr=quiet, env=env)
 keeper = subprocess.Popen(["sleep", "120"], pass_fds=(write_end,))
 print(agent.pid, keeper.pid, flush=True)
 time.sleep(120)
 """
 
 
-def test_agent_exits_when_its_driver_is_killed_even_with_its_stdin_still_open():
+@pytest.mark.parametrize(
+    ("pid_from", "wait"),
+    [
+        # Killed at once, while the agent still loads its bundle (seconds on a busy host): the agent
+        # must watch the pid its driver gave, not the parent it finds once loaded (the reaper by then).
+        ("given", 0.1),
+        ("noted", 3),
+    ],
+)
+def test_agent_exits_when_its_driver_is_killed_even_with_its_stdin_still_open(pid_from, wait):
     driver = subprocess.Popen(
-        ["python3", "-c", ORPHANING_DRIVER, str(SCRIPT)], stdout=subprocess.PIPE, text=True, env=CONFIG.environment()
+        ["python3", "-c", ORPHANING_DRIVER, str(SCRIPT), pid_from],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=CONFIG.environment(),
     )
     agent_pid, keeper_pid = (int(pid) for pid in driver.stdout.readline().split())
     agent = psutil.Process(agent_pid)
     try:
-        gevent.sleep(3)  # the agent is up and reading its stdin
+        gevent.sleep(wait)
         assert agent.is_running() and agent.status() != psutil.STATUS_ZOMBIE
         driver.kill()
         driver.wait()
-        gone, _alive = psutil.wait_procs([agent], timeout=15)
+        gone, _alive = psutil.wait_procs([agent], timeout=30)
         assert gone, "the agent outlived its driver"
     finally:
         for pid in (agent_pid, keeper_pid):

@@ -12,10 +12,10 @@ from dotenv import dotenv_values
 
 from akrida import paths
 from akrida.cluster import archive
-from akrida.cluster.distributed import _dotenv_quote, stop_command
 from akrida.cluster.errors import ClusterError
 from akrida.cluster.provision import cluster_from_outputs
 from akrida.cluster.state import CloudDir, Host
+from akrida.execute.distributed import _dotenv_quote, stop_command
 
 OUTPUTS = {
     "master_public_ip": "198.51.100.10",

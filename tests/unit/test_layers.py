@@ -45,10 +45,10 @@ LAYERS: dict[str, int] = {
     "akrida.scenarios": 3,
     "akrida.cluster": 3,
     "akrida.preload": 3,
+    "akrida.profile_triggers": 3,
     # 4: a run: its lifecycle, its executors and its exit codes
     "akrida.exits": 4,
     "akrida.execute": 4,
-    "akrida.cluster.distributed": 4,
     "akrida.lifecycle": 4,
     # 5: the command line
     "akrida.cli": 5,
@@ -122,6 +122,22 @@ def test_there_are_no_import_circles():
     assert not cycles, "import circles: " + "; ".join(" -> ".join(sorted(c)) for c in cycles)
 
 
+def package_of(module: str) -> str:
+    """`akrida.report.summary` -> `akrida.report`; a top-level module is its own package."""
+    return ".".join(module.split(".")[:2])
+
+
+def test_there_are_no_circles_between_packages():
+    # Module by module there may be no circle while packages still import each other round (a package's
+    # modules are read as one: importing akrida.cluster.errors runs akrida/cluster/__init__.py).
+    packages: dict[str, set[str]] = {}
+    for module, dependencies in GRAPH.items():
+        outside = {package_of(d) for d in dependencies if d != "akrida"} - {package_of(module)}
+        packages.setdefault(package_of(module), set()).update(outside)
+    cycles = strongly_connected(packages)
+    assert not cycles, "package circles: " + "; ".join(" -> ".join(sorted(c)) for c in cycles)
+
+
 def strongly_connected(graph: dict[str, set[str]]) -> list[set[str]]:
     """Tarjan's algorithm: the groups of modules that reach each other (circles of two or more)."""
     index: dict[str, int] = {}
@@ -165,6 +181,6 @@ def test_the_command_line_never_loads_locust():
     import subprocess
     import sys
 
-    probe = "import sys, akrida.cli, akrida.lifecycle, akrida.cluster.distributed; print('locust' in sys.modules)"
+    probe = "import sys, akrida.cli, akrida.lifecycle, akrida.execute.distributed; print('locust' in sys.modules)"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
     assert loaded.stdout.strip() == "False"

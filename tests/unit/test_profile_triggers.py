@@ -6,9 +6,9 @@ import csv
 import json
 import time
 
+from akrida.profile_triggers import ProfileTrigger
 from akrida.report.limit import LimitRecord, StepRecord
 from akrida.slo import parse_gates
-from akrida.target.triggers import ProfileTrigger
 
 HEADER = ["Timestamp", "User Count", "Type", "Name", "Requests/s", "Failures/s", "50%", "95%", "99%",
           "Total Request Count", "Total Failure Count"]  # fmt: skip
