@@ -244,3 +244,53 @@ def test_every_panel_of_the_dashboard_draws_the_run(scraped):
             empty.append(promql)
     # A run without failures, lock waits or a process per source draws nothing there, and only there.
     assert all("akrida_failures_total" in e or "pg_lock_waits" in e for e in empty), empty
+
+
+def holders_by_process(page: str) -> dict[str, float]:
+    found = {}
+    for line in page.splitlines():
+        if line.startswith("akrida_holders_live{"):
+            labels, value = line.rsplit(" ", 1)
+            process = labels.split('process="', 1)[1].split('"', 1)[0]
+            found[process] = float(value)
+    return found
+
+
+def test_a_masters_endpoint_serves_its_workers_figures(target, tmp_path):
+    """Plain `locust --processes 2`: a master and two workers on this machine, as on a cluster's hosts.
+    The master holds no holder; the workers' holders reach its endpoint with their statistics reports."""
+    metrics_port = free_port()
+    with socket.socket() as holder:  # not the metrics port
+        holder.bind(("127.0.0.1", metrics_port))
+        master_port = free_port()
+    environment = {k: v for k, v in os.environ.items() if k not in ("RESULTS_DIR", "SLO")}
+    environment.update(MEDIATION_URL=target.mediation_url, PROMETHEUS_PORT=str(metrics_port), WAIT_MIN="0.5",
+                       WAIT_MAX="1")  # fmt: skip
+    command = [
+        sys.executable, "-m", "locust", "-f", str(paths.LOCUSTFILES / "mediator_ping.py"), "--headless",
+        "-u", "4", "-r", "4", "-t", "25s", "--stop-timeout", "15", "--processes", "2",
+        "--master-bind-host", "127.0.0.1", "--master-bind-port", str(master_port),
+        "--master-host", "127.0.0.1", "--master-port", str(master_port), "--csv", str(tmp_path / "locust"),
+    ]  # fmt: skip
+    locust = subprocess.Popen(command, cwd=tmp_path, env=environment, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)  # fmt: skip
+    seen: dict[str, float] = {}
+    page = ""
+    try:
+        wait_for(f"http://127.0.0.1:{metrics_port}/metrics", 60)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and locust.poll() is None:
+            with contextlib.suppress(requests.RequestException):
+                page = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+                holders = holders_by_process(page)
+                if sum(v for p, v in holders.items() if p.startswith("worker-")) == 4:
+                    seen = holders
+                    break
+            time.sleep(1)
+        _, errors = locust.communicate(timeout=120)
+    finally:
+        if locust.poll() is None:
+            locust.kill()
+    assert seen, f"the workers' 4 holders never reached the master's endpoint; last page:\n{page[-3000:]}"
+    assert set(seen) == {"master", "worker-0", "worker-1"} and seen["master"] == 0, seen
+    assert locust.returncode == 0, errors[-3000:]
