@@ -142,6 +142,21 @@ class Settings:
     )
     ui: bool = setting("UI", parse_bool, "Start Locust's web UI instead of running headless.", default=False)
     ui_port: int = setting("UI_PORT", integer(1, 65535), "Port of Locust's web UI.", default=8089)
+    prometheus_port: int | None = setting(
+        "PROMETHEUS_PORT",
+        integer(1, 65535),
+        "Port on which the Locust master serves the run's live metrics in Prometheus' text format "
+        "(/metrics): per-step requests, failures by kind, latency histograms, holders live, delivery counts, "
+        "generator health, the target's samples. Empty: off.",
+        default=None,
+    )
+    prometheus_host: str = setting(
+        "PROMETHEUS_HOST",
+        parse_host,
+        "PROMETHEUS_PORT: the address the metrics endpoint listens on. `0.0.0.0` serves every interface "
+        "(the cloud firewall never opens the port: reach it through an SSH tunnel).",
+        default="127.0.0.1",
+    )
     mediation_url: str = setting(
         "MEDIATION_URL",
         parse_invitation_urls,
@@ -381,7 +396,9 @@ class Settings:
     slo: str = setting(
         "SLO",
         parse_slo,
-        "Pass/fail gates, e.g. `p95(ping_mediator) < 500ms; fail_ratio < 0.01`. A breach exits with code 4.",
+        "Pass/fail gates, e.g. `p95(ping_mediator) < 500ms; fail_ratio < 0.01`. A breach makes `akrida run` exit "
+        "with code 4 (`make run` exits 2 on any failure: in CI call `.venv/bin/akrida run`, docs/ci.md); "
+        "each run's junit.xml lists the gates.",
         default="",
     )
     local_host: str = setting("LOCAL_HOST", parse_host, "Address the embedded target listens on.", default="127.0.0.1")
@@ -611,6 +628,14 @@ class Settings:
                 f"UI_PORT={self.ui_port} is one of the embedded target's ports ({first}-{last}, from LOCAL_BASE_PORT): "
                 "choose another UI_PORT or LOCAL_BASE_PORT"
             )
+        port = self.prometheus_port
+        if port is not None and self.uses_embedded_target and first <= port <= last:
+            problems.append(
+                f"PROMETHEUS_PORT={port} is one of the embedded target's ports ({first}-{last}, from "
+                "LOCAL_BASE_PORT): choose another PROMETHEUS_PORT or LOCAL_BASE_PORT"
+            )
+        if port is not None and self.ui and port == self.ui_port:
+            problems.append(f"PROMETHEUS_PORT={port} is UI_PORT too: give the metrics endpoint a port of its own")
         return problems
 
     def _profile_problems(self) -> list[str]:

@@ -19,6 +19,7 @@ from akrida.report.manifest import Manifest
 from akrida.report.progress import progress_line
 from akrida.report.stats import locust_ran_its_course
 from akrida.settings import Settings, SettingsError
+from akrida.sockets import bindable
 
 PROGRESS_INTERVAL = 5.0  # seconds between progress lines of a headless run
 STOP_TIMEOUT = 15  # seconds holders get to shut their agents down when the run time is up
@@ -71,6 +72,17 @@ def port_range_problem(settings: Settings, hosts: int = 1) -> str | None:
     )
 
 
+def metrics_port_problem(settings: Settings) -> str | None:
+    """PROMETHEUS_PORT taken by another process: said before anything starts, not by a Locust that crashed."""
+    port = settings.prometheus_port
+    if port is None or bindable(settings.prometheus_host, port):
+        return None
+    return (
+        f"PROMETHEUS_PORT={port}: cannot listen on {settings.prometheus_host}:{port} (in use, or not an address "
+        "of this machine): choose another PROMETHEUS_PORT or PROMETHEUS_HOST"
+    )
+
+
 class LocalExecutor:
     role = "generator"
 
@@ -80,6 +92,7 @@ class LocalExecutor:
         problems = [
             check_open_files(settings.peak_users, settings.holders_per_process, settings.uses_embedded_target),
             port_range_problem(settings),
+            metrics_port_problem(settings),
         ]
         if any(problems):
             raise SettingsError([problem for problem in problems if problem])

@@ -12,6 +12,7 @@ from pathlib import Path
 from akrida.report import charts
 from akrida.report.errors import BundleError
 from akrida.report.gates import evaluate
+from akrida.report.junit import write_junit
 from akrida.report.manifest import Manifest, mark_if_abandoned, now
 from akrida.report.progress import HISTORY_FILE
 from akrida.report.summary import Findings, gather, render_html, render_markdown
@@ -23,7 +24,7 @@ SUMMARY_HTML = "summary.html"
 
 
 def finish(run_dir: Path, manifest: Manifest, complete: bool) -> Findings:
-    """Evaluates the gates, draws the charts, writes summary.md, summary.html and manifest.json."""
+    """Evaluates the gates, draws the charts, writes summary.md, summary.html, junit.xml and manifest.json."""
     manifest.ended_at = manifest.ended_at or now()
     if manifest.status != "abandoned":  # a run found killed stays so named when its report is rebuilt
         manifest.status = "complete" if complete else "incomplete"
@@ -44,6 +45,7 @@ def finish(run_dir: Path, manifest: Manifest, complete: bool) -> Findings:
     charts.target_chart(run_dir, findings.target)
     (run_dir / SUMMARY_MD).write_text(render_markdown(findings, manifest))
     (run_dir / SUMMARY_HTML).write_text(render_html(findings, manifest))
+    write_junit(run_dir, findings, manifest)
     manifest.write(run_dir)
     return findings
 

@@ -20,7 +20,10 @@ from akrida import paths
 from akrida.redact import protect_output
 from akrida.report.health import INTERVAL_SECONDS, HealthLog, HealthSampler
 from akrida.report.stats import write_locust_exit
-from akrida.scenarios import gating  # noqa: F401 - registers the SLO gates
+from akrida.scenarios import (
+    gating,  # noqa: F401 - registers the SLO gates
+    metrics,  # registers the live metrics endpoint (PROMETHEUS_PORT)
+)
 from akrida.scenarios.final_stats import write_final_stats
 from akrida.scenarios.runtime import ATTRIBUTE, renew_runtime, runtime_of
 from akrida.scenarios.storm import count_failures_during_storm, run_storm
@@ -33,18 +36,22 @@ _sampler: gevent.Greenlet | None = None
 _storm: gevent.Greenlet | None = None
 
 
-def _sample_forever(log: HealthLog, sampler: HealthSampler) -> None:
+def _sample_forever(log: HealthLog | None, sampler: HealthSampler) -> None:
     while True:
-        with contextlib.suppress(OSError):  # a full disk must not take the load test down with it
-            log.write(sampler.sample())
+        sample = sampler.sample()
+        metrics.remember_health(sample)
+        if log is not None:
+            with contextlib.suppress(OSError):  # a full disk must not take the load test down with it
+                log.write(sample)
         gevent.sleep(INTERVAL_SECONDS)
 
 
 @events.init.add_listener
 def _start_health_sampling(environment: Environment, **_kwargs) -> None:
+    # Also without a run folder (a plain `locust -f`): the live metrics serve the samples.
     global _sampler
     run_dir = runtime_of(environment).run_dir
-    if run_dir is None or _sampler is not None:
+    if _sampler is not None:
         return
 
     def current():  # the runtime of the test that runs now: each test renews it
@@ -53,7 +60,7 @@ def _start_health_sampling(environment: Environment, **_kwargs) -> None:
     sampler = HealthSampler(
         live_holders=lambda: current().hosts.live_holders, agent_hosts=lambda: current().hosts.live_hosts
     )
-    _sampler = gevent.spawn(_sample_forever, HealthLog(run_dir), sampler)
+    _sampler = gevent.spawn(_sample_forever, HealthLog(run_dir) if run_dir is not None else None, sampler)
 
 
 PARENT_CHECK_S = 1.0  # how often a Locust process started by `akrida run` checks that akrida is its parent
@@ -165,3 +172,4 @@ def _finish(environment: Environment, exit_code: int | None) -> None:
         # Last: the executor reads this file as "Locust ran its course", so a crash leaves none.
         with contextlib.suppress(OSError):
             write_locust_exit(runtime.run_dir, exit_code)
+    metrics.stop_serving()  # after the final figures: the last scrapes take them

@@ -156,3 +156,35 @@ def read_samples(run_dir: Path) -> TargetRecord | None:
     for points in series.values():
         points.sort()
     return TargetRecord(dict(series), sources)
+
+
+class LatestSamples:
+    """The newest value of each (source, metric) in a run's target/samples.csv, read as it grows (the
+    live metrics endpoint serves them). Each call reads only the lines written since the last one."""
+
+    def __init__(self, run_dir: Path):
+        self.path = run_dir / TARGET_DIR / SAMPLES_FILE
+        self.values: dict[tuple[str, str], tuple[float, float]] = {}  # -> (timestamp, value)
+        self._offset = 0
+        self._partial = ""
+
+    def read(self) -> dict[tuple[str, str], tuple[float, float]]:
+        try:
+            with open(self.path) as handle:
+                if self.path.stat().st_size < self._offset:  # written anew
+                    self._offset, self._partial = 0, ""
+                handle.seek(self._offset)
+                text = handle.read()
+                self._offset = handle.tell()
+        except OSError:  # no target sampled (yet): nothing to serve
+            return self.values
+        lines = (self._partial + text).split("\n")
+        self._partial = lines.pop()  # a line still being written
+        for row in csv.reader(lines):
+            if len(row) != 4 or row[0] == "timestamp":
+                continue
+            try:
+                self.values[(row[1], row[2])] = (float(row[0]), float(row[3]))
+            except ValueError:
+                continue
+        return self.values

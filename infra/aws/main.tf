@@ -159,6 +159,8 @@ resource "aws_security_group" "master" {
   tags = merge(local.tags, { Name = "${var.name_prefix}-master", "akrida:role" = "security" })
 }
 
+# Nothing else reaches the master: not Locust's web UI (cluster runs are headless), nor the live
+# metrics endpoint (PROMETHEUS_PORT), which the operator reaches through an SSH tunnel.
 resource "aws_security_group_rule" "locust_zeromq" {
   security_group_id        = aws_security_group.master.id
   description              = "Locust master-worker ZeroMQ from the cluster VMs only"
