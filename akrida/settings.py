@@ -20,7 +20,7 @@ from typing import Any
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
-from akrida.catalog import KNOWN_NETWORKS
+from akrida.catalog import KNOWN_NETWORKS, is_scenario_file, scenario_of
 from akrida.catalog import SCENARIOS as _SCENARIOS
 from akrida.cloud_metadata import metadata_host
 from akrida.parsers import (
@@ -85,6 +85,18 @@ class SettingsError(ValueError):
         super().__init__("invalid settings:\n" + "\n".join(f"  - {problem}" for problem in problems))
 
 
+def parse_scenario(raw: str) -> str:
+    """One of SCENARIOS, or a path ending in .py (made absolute here: Locust runs from another folder).
+    Whether the file exists and holds one scenario is checked when a run loads it (akrida.userscenario)."""
+    value = raw.strip()
+    if is_scenario_file(value):
+        return str(Path(value).expanduser().absolute())
+    try:
+        return choice(SCENARIOS)(value)
+    except InvalidValue as error:
+        raise InvalidValue(f"{error}; or a scenario file of your own, ending in .py") from None
+
+
 # --- the settings ----------------------------------------------------------------------------------
 
 
@@ -127,8 +139,9 @@ class Settings:
 
     scenario: str = setting(
         "SCENARIO",
-        choice(SCENARIOS),
-        "Scenario to run: " + ", ".join(SCENARIOS) + ".",
+        parse_scenario,
+        "Scenario to run: " + ", ".join(SCENARIOS) + "; or a scenario file of your own, path/to/file.py "
+        "(docs/scenarios.md, Writing a scenario).",
         default="mediator_ping",
     )
     users: int = setting("USERS", integer(1), "Number of simulated holders (Locust users).", default=10)
@@ -552,7 +565,7 @@ class Settings:
             problems.append(f"STAGES last {self.duration}s in all: at most 30 days ({MAX_DURATION_S}s); split the runs")
         if self.wait_max < self.wait_min:
             problems.append(f"WAIT_MAX={self.wait_max:g} is below WAIT_MIN={self.wait_min:g}: raise WAIT_MAX")
-        if self.credential_format == "indy" and _SCENARIOS[self.scenario].credentials:
+        if self.credential_format == "indy" and scenario_of(self.scenario).credentials:
             if not self.cred_def_id and not self.uses_embedded_target:
                 problems.append(
                     "CREDENTIAL_FORMAT=indy needs CRED_DEF_ID: create one with `akrida target bootstrap --format indy`"
@@ -571,7 +584,7 @@ class Settings:
                 )
             elif not self.revocable_cred_def_id and not self.uses_embedded_target:
                 problems.append("SCENARIO=issue_revoke needs REVOCABLE_CRED_DEF_ID, a revocable credential definition")
-        if self.issuer_type == "acapy" and self.credential_format != "indy" and _SCENARIOS[self.scenario].credentials:
+        if self.issuer_type == "acapy" and self.credential_format != "indy" and scenario_of(self.scenario).credentials:
             problems.append("ISSUER_TYPE=acapy (the 1.0 protocols) carries AnonCreds only: set CREDENTIAL_FORMAT=indy")
         if self.proof_non_revoked and self.credential_format != "indy":
             problems.append("PROOF_NON_REVOKED=true needs CREDENTIAL_FORMAT=indy (revocation is AnonCreds only here)")
@@ -589,7 +602,7 @@ class Settings:
         problems.extend(self._profile_problems())
         if self.issue_weight + self.present_weight == 0:
             problems.append("ISSUE_WEIGHT and PRESENT_WEIGHT are both 0: give at least one a positive weight")
-        if _SCENARIOS[self.scenario].needs_mediator and not self.with_mediation:
+        if scenario_of(self.scenario).needs_mediator and not self.with_mediation:
             problems.append(f"SCENARIO={self.scenario} needs WITH_MEDIATION=true")
         return problems
 
@@ -636,7 +649,8 @@ class Settings:
                 f"STORM_AT={self.storm_at}s is not within the run ({ends} after {self.duration}s): "
                 "give a time before the end"
             ]
-        if not _SCENARIOS[self.scenario].needs_mediator:
+        scenario = scenario_of(self.scenario)
+        if not scenario.needs_mediator and not (scenario.file and self.with_mediation):
             return [f"STORM_AT drops the holders' connections to the mediator; SCENARIO={self.scenario} has none"]
         return []
 
