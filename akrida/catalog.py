@@ -111,6 +111,9 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
+# What an agent of the seed protocol can serve (AGENT_PROTOCOL=seed: start, ping_mediator, receiveInvitation,
+# shutdown), besides scenario files of the user's own.
+SEED_SCENARIOS = ("mediator_ping", "mediator_hold", "connection", "liveness")
 USER_LOCUSTFILE = "custom.py"  # locustfiles/custom.py: the entry file of SCENARIO=path/to/file.py
 
 

@@ -39,7 +39,7 @@ from akrida.target.profile import Profiler, ScheduledProfile
 from akrida.target.prometheus import read_prometheus
 from akrida.target.recorder import Poller, Recorder
 from akrida.target.triggers import ProfileTrigger
-from akrida.userscenario import UserScenario, load_user_scenario
+from akrida.userscenario import EGRESS_OFF, UserScenario, load_user_scenario, user_agent
 
 KEEP_NEEDS_A_LASTING_MEDIATOR = (
     "HOLDER_WALLETS=keep needs a mediator that outlives the run, and an embedded target started for one run "
@@ -89,6 +89,10 @@ class Run:
         if user_scenario is not None:
             protect_output(user_scenario.secret_values())
             self.executor.user_scenario = user_scenario
+        agent = user_agent(self.settings)
+        if agent is not None:
+            self.progress(f"akrida: AGENT_SCRIPT={agent['file']} runs the holders ({agent['protocol']} protocol); "
+                          f"{EGRESS_OFF}", file=sys.stderr)  # fmt: skip
         if self.settings.holder_wallets == "keep" and self.settings.uses_embedded_target and not LocalTarget.current():
             raise SettingsError([KEEP_NEEDS_A_LASTING_MEDIATOR])
         for abandoned, line in mark_abandoned_runs(results_base(self.settings), "a later run"):
@@ -96,6 +100,7 @@ class Run:
         run_dir = new_run_dir(self.settings)
         self.progress(f"results: {run_dir}")
         manifest = new_manifest(self.settings, run_dir, self.executor.role, user_scenario)
+        manifest.agent = agent
         self.executor.describe(manifest)
         manifest.write(run_dir)
         execution = Execution(complete=False)

@@ -20,7 +20,7 @@ from typing import Any
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
-from akrida.catalog import KNOWN_NETWORKS, is_scenario_file, scenario_of
+from akrida.catalog import KNOWN_NETWORKS, SEED_SCENARIOS, is_scenario_file, scenario_of
 from akrida.catalog import SCENARIOS as _SCENARIOS
 from akrida.cloud_metadata import metadata_host
 from akrida.parsers import (
@@ -63,6 +63,7 @@ CLOUDS = ("lab", "aws")
 ISSUER_TYPES = ("acapy_v2", "acapy")
 HOLDER_WALLET_MODES = ("fresh", "keep")
 LOCAL_PORT_SPAN = 10  # ports the embedded target takes from LOCAL_BASE_PORT (akrida.local.stack.PORT_SPAN)
+AGENT_PROTOCOLS = ("akrida", "seed")
 PICKUP_STRATEGIES = ("implicit", "pickup_v1", "pickup_v2", "pickup_v2_live", "none")
 AGENT_LOG_LEVELS = ("test", "trace", "debug", "info", "warn", "error", "fatal", "off")
 REDACTED = "***"
@@ -247,6 +248,22 @@ class Settings:
         integer(1, 5000),
         "Holders packed into one agent (Node) process; 1 gives each holder a process of its own.",
         default=200,
+    )
+    agent_script: Path | None = setting(
+        "AGENT_SCRIPT",
+        parse_path,
+        "An agent of your own instead of Akrida's Credo agent: a file run as a program (executable), or with "
+        "node (.js) or this Python (.py); it speaks AGENT_PROTOCOL. Akrida's egress allowlist (EGRESS_ALLOW) "
+        "is off for it (docs/agents.md). Empty: the Credo agent.",
+        default=None,
+    )
+    agent_protocol: str = setting(
+        "AGENT_PROTOCOL",
+        choice(AGENT_PROTOCOLS),
+        "What AGENT_SCRIPT speaks: `akrida` (agent/PROTOCOL.md: request ids, many holders a process) or `seed` "
+        "(one holder a process, one command at a time, replies without ids, the invitation in MEDIATION_URL; "
+        "serves " + ", ".join(SEED_SCENARIOS) + " and scenario files of your own).",
+        default="akrida",
     )
     connections_per_user: int = setting(
         "CONNECTIONS_PER_USER",
@@ -600,6 +617,7 @@ class Settings:
         problems.extend(self._storm_problems())
         problems.extend(self._target_metrics_problems())
         problems.extend(self._profile_problems())
+        problems.extend(self._agent_problems())
         if self.issue_weight + self.present_weight == 0:
             problems.append("ISSUE_WEIGHT and PRESENT_WEIGHT are both 0: give at least one a positive weight")
         if scenario_of(self.scenario).needs_mediator and not self.with_mediation:
@@ -624,6 +642,28 @@ class Settings:
                 f"UI_PORT={self.ui_port} is one of the embedded target's ports ({first}-{last}, from LOCAL_BASE_PORT): "
                 "choose another UI_PORT or LOCAL_BASE_PORT"
             )
+        return problems
+
+    def _agent_problems(self) -> list[str]:
+        if self.agent_protocol != "seed":
+            return []
+        if self.agent_script is None:
+            return ["AGENT_PROTOCOL=seed needs AGENT_SCRIPT, the agent that speaks it (Akrida's own speaks `akrida`)"]
+        problems = []
+        if not is_scenario_file(self.scenario) and self.scenario not in SEED_SCENARIOS:
+            problems.append(
+                f"SCENARIO={self.scenario} needs holder commands that AGENT_PROTOCOL=seed does not carry (it has "
+                "start, ping_mediator, receiveInvitation, shutdown): choose one of "
+                + ", ".join(SEED_SCENARIOS)
+                + ", or a scenario file of your own"
+            )
+        for name, value, why in (
+            ("STORM_AT", self.storm_at is not None, "drops connections with a command the seed lacks"),
+            ("HOLDER_WALLETS=keep", self.holder_wallets == "keep", "needs wallets kept on disk"),
+            (f"PICKUP_STRATEGY={self.pickup_strategy}", self.pickup_strategy != "implicit", "is not sent to it"),
+        ):
+            if value:
+                problems.append(f"{name} {why}: AGENT_PROTOCOL=seed cannot serve it; unset it")
         return problems
 
     def _profile_problems(self) -> list[str]:

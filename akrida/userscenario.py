@@ -148,3 +148,29 @@ def _check_in_child(path: Path, environment: dict[str, str]) -> dict:
             tail = (done.stderr or done.stdout).strip()[-1500:]
             raise SettingsError([f"SCENARIO={path}: loading it failed (exit code {done.returncode}):\n{tail}"])
         return json.loads(out.read_text())
+
+
+EGRESS_OFF = (
+    "the egress allowlist (EGRESS_ALLOW) lives inside Akrida's Credo agent, so it is OFF for this agent: "
+    "Akrida does not hold it to the mediator's and the issuer's hosts, it connects wherever it (and the "
+    "invitations it is given) choose"
+)
+
+
+def user_agent(settings: Settings) -> dict[str, str] | None:
+    """AGENT_SCRIPT, checked before anything starts, for the manifest (its SHA-256); None without one."""
+    script = settings.agent_script
+    if script is None:
+        return None
+    if not script.is_file():
+        raise SettingsError([f"AGENT_SCRIPT={script}: no such file"])
+    if script.suffix not in (".js", ".mjs", ".cjs", ".py") and not os.access(script, os.X_OK):
+        raise SettingsError(
+            [f"AGENT_SCRIPT={script}: not executable, and neither .js (node) nor .py (python): chmod +x it"]
+        )
+    return {
+        "file": str(script.resolve()),
+        "sha256": sha256_of(script),
+        "protocol": settings.agent_protocol,
+        "egress_allowlist": "off: " + EGRESS_OFF,
+    }

@@ -177,6 +177,11 @@ class ClusterExecutor:
         problems = []
         if settings.ui:
             problems.append("UI=true is not supported on a cluster yet: run headless (UI=false)")
+        if settings.agent_script is not None:
+            problems.append(
+                "AGENT_SCRIPT is not shipped to cluster hosts yet (an agent brings files and a runtime of its own): "
+                "run it here with `akrida run --local`, or unset AGENT_SCRIPT"
+            )
         if problem := port_range_problem(settings, hosts=len(self.cluster.workers)):
             problems.append(problem)
         if problems:
