@@ -326,6 +326,7 @@ def _compare(arguments: argparse.Namespace) -> int:
 def _scenarios(_arguments: argparse.Namespace) -> int:
     for scenario in SCENARIOS.values():
         print(f"{scenario.name:<18} {scenario.summary}")
+    print(f"{'path/to/file.py':<18} your own scenario file (docs/scenarios.md, Writing a scenario; examples/ has two)")
     return ExitCode.OK
 
 
