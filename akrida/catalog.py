@@ -22,10 +22,12 @@ class Scenario:
     needs_issuer: bool
     summary: str
     credentials: bool = False  # issues or proves credentials (CREDENTIAL_FORMAT applies)
+    file: str = ""  # a scenario file of the user's own (SCENARIO=path/to/file.py), absolute
 
     @property
     def locustfile(self) -> str:
-        return f"{self.name}.py"
+        # A user's file is loaded by one entry file of its own (akrida/scenarios/custom.py).
+        return USER_LOCUSTFILE if self.file else f"{self.name}.py"
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -107,6 +109,26 @@ SCENARIOS: dict[str, Scenario] = {
         ),
     )
 }
+
+
+# What an agent of the seed protocol can serve (AGENT_PROTOCOL=seed: start, ping_mediator, receiveInvitation,
+# shutdown), besides scenario files of the user's own.
+SEED_SCENARIOS = ("mediator_ping", "mediator_hold", "connection", "liveness")
+USER_LOCUSTFILE = "custom.py"  # locustfiles/custom.py: the entry file of SCENARIO=path/to/file.py
+
+
+def is_scenario_file(value: str) -> bool:
+    """SCENARIO names a file of the user's own rather than one of SCENARIOS."""
+    return value.endswith(".py")
+
+
+def scenario_of(value: str) -> Scenario:
+    """The scenario SCENARIO names: one of SCENARIOS, or a user's file. What a user's file needs of the
+    target is known only once it was loaded (akrida.userscenario); here it needs nothing for certain."""
+    if not is_scenario_file(value):
+        return SCENARIOS[value]
+    stem = value.rsplit("/", 1)[-1].removesuffix(".py")
+    return Scenario(stem, "", needs_mediator=False, needs_issuer=False, summary=f"your own: {value}", file=value)
 
 
 # Public test networks that serve their genesis file over HTTP (VON network ledger browsers).

@@ -30,6 +30,7 @@ from akrida.report import bundle, compare
 from akrida.report.summary import render_text
 from akrida.settings import SECRET_VARIABLES, Settings, SettingsError, read_env_file
 from akrida.settings import table as settings_table
+from akrida.userscenario import load_user_scenario
 
 # Where `akrida check`'s probe holders log: a folder per check, removed unless its probe failed; of
 # those, only the newest KEPT_PROBE_DIRS stay (they used to pile up in /tmp, one per check).
@@ -109,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
         "Every setting is read from the environment and .env (akrida settings lists them).",
         "docs/quickstart.md, docs/results.md, docs/finding-the-limit.md",
     )  # fmt: skip
-    run.add_argument("--scenario", choices=sorted(SCENARIOS))
+    run.add_argument("--scenario", help="one of `akrida scenarios`, or path/to/your_scenario.py (SCENARIO)")
     run.add_argument("--users", help="number of holders (USERS)")
     run.add_argument("--spawn-rate", help="holders started per second (SPAWN_RATE)")
     run.add_argument("--run-time", help="duration such as 60s or 5m (RUN_TIME)")
@@ -149,7 +150,7 @@ def _parser() -> argparse.ArgumentParser:
         "holder, and the mediator's cores for the requested SPAWN_RATE and waits.",
         "docs/scale-out.md#planning-akrida-plan",
     )  # fmt: skip
-    plan.add_argument("--scenario", choices=sorted(SCENARIOS))
+    plan.add_argument("--scenario", help="one of `akrida scenarios`, or path/to/your_scenario.py (SCENARIO)")
     plan.add_argument("--users", help="number of holders (USERS)")
     plan.add_argument("--calibration", type=Path, help="calibration file (default bench/calibration.json)")
     plan.set_defaults(handler=_plan)
@@ -211,6 +212,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(arguments: argparse.Namespace) -> Settings:
+    return _configured(arguments)[0]
+
+
+def _configured(arguments: argparse.Namespace) -> tuple[Settings, dict[str, str]]:
+    """The settings, and the variables they were read from (the settings file, then the environment
+    and the command line over it), where a scenario file's own settings are read."""
     overrides = {}
     for attribute, variable in RUN_OPTIONS.items():
         value = getattr(arguments, attribute, None)
@@ -219,13 +226,15 @@ def _settings(arguments: argparse.Namespace) -> Settings:
     if getattr(arguments, "ui", False):
         overrides["UI"] = "true"
     environment = {**os.environ, **overrides}
-    settings = Settings.load(environment, arguments.env_file or ".env", required=arguments.env_file is not None)
+    env_file = arguments.env_file or ".env"
+    settings = Settings.load(environment, env_file, required=arguments.env_file is not None)
     protect_output(settings.secret_values())
-    return settings
+    from_file = read_env_file(Path(env_file)) if Path(env_file).is_file() else {}
+    return settings, {**from_file, **environment}
 
 
 def _run(arguments: argparse.Namespace) -> int:
-    settings = _settings(arguments)
+    settings, raw = _configured(arguments)
     cluster = None if arguments.local else Cluster.current()
     if cluster is not None and not cluster.prepared:
         raise ClusterError(
@@ -233,22 +242,25 @@ def _run(arguments: argparse.Namespace) -> int:
             "`akrida run --local` runs on this machine"
         )
     if cluster is None:
-        return Run(settings, LocalExecutor()).run().exit_code
+        return Run(settings, LocalExecutor(), environment=raw).run().exit_code
     from akrida.execute.distributed import ClusterExecutor  # Fabric loads only for cluster runs
 
     print(f"cluster: {cluster.cloud}, {len(cluster.workers)} workers (`akrida run --local` runs here)")
-    return Run(settings, ClusterExecutor(cluster)).run().exit_code
+    return Run(settings, ClusterExecutor(cluster), environment=raw).run().exit_code
 
 
 def _check(arguments: argparse.Namespace) -> int:
-    settings = _settings(arguments)
+    settings, raw = _configured(arguments)
     if settings.cloud == "aws":
         from akrida.cluster.provision import cloud_problems
 
         if problems := cloud_problems(settings):
             raise SettingsError(problems)
     LocalExecutor().check(settings)  # what a run here would refuse: open files, inbound ports
+    user_scenario = load_user_scenario(settings, raw)  # a scenario file of one's own, loaded as a run would
     print("settings: valid")
+    if user_scenario is not None:
+        print(f"scenario: {user_scenario.path} line {user_scenario.line}: {user_scenario.class_name}")
     for name, value in settings.redacted().items():
         print(f"  {name}={value}")
     print(f"open files: {settings.peak_users} holders fit this machine's limit ({raise_open_files_limit().hard})")
@@ -314,6 +326,7 @@ def _compare(arguments: argparse.Namespace) -> int:
 def _scenarios(_arguments: argparse.Namespace) -> int:
     for scenario in SCENARIOS.values():
         print(f"{scenario.name:<18} {scenario.summary}")
+    print(f"{'path/to/file.py':<18} your own scenario file (docs/scenarios.md, Writing a scenario; examples/ has two)")
     return ExitCode.OK
 
 

@@ -13,11 +13,12 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from akrida import owner
+from akrida.catalog import scenario_of
 from akrida.execute import Execution, Executor, Progress
 from akrida.exits import ExitCode, for_error
 from akrida.ledgers import genesis_file
@@ -27,6 +28,7 @@ from akrida.local.stack import LocalTarget, TargetInfo, mediator_connections, ru
 from akrida.preflight import TargetCheck, check_target
 from akrida.preload import preload
 from akrida.profile_triggers import ProfileTrigger
+from akrida.redact import protect_output
 from akrida.report import bundle
 from akrida.report.manifest import Manifest, mark_abandoned_runs, mark_if_abandoned, now, this_host, versions
 from akrida.report.summary import Findings, render_text
@@ -37,6 +39,7 @@ from akrida.target.exporters import exporter_pollers
 from akrida.target.profile import Profiler, ScheduledProfile
 from akrida.target.prometheus import read_prometheus
 from akrida.target.recorder import Poller, Recorder
+from akrida.userscenario import EGRESS_OFF, UserScenario, load_user_scenario, user_agent
 
 KEEP_NEEDS_A_LASTING_MEDIATOR = (
     "HOLDER_WALLETS=keep needs a mediator that outlives the run, and an embedded target started for one run "
@@ -56,7 +59,9 @@ class RunResult:
 class Run:
     """One load test. `Run(settings, executor).run()` carries it out and returns its result.
 
-    `check` is the preflight (`check_target`); tests of the lifecycle replace it.
+    `check` is the preflight (`check_target`); tests of the lifecycle replace it. `environment`: the
+    variables the run was configured with (the environment over the settings file), where a scenario
+    file's own settings are read; by default this process's environment.
     """
 
     def __init__(
@@ -65,8 +70,10 @@ class Run:
         executor: Executor,
         progress: Progress = print,
         check: Callable[[Settings, Path | None], TargetCheck] = check_target,
+        environment: Mapping[str, str] | None = None,
     ):
         self.settings = settings
+        self.environment = environment
         self.executor = executor
         self.progress = progress
         self.check = check
@@ -77,13 +84,23 @@ class Run:
 
     def run(self) -> RunResult:
         self.executor.check(self.settings)  # bad settings: nothing is started and nothing written
+        # A scenario file of the user's own is loaded once, away from this process, before anything starts.
+        user_scenario = load_user_scenario(self.settings, self.environment)
+        if user_scenario is not None:
+            protect_output(user_scenario.secret_values())
+            self.executor.user_scenario = user_scenario
+        agent = user_agent(self.settings)
+        if agent is not None:
+            self.progress(f"akrida: AGENT_SCRIPT={agent['file']} runs the holders ({agent['protocol']} protocol); "
+                          f"{EGRESS_OFF}", file=sys.stderr)  # fmt: skip
         if self.settings.holder_wallets == "keep" and self.settings.uses_embedded_target and not LocalTarget.current():
             raise SettingsError([KEEP_NEEDS_A_LASTING_MEDIATOR])
         for abandoned, line in mark_abandoned_runs(results_base(self.settings), "a later run"):
             self.progress(f"akrida: the run {abandoned.name} is {line}", file=sys.stderr)
         run_dir = new_run_dir(self.settings)
         self.progress(f"results: {run_dir}")
-        manifest = new_manifest(self.settings, run_dir, self.executor.role)
+        manifest = new_manifest(self.settings, run_dir, self.executor.role, user_scenario)
+        manifest.agent = agent
         self.executor.describe(manifest)
         manifest.write(run_dir)
         execution = Execution(complete=False)
@@ -310,11 +327,12 @@ def exit_code_for(findings: Findings) -> ExitCode:
 def new_run_dir(settings: Settings) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     base = settings.results_dir if settings.results_dir.is_absolute() else Path.cwd() / settings.results_dir
-    run_dir = base / f"{stamp}-{settings.scenario}"
+    name = scenario_of(settings.scenario).name  # a scenario file's stem
+    run_dir = base / f"{stamp}-{name}"
     suffix = 1
     while run_dir.exists():
         suffix += 1
-        run_dir = base / f"{stamp}-{settings.scenario}-{suffix}"
+        run_dir = base / f"{stamp}-{name}-{suffix}"
     try:
         run_dir.mkdir(parents=True)
     except OSError as error:
@@ -327,9 +345,11 @@ def new_run_dir(settings: Settings) -> Path:
     return run_dir
 
 
-def new_manifest(settings: Settings, run_dir: Path, role: str) -> Manifest:
-    """The manifest of a run that is starting."""
+def new_manifest(settings: Settings, run_dir: Path, role: str, user_scenario: UserScenario | None = None) -> Manifest:
+    """The manifest of a run that is starting; with a scenario file of the user's own, the SHA-256 of
+    every user file it loaded and its own settings (secrets masked)."""
     return Manifest(
+        user_scenario=user_scenario.manifest_entry() if user_scenario is not None else None,
         run_id=run_dir.name,
         scenario=settings.scenario,
         users=settings.peak_users,

@@ -7,14 +7,14 @@ fail one timeout at a time. These checks fail in seconds and name the setting to
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import cast
 from urllib.parse import urlsplit
 
 from akrida.agent import AgentConfig, AgentError, HostPool, StartOptions
 from akrida.agent.messages import PickupStrategy
-from akrida.catalog import SCENARIOS
+from akrida.catalog import scenario_of
 from akrida.controllers import TargetUnreachable, issuer_for
 from akrida.egress import agent_environment, allowed_hosts
 from akrida.invitation import decode_invitation, service_endpoints
@@ -39,7 +39,9 @@ def check_target(settings: Settings, probe_dir: Path | None = None) -> TargetChe
     With `probe_dir`, real holders also take mediation through MEDIATION_URL before any load (their
     agent's log goes there): for a mediator the user brought, whose invitation Akrida did not make.
     """
-    scenario = SCENARIOS[settings.scenario]
+    scenario = scenario_of(settings.scenario)
+    if scenario.file and settings.issuer_url:  # what a user's file needs was checked as it loaded
+        scenario = replace(scenario, needs_issuer=True)
     checked = TargetCheck()
     endpoints: list[str] = []
     if scenario.needs_mediator or (settings.with_mediation and scenario.name != "liveness"):

@@ -20,7 +20,7 @@ from typing import Any
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
-from akrida.catalog import KNOWN_NETWORKS
+from akrida.catalog import KNOWN_NETWORKS, SEED_SCENARIOS, is_scenario_file, scenario_of
 from akrida.catalog import SCENARIOS as _SCENARIOS
 from akrida.cloud_metadata import metadata_host
 from akrida.parsers import (
@@ -63,6 +63,7 @@ CLOUDS = ("lab", "aws")
 ISSUER_TYPES = ("acapy_v2", "acapy")
 HOLDER_WALLET_MODES = ("fresh", "keep")
 LOCAL_PORT_SPAN = 10  # ports the embedded target takes from LOCAL_BASE_PORT (akrida.local.stack.PORT_SPAN)
+AGENT_PROTOCOLS = ("akrida", "seed")
 PICKUP_STRATEGIES = ("implicit", "pickup_v1", "pickup_v2", "pickup_v2_live", "none")
 AGENT_LOG_LEVELS = ("test", "trace", "debug", "info", "warn", "error", "fatal", "off")
 REDACTED = "***"
@@ -83,6 +84,18 @@ class SettingsError(ValueError):
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__("invalid settings:\n" + "\n".join(f"  - {problem}" for problem in problems))
+
+
+def parse_scenario(raw: str) -> str:
+    """One of SCENARIOS, or a path ending in .py (made absolute here: Locust runs from another folder).
+    Whether the file exists and holds one scenario is checked when a run loads it (akrida.userscenario)."""
+    value = raw.strip()
+    if is_scenario_file(value):
+        return str(Path(value).expanduser().absolute())
+    try:
+        return choice(SCENARIOS)(value)
+    except InvalidValue as error:
+        raise InvalidValue(f"{error}; or a scenario file of your own, ending in .py") from None
 
 
 # --- the settings ----------------------------------------------------------------------------------
@@ -127,8 +140,9 @@ class Settings:
 
     scenario: str = setting(
         "SCENARIO",
-        choice(SCENARIOS),
-        "Scenario to run: " + ", ".join(SCENARIOS) + ".",
+        parse_scenario,
+        "Scenario to run: " + ", ".join(SCENARIOS) + "; or a scenario file of your own, path/to/file.py "
+        "(docs/scenarios.md, Writing a scenario).",
         default="mediator_ping",
     )
     users: int = setting("USERS", integer(1), "Number of simulated holders (Locust users).", default=10)
@@ -249,6 +263,22 @@ class Settings:
         integer(1, 5000),
         "Holders packed into one agent (Node) process; 1 gives each holder a process of its own.",
         default=200,
+    )
+    agent_script: Path | None = setting(
+        "AGENT_SCRIPT",
+        parse_path,
+        "An agent of your own instead of Akrida's Credo agent: a file run as a program (executable), or with "
+        "node (.js) or this Python (.py); it speaks AGENT_PROTOCOL. Akrida's egress allowlist (EGRESS_ALLOW) "
+        "is off for it (docs/agents.md). Empty: the Credo agent.",
+        default=None,
+    )
+    agent_protocol: str = setting(
+        "AGENT_PROTOCOL",
+        choice(AGENT_PROTOCOLS),
+        "What AGENT_SCRIPT speaks: `akrida` (agent/PROTOCOL.md: request ids, many holders a process) or `seed` "
+        "(one holder a process, one command at a time, replies without ids, the invitation in MEDIATION_URL; "
+        "serves " + ", ".join(SEED_SCENARIOS) + " and scenario files of your own).",
+        default="akrida",
     )
     connections_per_user: int = setting(
         "CONNECTIONS_PER_USER",
@@ -569,7 +599,7 @@ class Settings:
             problems.append(f"STAGES last {self.duration}s in all: at most 30 days ({MAX_DURATION_S}s); split the runs")
         if self.wait_max < self.wait_min:
             problems.append(f"WAIT_MAX={self.wait_max:g} is below WAIT_MIN={self.wait_min:g}: raise WAIT_MAX")
-        if self.credential_format == "indy" and _SCENARIOS[self.scenario].credentials:
+        if self.credential_format == "indy" and scenario_of(self.scenario).credentials:
             if not self.cred_def_id and not self.uses_embedded_target:
                 problems.append(
                     "CREDENTIAL_FORMAT=indy needs CRED_DEF_ID: create one with `akrida target bootstrap --format indy`"
@@ -588,7 +618,7 @@ class Settings:
                 )
             elif not self.revocable_cred_def_id and not self.uses_embedded_target:
                 problems.append("SCENARIO=issue_revoke needs REVOCABLE_CRED_DEF_ID, a revocable credential definition")
-        if self.issuer_type == "acapy" and self.credential_format != "indy" and _SCENARIOS[self.scenario].credentials:
+        if self.issuer_type == "acapy" and self.credential_format != "indy" and scenario_of(self.scenario).credentials:
             problems.append("ISSUER_TYPE=acapy (the 1.0 protocols) carries AnonCreds only: set CREDENTIAL_FORMAT=indy")
         if self.proof_non_revoked and self.credential_format != "indy":
             problems.append("PROOF_NON_REVOKED=true needs CREDENTIAL_FORMAT=indy (revocation is AnonCreds only here)")
@@ -604,9 +634,10 @@ class Settings:
         problems.extend(self._storm_problems())
         problems.extend(self._target_metrics_problems())
         problems.extend(self._profile_problems())
+        problems.extend(self._agent_problems())
         if self.issue_weight + self.present_weight == 0:
             problems.append("ISSUE_WEIGHT and PRESENT_WEIGHT are both 0: give at least one a positive weight")
-        if _SCENARIOS[self.scenario].needs_mediator and not self.with_mediation:
+        if scenario_of(self.scenario).needs_mediator and not self.with_mediation:
             problems.append(f"SCENARIO={self.scenario} needs WITH_MEDIATION=true")
         return problems
 
@@ -638,6 +669,28 @@ class Settings:
             problems.append(f"PROMETHEUS_PORT={port} is UI_PORT too: give the metrics endpoint a port of its own")
         return problems
 
+    def _agent_problems(self) -> list[str]:
+        if self.agent_protocol != "seed":
+            return []
+        if self.agent_script is None:
+            return ["AGENT_PROTOCOL=seed needs AGENT_SCRIPT, the agent that speaks it (Akrida's own speaks `akrida`)"]
+        problems = []
+        if not is_scenario_file(self.scenario) and self.scenario not in SEED_SCENARIOS:
+            problems.append(
+                f"SCENARIO={self.scenario} needs holder commands that AGENT_PROTOCOL=seed does not carry (it has "
+                "start, ping_mediator, receiveInvitation, shutdown): choose one of "
+                + ", ".join(SEED_SCENARIOS)
+                + ", or a scenario file of your own"
+            )
+        for name, value, why in (
+            ("STORM_AT", self.storm_at is not None, "drops connections with a command the seed lacks"),
+            ("HOLDER_WALLETS=keep", self.holder_wallets == "keep", "needs wallets kept on disk"),
+            (f"PICKUP_STRATEGY={self.pickup_strategy}", self.pickup_strategy != "implicit", "is not sent to it"),
+        ):
+            if value:
+                problems.append(f"{name} {why}: AGENT_PROTOCOL=seed cannot serve it; unset it")
+        return problems
+
     def _profile_problems(self) -> list[str]:
         if self.target_profile_pid is not None and not self.target_profile:
             return ["TARGET_PROFILE_PID names a process to profile, but TARGET_PROFILE is off: set TARGET_PROFILE=1"]
@@ -661,7 +714,8 @@ class Settings:
                 f"STORM_AT={self.storm_at}s is not within the run ({ends} after {self.duration}s): "
                 "give a time before the end"
             ]
-        if not _SCENARIOS[self.scenario].needs_mediator:
+        scenario = scenario_of(self.scenario)
+        if not scenario.needs_mediator and not (scenario.file and self.with_mediation):
             return [f"STORM_AT drops the holders' connections to the mediator; SCENARIO={self.scenario} has none"]
         return []
 

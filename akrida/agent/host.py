@@ -13,6 +13,7 @@ import itertools
 import json
 import os
 import signal
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -45,6 +46,16 @@ HEAP_FLOOR_MIB = 256
 HEAP_PER_HOLDER_MIB = 4
 
 
+def launch_command(script: Path) -> tuple[str, ...]:
+    """How to run an agent of the user's own: node for .js, this Python for .py, else as a program."""
+    script = script.resolve()
+    if script.suffix in (".js", ".mjs", ".cjs"):
+        return ("node", str(script))
+    if script.suffix == ".py":
+        return (sys.executable, str(script))
+    return (str(script),)
+
+
 @dataclass(frozen=True)
 class AgentConfig:
     """How to launch agent processes. Shared by every host of one Locust process."""
@@ -58,8 +69,22 @@ class AgentConfig:
     log_max_bytes: int = 1_048_576
     extra_env: dict[str, str] = field(default_factory=dict)
     read_margin: float = READ_MARGIN_SECONDS  # seconds the driver waits beyond the agent's own timeout
+    # An agent of the user's own (AGENT_SCRIPT): the command that starts it, and the protocol it speaks
+    # ("akrida": agent/PROTOCOL.md, many holders a process; "seed": akrida.agent.seed). Empty: the Credo agent.
+    command: tuple[str, ...] = ()
+    protocol: str = "akrida"
+
+    def launch(self, heap_mib: int) -> list[str]:
+        """The command line of one agent process."""
+        if self.command:
+            return list(self.command)
+        return [self.node, f"--max-old-space-size={heap_mib}", str(self.script.resolve())]
 
     def check_installed(self) -> None:
+        if self.command:
+            if not self.script.is_file():
+                raise AgentNotBuilt(f"AGENT_SCRIPT={self.script}: no such file")
+            return  # a user's agent brings what it needs; the native libraries are the Credo agent's
         if not self.script.is_file():
             raise AgentNotBuilt(f"the holder agent is not built ({self.script} is missing): run `make setup`")
         for lib in ("aries_askar/libaries_askar.so", "anoncreds/libanoncreds.so", "indy_vdr/libindy_vdr.so"):
@@ -121,7 +146,7 @@ class AgentHost:
         heap = HEAP_FLOOR_MIB + HEAP_PER_HOLDER_MIB * self.capacity
         script = self.config.script.resolve()
         self._process = subprocess.Popen(
-            [self.config.node, f"--max-old-space-size={heap}", str(script)],
+            self.config.launch(heap),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

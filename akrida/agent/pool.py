@@ -11,6 +11,7 @@ from gevent.lock import Semaphore
 from akrida.agent.client import HolderClient
 from akrida.agent.errors import AgentError
 from akrida.agent.host import AgentConfig, AgentHost
+from akrida.agent.seed import SeedAgentHost
 
 
 class HostPool:
@@ -80,7 +81,8 @@ class HostPool:
             for dead in [h for h in self.hosts if not h.alive]:
                 self._drop(dead)
             if host is None:
-                host = AgentHost(self.config, f"agent-{next(self._host_numbers):03d}", self.holders_per_process)
+                kind = SeedAgentHost if self.config.protocol == "seed" else AgentHost  # a seed agent: one holder
+                host = kind(self.config, f"agent-{next(self._host_numbers):03d}", self.holders_per_process)
                 host.spawn()
                 self.hosts.append(host)
             host.handles.add(handle)

@@ -17,6 +17,7 @@ from typing import Protocol
 from akrida.exits import ExitCode
 from akrida.report.manifest import Manifest
 from akrida.settings import Settings
+from akrida.userscenario import UserScenario
 
 Progress = Callable[..., None]
 
@@ -31,6 +32,8 @@ class Execution:
 
 class Executor(Protocol):
     role: str  # this machine's role in the manifest: "generator" or "controller"
+    # SCENARIO=path/to/file.py: the checked file, set by the run before execute() (None otherwise).
+    user_scenario: UserScenario | None
 
     def check(self, settings: Settings) -> None:
         """Refuses settings this executor cannot honour (SettingsError) before anything starts."""

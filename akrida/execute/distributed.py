@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from akrida.catalog import SCENARIOS
+from akrida.catalog import scenario_of
 from akrida.cluster.errors import ClusterError
 from akrida.cluster.remote import RemoteHost, connect
 from akrida.cluster.state import CloudDir, Cluster, Host
@@ -27,6 +27,7 @@ from akrida.report.manifest import Manifest
 from akrida.report.progress import HISTORY_FILE, progress_line
 from akrida.report.stats import LOCUST_EXIT_FILE
 from akrida.settings import Settings, SettingsError
+from akrida.userscenario import UserScenario
 
 MASTER_PORT = 5557
 EXPECT_WORKERS_WAIT = 120  # seconds the master waits for every worker to connect
@@ -58,8 +59,39 @@ def remote_run_dir(host: Host, run_id: str) -> str:
 
 
 def locust_arguments(settings: Settings, host: Host) -> list[str]:
-    locustfile = f"{host.root}/current/home/locustfiles/{SCENARIOS[settings.scenario].locustfile}"
+    locustfile = f"{host.root}/current/home/locustfiles/{scenario_of(settings.scenario).locustfile}"
     return [f"{host.root}/bin/akrida-locust", "-f", locustfile]
+
+
+USER_FILES_FOLDER = "scenario"  # in a host's run folder: the user's scenario file and the modules beside it
+
+
+def host_environment(
+    settings: Settings, host: Host, folder: str, user_scenario: UserScenario | None = None
+) -> dict[str, str]:
+    """The run's settings as one load host's Locust processes read them (its .env in `folder`)."""
+    # Each host's holders announce the host's own address to the target (no load balancer).
+    # They listen on the host's own address (behind a cloud's NAT, the private one), not every interface.
+    environment = {
+        **settings.as_environment(),
+        "AGENT_ENDPOINT_HOST": host.public_ip,
+        "AGENT_LISTEN_HOST": host.private_ip,
+    }
+    if settings.ledger_genesis_file is not None:  # the holders read the ledger's genesis file locally
+        environment["LEDGER_GENESIS_FILE"] = f"{folder}/genesis.txn"
+    if user_scenario is not None:  # its file as shipped to this host, and its own settings
+        environment["SCENARIO"] = user_scenario.shipped_path(f"{folder}/{USER_FILES_FOLDER}")
+        environment.update(user_scenario.environment())
+    return environment
+
+
+def user_files(folder: str, user_scenario: UserScenario | None) -> list[tuple[str, str]]:
+    """(path on the host, text) of each user file a run ships to every load host, master included
+    (the master loads the scenario file too, to know its user class)."""
+    if user_scenario is None:
+        return []
+    shipped = user_scenario.shipped(f"{folder}/{USER_FILES_FOLDER}")
+    return [(remote, local.read_text()) for remote, local in shipped]
 
 
 def worker_command(settings: Settings, worker: Host, master: Host, processes: int, run_dir: str) -> str:
@@ -133,6 +165,7 @@ class ClusterExecutor:
     """The load of a run comes from Locust workers on every worker host and the master on the master host."""
 
     role = "controller"
+    user_scenario: UserScenario | None = None
 
     def __init__(self, cluster: Cluster):
         self.cluster = cluster
@@ -144,6 +177,11 @@ class ClusterExecutor:
         problems = []
         if settings.ui:
             problems.append("UI=true is not supported on a cluster yet: run headless (UI=false)")
+        if settings.agent_script is not None:
+            problems.append(
+                "AGENT_SCRIPT is not shipped to cluster hosts yet (an agent brings files and a runtime of its own): "
+                "run it here with `akrida run --local`, or unset AGENT_SCRIPT"
+            )
         if problem := port_range_problem(settings, hosts=len(self.cluster.workers)):
             problems.append(problem)
         if problems:
@@ -185,23 +223,21 @@ class ClusterExecutor:
         cluster, remotes, reports = self.cluster, self.remotes, self.reports
         run_id = run_dir.name
         master = remotes[cluster.master.name]
-        environment = settings.as_environment()
         for host in cluster.hosts:
             folder = remote_run_dir(host, run_id)
             remote = remotes[host.name]
             _describe(remote, reports[host.name])
             remote.run(f"mkdir -p {shlex.quote(folder)}")
-            # Each host's holders announce the host's own address to the target (no load balancer).
-            # They listen on the host's own address (behind a cloud's NAT, the private one), not every interface.
-            host_environment = {
-                **environment,
-                "AGENT_ENDPOINT_HOST": host.public_ip,
-                "AGENT_LISTEN_HOST": host.private_ip,
-            }
-            if settings.ledger_genesis_file is not None:  # the holders read the ledger's genesis file locally
-                host_environment["LEDGER_GENESIS_FILE"] = f"{folder}/genesis.txn"
-                remote.write(f"{folder}/genesis.txn", settings.ledger_genesis_file.read_text(), mode=0o644)
-            remote.write(f"{folder}/.env", "".join(f"{k}={_dotenv_quote(v)}\n" for k, v in host_environment.items()))
+            environment = host_environment(settings, host, folder, self.user_scenario)
+            if settings.ledger_genesis_file is not None:
+                remote.write(environment["LEDGER_GENESIS_FILE"], settings.ledger_genesis_file.read_text(), mode=0o644)
+            shipped = user_files(folder, self.user_scenario)
+            for path, text in shipped:
+                remote.run(f"mkdir -p {shlex.quote(path.rsplit('/', 1)[0])}")
+                remote.write(path, text, mode=0o644)
+            if shipped:
+                progress(f"{host.name}: {len(shipped)} scenario file(s) shipped")
+            remote.write(f"{folder}/.env", "".join(f"{k}={_dotenv_quote(v)}\n" for k, v in environment.items()))
         expected = 0
         for host in cluster.workers:
             remote = remotes[host.name]
@@ -214,9 +250,8 @@ class ClusterExecutor:
         folder = remote_run_dir(cluster.master, run_id)
         self.started.add(cluster.master.name)
         pid = master.run(master_command(settings, cluster.master, expected, folder), timeout=30).strip()
-        progress(
-            f"master: pid {pid}; running {settings.scenario}: {describe_load(settings)}, on {expected} worker processes"
-        )
+        name = scenario_of(settings.scenario).name
+        progress(f"master: pid {pid}; running {name}: {describe_load(settings)}, on {expected} worker processes")
         code = _wait_for_master(settings, master, folder, run_dir, progress)
         ran_its_course = master.run(f"test -f {shlex.quote(f'{folder}/{LOCUST_EXIT_FILE}')} && echo yes || true")
         if code in LOCUST_FINISHED and ran_its_course.strip() == "yes":

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from akrida import paths
 from akrida.agent.limits import check_open_files, raise_open_files_limit
-from akrida.catalog import SCENARIOS
+from akrida.catalog import scenario_of
 from akrida.execute import Execution, Progress
 from akrida.exits import ExitCode
 from akrida.report.manifest import Manifest
@@ -20,6 +20,7 @@ from akrida.report.progress import progress_line
 from akrida.report.stats import locust_ran_its_course
 from akrida.settings import Settings, SettingsError
 from akrida.sockets import bindable
+from akrida.userscenario import UserScenario
 
 PROGRESS_INTERVAL = 5.0  # seconds between progress lines of a headless run
 STOP_TIMEOUT = 15  # seconds holders get to shut their agents down when the run time is up
@@ -30,7 +31,7 @@ LOCUST_EXIT_WAIT = 60  # seconds Locust gets to stop its users and write its fil
 
 
 def locust_command(settings: Settings, run_dir: Path) -> list[str]:
-    scenario = SCENARIOS[settings.scenario]
+    scenario = scenario_of(settings.scenario)
     command = [
         sys.executable, "-m", "locust",
         "-f", str(paths.LOCUSTFILES / scenario.locustfile),
@@ -85,6 +86,7 @@ def metrics_port_problem(settings: Settings) -> str | None:
 
 class LocalExecutor:
     role = "generator"
+    user_scenario: UserScenario | None = None
 
     def check(self, settings: Settings) -> None:
         # Raised here so that Locust, its agent hosts and an embedded target all inherit it.
@@ -105,10 +107,12 @@ class LocalExecutor:
 
     def execute(self, settings: Settings, run_dir: Path, progress: Progress) -> Execution:
         environment = {**os.environ, **settings.as_environment(), paths.RUN_DIR_VARIABLE: str(run_dir)}
+        if self.user_scenario is not None:
+            environment.update(self.user_scenario.environment())  # the scenario file's own settings
         if settings.ui:
             progress(f"Locust web UI: http://127.0.0.1:{settings.ui_port} (Ctrl-C to end)")
         else:
-            progress(f"running {settings.scenario}: {describe_load(settings)}")
+            progress(f"running {scenario_of(settings.scenario).name}: {describe_load(settings)}")
         # Locust leads a process group of its own, which akrida ends whatever way it leaves this method
         # (a Ctrl-C or SIGTERM reaches akrida, which stops Locust in order: see _stop). Killed outright,
         # akrida can do nothing: Locust watches that akrida is still its parent (PARENT_PID_VARIABLE,

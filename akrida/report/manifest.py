@@ -42,6 +42,11 @@ class Manifest:
     # still going from one killed outright; and, once it is found gone, the line that says so.
     owner: dict[str, Any] = field(default_factory=dict)
     abandoned: str | None = None
+    # SCENARIO=path/to/file.py: the file, its class, every user file it loaded with its SHA-256, and its
+    # own settings (akrida.userscenario.UserScenario.manifest_entry).
+    user_scenario: dict[str, Any] | None = None
+    # AGENT_SCRIPT: the user's agent, its SHA-256, its protocol, and that the egress allowlist is off for it.
+    agent: dict[str, str] | None = None
 
     def write(self, run_dir: Path) -> Path:
         path = run_dir / MANIFEST_FILE

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import random
+from contextlib import AbstractContextManager
 
 from locust import User, task
 from locust.env import Environment
 
 from akrida.agent import AgentError, HolderClient
+from akrida.controllers import AcapyAdmin
 from akrida.scenarios import hooks  # noqa: F401 - registers the per-process listeners
 from akrida.scenarios.holder import Holder
 from akrida.scenarios.runtime import runtime_of
-from akrida.scenarios.steps import ADMIN, StepFailed, step
+from akrida.scenarios.steps import ADMIN, DIDCOMM, StepFailed, step
 
 
 class HolderUser(User):
@@ -22,6 +24,10 @@ class HolderUser(User):
     """
 
     abstract = True
+    # What the scenario needs of the target; a scenario file of one's own says so here, and a run
+    # refuses settings that cannot give it (catalog scenarios say it in akrida/catalog.py).
+    needs_mediator = False
+    needs_issuer = False
 
     def __init__(self, environment: Environment):
         super().__init__(environment)
@@ -64,6 +70,16 @@ class HolderUser(User):
 
     def prepare(self) -> None:
         """Runs after every (re)start of the agent."""
+
+    @property
+    def issuer(self) -> AcapyAdmin:
+        """The issuer's (and verifier's) admin API client."""
+        return self.runtime.issuer
+
+    def step(self, name: str, request_type: str = DIDCOMM) -> AbstractContextManager[None]:
+        """`with self.step("name"):` times the block as one row of Locust's statistics (`didcomm`, or
+        `admin` for admin API calls); a failure in it is reported on the side it belongs to."""
+        return step(self.environment, name, request_type)
 
     def connect_to_issuer(self) -> None:
         """Connects the holder to the issuer; records both sides' connection ids in holder.facts."""

@@ -11,7 +11,7 @@ import os
 import random
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from locust.runners import WorkerRunner
 
 from akrida import paths
 from akrida.agent import AgentConfig, HostPool, PortPool
+from akrida.agent.host import launch_command
 from akrida.agent.limits import raise_open_files_limit
 from akrida.controllers import AcapyAdmin, issuer_for
 from akrida.egress import agent_environment, allowed_hosts
@@ -53,13 +54,18 @@ class Runtime:
     @cached_property
     def agent_config(self) -> AgentConfig:
         log_dir = self.run_dir / "agents" / f"{os.uname().nodename}-{os.getpid()}" if self.run_dir else None
-        return AgentConfig(
+        config = AgentConfig(
+            protocol=self.settings.agent_protocol,
             timeout=self.settings.agent_timeout,
             log_level=self.settings.agent_log_level,
             log_dir=log_dir,
             log_max_bytes=self.settings.agent_log_max_bytes,
             extra_env=agent_environment(self.allowed_hosts),
         )
+        script = self.settings.agent_script
+        if script is not None:  # AGENT_SCRIPT: an agent of the user's own
+            config = replace(config, script=script.resolve(), command=launch_command(script))
+        return config
 
     @cached_property
     def allowed_hosts(self) -> tuple[str, ...] | None:

@@ -21,6 +21,11 @@ OTHER_VARIABLES = {
     "AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_SECRET_ACCESS_KEY", "CAP_SYS_PTRACE", "CHECKPOINT_DISABLE",
     "PYTEST_ARGS", "NAME", "ARGS",
 }  # fmt: skip
+# Settings of the scenario files' own: those examples/ declare, and the docs' sample file's.
+SCENARIO_SETTINGS = {
+    *re.findall(r'setting\(\s*"([A-Z][A-Z0-9_]+)"', "".join(p.read_text() for p in (ROOT / "examples").glob("*.py"))),
+    "NAP_TIME",
+}
 
 
 def code_of(text: str) -> str:
@@ -36,7 +41,9 @@ def test_every_variable_the_docs_name_is_a_setting_or_named_as_another_kind():
     for page in PAGES:
         for name in re.findall(r"`([A-Z][A-Z0-9_]{2,})(?:=[^`]*)?`", page.read_text()):
             where = page.relative_to(ROOT)
-            assert name in settings or name in OTHER_VARIABLES, f"{where} names {name}: no such setting"
+            assert name in settings or name in OTHER_VARIABLES | SCENARIO_SETTINGS, (
+                f"{where} names {name}: no such setting"
+            )
 
 
 def test_every_make_target_and_akrida_command_the_docs_show_exists():

@@ -41,6 +41,7 @@ LAYERS: dict[str, int] = {
     "akrida.preflight": 2,
     "akrida.egress": 2,
     "akrida.target": 2,
+    "akrida.userscenario": 2,
     # 3: what uses the parts: Locust users, the cluster's provisioning
     "akrida.scenarios": 3,
     "akrida.cluster": 3,
