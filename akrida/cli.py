@@ -141,6 +141,16 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     compare.add_argument("run_a", help="the earlier run (id or path)")
     compare.add_argument("run_b", help="the later run (id or path)")
+    compare.add_argument(
+        "--repeat-a",
+        action="append",
+        default=[],
+        metavar="RUN",
+        help="another run of A's setup: the spread of A's runs is its noise (repeatable)",
+    )
+    compare.add_argument(
+        "--repeat-b", action="append", default=[], metavar="RUN", help="another run of B's setup (repeatable)"
+    )
     compare.set_defaults(handler=_compare)
 
     plan = _command(
@@ -306,8 +316,10 @@ def _report(arguments: argparse.Namespace) -> int:
 
 def _compare(arguments: argparse.Namespace) -> int:
     run_a, run_b = _run_dir(arguments, arguments.run_a), _run_dir(arguments, arguments.run_b)
-    changes = compare.compare(run_a, run_b)
-    print(compare.render(changes, run_a, run_b))
+    repeats_a = [_run_dir(arguments, run) for run in arguments.repeat_a]
+    repeats_b = [_run_dir(arguments, run) for run in arguments.repeat_b]
+    changes, runs_a, runs_b = compare.compare(run_a, run_b, repeats_a, repeats_b)
+    print(compare.render(changes, runs_a, runs_b))
     return ExitCode.FAILURES if any(change.regressions for change in changes) else ExitCode.OK
 
 

@@ -33,7 +33,7 @@ def _history(run_dir: Path) -> list[dict[str, str]]:
 def _value(row: dict[str, str], column: str) -> float:
     try:
         return float(row[column])
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, TypeError):  # TypeError: a row cut short (None)
         return float("nan")
 
 

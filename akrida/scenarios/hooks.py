@@ -21,6 +21,7 @@ from akrida.redact import protect_output
 from akrida.report.health import INTERVAL_SECONDS, HealthLog, HealthSampler
 from akrida.report.stats import write_locust_exit
 from akrida.scenarios import gating  # noqa: F401 - registers the SLO gates
+from akrida.scenarios.attribution import is_timeout
 from akrida.scenarios.final_stats import write_final_stats
 from akrida.scenarios.runtime import ATTRIBUTE, renew_runtime, runtime_of
 from akrida.scenarios.storm import count_failures_during_storm, run_storm
@@ -109,7 +110,7 @@ def _keep_timeline(environment: Environment, **_kwargs) -> None:
     def record(request_type: str, name: str, response_time: float, exception: BaseException | None = None, **_):
         failed = exception is not None
         runtime = runtime_of(environment)
-        runtime.timeline.record(time.time(), request_type, name, response_time or 0.0, failed)
+        runtime.timeline.record(time.time(), request_type, name, response_time or 0.0, failed, is_timeout(exception))
         count_failures_during_storm(runtime, request_type, exception)
 
     environment.events.request.add_listener(record)
