@@ -20,6 +20,7 @@ from akrida.report.stats import Failure, StepStats, read_failures, read_steps
 from akrida.report.tables import OUTCOME_HEADER, latency_note, outcome_rows, step_table
 from akrida.report.target import target_lines
 from akrida.report.timeline import read_timeline
+from akrida.report.validity import Validity, judge_validity
 from akrida.report.windows import MIN_WINDOW_S, SteadyWindow, read_user_counts, steady_state
 from akrida.slo import Gate
 from akrida.target.profile import ProfileSummary, read_profiles
@@ -51,6 +52,7 @@ class Findings:
     target: TargetRecord | None = None  # the target's side, when it was sampled
     health_samples: list[HealthSample] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)  # the whole run's, from the timeline (none: not written)
+    validity: Validity | None = None  # the generator judged per process and per stretch of the run
 
     @property
     def target_failures(self) -> int:
@@ -83,6 +85,8 @@ class Findings:
             verdict += " (not a valid measurement of the target: the load generator saturated)"
         elif self.health.saturated:
             verdict += " (not a valid measurement of the target: the generator's host ran out of CPU)"
+        elif self.validity is not None:
+            verdict += self.validity.verdict_note()
         return verdict
 
 
@@ -105,6 +109,7 @@ def gather(
     breaking = find(timeline, counts, planned_holders, slo or [], failures, health, target, limit)
     profiles = read_profiles(run_dir)
     breaking.profiles = profiles
+    windows = steady_state(run_dir, levels, timeline) if levels else []
     return Findings(
         steps=read_steps(run_dir),
         failures=failures,
@@ -112,7 +117,7 @@ def gather(
         delivery=read_delivery(run_dir),
         health=judge(health),
         complete=complete,
-        windows=steady_state(run_dir, levels, timeline) if levels else [],
+        windows=windows,
         levels=levels,
         arrivals=read_arrivals(run_dir),
         delivery_by_strategy=read_delivery_by_strategy(run_dir),
@@ -124,6 +129,7 @@ def gather(
         target=target,
         health_samples=health,
         outcomes=outcomes(timeline) if timeline is not None else [],
+        validity=judge_validity(health, windows, run_dir),
     )
 
 
@@ -231,7 +237,7 @@ def health_lines(findings: Findings) -> list[str]:
             "this run is not a valid measurement of the target. A target on the same host (the embedded one) "
             "competes with its own load: run the target or the load elsewhere."
         )
-    return lines
+    return lines + (findings.validity.lines() if findings.validity is not None else [])
 
 
 # --- renderings ---------------------------------------------------------------------------------------

@@ -54,6 +54,8 @@ def _start_health_sampling(environment: Environment, **_kwargs) -> None:
     sampler = HealthSampler(
         live_holders=lambda: current().hosts.live_holders, agent_hosts=lambda: current().hosts.live_hosts
     )
+    # Locust's own warning that its process is out of CPU, kept with the sample of its moment.
+    environment.events.cpu_warning.add_listener(lambda cpu_usage=0.0, **_: sampler.locust_warned(cpu_usage))
     _sampler = gevent.spawn(_sample_forever, HealthLog(run_dir), sampler)
 
 
