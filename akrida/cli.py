@@ -135,8 +135,10 @@ def _parser() -> argparse.ArgumentParser:
 
     compare = _command(
         commands, "compare", "step-by-step differences between two runs",
-        "Compares two runs step by step: p95, throughput and failure ratio; a step whose p95 rose or whose "
-        "throughput fell by more than 10 %, or whose failures rose, is marked regressed.",
+        "Compares two runs step by step over their steady-state windows: p95 of successes, throughput and "
+        "failure share, with how many samples each rests on. A step whose p95 rose or whose throughput fell by "
+        "more than 10 % and beyond the noise (from --repeat-a/--repeat-b runs, else each run's 10 s chunks), or "
+        "whose failure share rose beyond its noise, is marked regressed.",
         "docs/results.md#after-the-run-report-and-compare",
     )  # fmt: skip
     compare.add_argument("run_a", help="the earlier run (id or path)")
