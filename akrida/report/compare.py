@@ -130,7 +130,9 @@ def compare_runs(runs_a: list[RunSample], runs_b: list[RunSample]) -> list[StepC
     return changes
 
 
-def compare(run_a: Path, run_b: Path, repeats_a: list[Path] | None = None, repeats_b: list[Path] | None = None):
+def compare(
+    run_a: Path, run_b: Path, repeats_a: list[Path] | None = None, repeats_b: list[Path] | None = None
+) -> tuple[list[StepChange], list[RunSample], list[RunSample]]:
     """The runs' changes, and the runs as read (for their scope)."""
     runs_a = [read_run(path) for path in [run_a, *(repeats_a or [])]]
     runs_b = [read_run(path) for path in [run_b, *(repeats_b or [])]]

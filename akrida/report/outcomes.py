@@ -118,6 +118,15 @@ def outcomes(timeline: Timeline, first: int | None = None, last: int | None = No
     ]  # fmt: skip
 
 
+def run_outcomes(timeline: Timeline, history_seconds: list[int]) -> list[Outcome]:
+    """The whole run's outcomes, its length from Locust's history when there is one (requests/s then
+    counts the seconds no request ended in, as Locust's own figure does)."""
+    seen = [second for second, _type, _name in timeline.times]
+    if not seen:
+        return []
+    return outcomes(timeline, min([*seen, *history_seconds]), max([*seen, *history_seconds]))
+
+
 def write_outcomes(run_dir: Path, scoped: list[tuple[str, str, list[Outcome]]]) -> Path:
     """outcomes.csv: one row per step and stretch (`scope`: "run" or "window N", `during`: in words)."""
     path = run_dir / OUTCOMES_FILE

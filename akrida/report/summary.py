@@ -15,7 +15,7 @@ from akrida.report.gates import GateResult
 from akrida.report.health import SATURATED_CPU_PERCENT, HealthSample, HealthVerdict, judge, read_health
 from akrida.report.limit import LimitRecord, read_limit
 from akrida.report.manifest import Manifest
-from akrida.report.outcomes import Outcome, outcomes
+from akrida.report.outcomes import Outcome, run_outcomes
 from akrida.report.stats import Failure, StepStats, read_failures, read_steps
 from akrida.report.tables import OUTCOME_HEADER, latency_note, outcome_rows, step_table
 from akrida.report.target import target_lines
@@ -128,7 +128,7 @@ def gather(
         limit=limit,
         target=target,
         health_samples=health,
-        outcomes=outcomes(timeline) if timeline is not None else [],
+        outcomes=run_outcomes(timeline, [second for second, _users in counts]) if timeline is not None else [],
         validity=judge_validity(health, windows, run_dir),
     )
 
