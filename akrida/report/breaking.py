@@ -23,6 +23,7 @@ from akrida.report.limit import LimitRecord
 from akrida.report.outcomes import latencies_of
 from akrida.report.stats import Failure, StepStats
 from akrida.report.timeline import Timeline
+from akrida.report.validity import pegged_processes
 from akrida.slo import Gate
 from akrida.target.profile import ProfileSummary
 from akrida.target.samples import (
@@ -349,6 +350,10 @@ def generator_causes(samples: list[HealthSample], at: int) -> list[str]:
         if level >= HOST_CPU_OUT_PERCENT:
             whose = "Locust and its agents" if own >= level / 2 else "mostly other processes (a target beside it)"
             causes.append(f"host {host} out of CPU ({level:.0f} %; {whose}: Locust and agents {own:.0f} %)")
+            continue
+        pegged = pegged_processes(mine, host)  # one event loop out of CPU, on a host with cores to spare
+        if pegged:
+            causes += pegged
             continue
         # Pinned to fewer cores than the host has (taskset), the generator runs out before the host does.
         allowed, cores = mine[-1].allowed_cores, mine[-1].host_cores

@@ -19,6 +19,7 @@ Locust's own CPU warnings, as its logs wrote them, are listed too.
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -163,6 +164,22 @@ def _judge(label: str, samples: list[HealthSample]) -> StretchValidity:
 def _burst(what: str, run: list[tuple[float, float, str]]) -> Burst:
     peak = max(run, key=lambda reading: reading[1])
     return Burst(what, run[0][0], run[-1][0], f"peak: {peak[2]}")
+
+
+def pegged_processes(samples: list[HealthSample], host: str) -> list[str]:
+    """Words for each Locust process on `host` whose own main thread, or whose busiest agent's, sat at its
+    one-core ceiling over `samples` (their median): out of CPU while the host may have cores to spare."""
+    causes = []
+    for pid in sorted({s.locust_pid for s in samples if s.host == host}):
+        mine = [s for s in samples if s.host == host and s.locust_pid == pid]
+        locust = statistics.median(s.locust_cores for s in mine)
+        agent = statistics.median(s.busiest_agent_cores for s in mine)
+        if locust >= PEGGED_CORES:
+            causes.append(f"on {host}, Locust process {pid}'s event loop at its one-core ceiling ({locust:.2f} core)")
+        if agent >= PEGGED_CORES:
+            causes.append(f"on {host}, the busiest agent of Locust process {pid} at its one-core ceiling "
+                          f"({agent:.2f} core, process {mine[-1].busiest_agent_pid})")  # fmt: skip
+    return causes
 
 
 def locust_warnings(run_dir: Path) -> list[str]:
