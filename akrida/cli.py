@@ -136,12 +136,24 @@ def _parser() -> argparse.ArgumentParser:
 
     compare = _command(
         commands, "compare", "step-by-step differences between two runs",
-        "Compares two runs step by step: p95, throughput and failure ratio; a step whose p95 rose or whose "
-        "throughput fell by more than 10 %, or whose failures rose, is marked regressed.",
+        "Compares two runs step by step over their steady-state windows: p95 of successes, throughput and "
+        "failure share, with how many samples each rests on. A step whose p95 rose or whose throughput fell by "
+        "more than 10 % and beyond the noise (from --repeat-a/--repeat-b runs, else each run's 10 s chunks), or "
+        "whose failure share rose beyond its noise, is marked regressed.",
         "docs/results.md#after-the-run-report-and-compare",
     )  # fmt: skip
     compare.add_argument("run_a", help="the earlier run (id or path)")
     compare.add_argument("run_b", help="the later run (id or path)")
+    compare.add_argument(
+        "--repeat-a",
+        action="append",
+        default=[],
+        metavar="RUN",
+        help="another run of A's setup: the spread of A's runs is its noise (repeatable)",
+    )
+    compare.add_argument(
+        "--repeat-b", action="append", default=[], metavar="RUN", help="another run of B's setup (repeatable)"
+    )
     compare.set_defaults(handler=_compare)
 
     plan = _command(
@@ -318,8 +330,10 @@ def _report(arguments: argparse.Namespace) -> int:
 
 def _compare(arguments: argparse.Namespace) -> int:
     run_a, run_b = _run_dir(arguments, arguments.run_a), _run_dir(arguments, arguments.run_b)
-    changes = compare.compare(run_a, run_b)
-    print(compare.render(changes, run_a, run_b))
+    repeats_a = [_run_dir(arguments, run) for run in arguments.repeat_a]
+    repeats_b = [_run_dir(arguments, run) for run in arguments.repeat_b]
+    changes, runs_a, runs_b = compare.compare(run_a, run_b, repeats_a, repeats_b)
+    print(compare.render(changes, runs_a, runs_b))
     return ExitCode.FAILURES if any(change.regressions for change in changes) else ExitCode.OK
 
 

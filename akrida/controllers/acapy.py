@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from akrida.controllers.base import ControllerError, Invitation, TargetUnreachable
+from akrida.controllers.base import ControllerError, ControllerTimeout, Invitation, TargetUnreachable
 
 DIDEXCHANGE = "https://didcomm.org/didexchange/1.1"
 ACTIVE_STATES = ("active", "completed")
@@ -45,7 +45,7 @@ class AcapyAdmin:
                 "is the admin API running and is the URL right?"
             ) from None
         except requests.Timeout:
-            raise ControllerError(f"{method} {path} on {self.base_url}: no answer within {self.timeout:g}s") from None
+            raise ControllerTimeout(f"{method} {path} on {self.base_url}: no answer within {self.timeout:g}s") from None
         if response.status_code in (401, 403):
             raise ControllerError(
                 f"{method} {path} on {self.base_url} was refused ({response.status_code}): "
@@ -117,7 +117,7 @@ class AcapyAdmin:
                 if state in ACTIVE_STATES:
                     return found[0]["connection_id"]
             if time.monotonic() + delay > deadline:
-                raise ControllerError(
+                raise ControllerTimeout(
                     f"the connection from invitation {invitation_id} was not active within {timeout:g}s "
                     f"(last state: {state})"
                 )
@@ -226,7 +226,7 @@ class AcapyAdmin:
             if record["state"] in self.PRESENTATION_FINAL_STATES:
                 return record["state"], record.get("verified") == "true"
             if time.monotonic() + delay > deadline:
-                raise ControllerError(
+                raise ControllerTimeout(
                     f"presentation {presentation_id} was not verified within {timeout:g}s (state: {record['state']})"
                 )
             time.sleep(delay)

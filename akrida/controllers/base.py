@@ -14,6 +14,11 @@ class TargetUnreachable(ControllerError):
     """The admin API could not be reached at all."""
 
 
+class ControllerTimeout(ControllerError):
+    """The admin API, or the state it was polled for, did not answer in time: a timeout, reported apart
+    from other failures so that its wait stays out of the latency of successes."""
+
+
 @dataclass(frozen=True)
 class Invitation:
     url: str

@@ -20,8 +20,10 @@ from akrida.catalog import HARNESS
 from akrida.report.gates import evaluate
 from akrida.report.health import SATURATED_CPU_PERCENT, HealthSample
 from akrida.report.limit import LimitRecord
+from akrida.report.outcomes import latencies_of
 from akrida.report.stats import Failure, StepStats
-from akrida.report.timeline import Timeline, percentile
+from akrida.report.timeline import Timeline
+from akrida.report.validity import pegged_processes
 from akrida.slo import Gate
 from akrida.target.profile import ProfileSummary
 from akrida.target.samples import (
@@ -209,36 +211,40 @@ def first_failure(timeline: Timeline, holders: Holders, failures: list[Failure])
     return Moment(second, second - holders.start, holders.at(second), what)
 
 
-Second = list[tuple[str, str, Counter[int], int]]  # (type, step, {ms: count}, failures) of one second
+# (type, step, requests, failures, timeouts, {ms: count} of successes) of one second
+Second = list[tuple[str, str, int, int, int, Counter[int]]]
 
 
 def by_second(timeline: Timeline) -> dict[int, Second]:
     seconds: dict[int, Second] = defaultdict(list)
-    for (second, request_type, name), counted in timeline.times.items():
-        seconds[second].append((request_type, name, counted, timeline.failures[(second, request_type, name)]))
+    for key, counted in timeline.times.items():
+        second, request_type, name = key
+        ok = timeline.ok_times(key) if timeline.split else counted
+        seconds[second].append(
+            (request_type, name, sum(counted.values()), timeline.failures[key], timeline.timeouts[key], ok)
+        )
     return seconds
 
 
 def stretch_steps(seconds: dict[int, Second], first: int, last: int) -> list[StepStats]:
-    """Each step's figures over the requests that ended from second `first` to `last`, as StepStats."""
+    """Each step's figures over the requests that ended from second `first` to `last`, as StepStats: the
+    latency of successes, with the timeouts beside it (akrida/report/outcomes.py)."""
     times: dict[tuple[str, str], Counter[int]] = defaultdict(Counter)
+    counts: Counter[tuple[str, str]] = Counter()
     failures: Counter[tuple[str, str]] = Counter()
+    timeouts: Counter[tuple[str, str]] = Counter()
     for second in range(first, last + 1):
-        for request_type, name, counted, failed in seconds.get(second, ()):
-            times[(request_type, name)].update(counted)
-            failures[(request_type, name)] += failed
-    steps = []
-    for (request_type, name), counted in times.items():
-        requests = sum(counted.values())
-        latencies = {column: float(percentile(counted, float(column.rstrip("%")) / 100)) for column in _COLUMNS}
-        latencies["avg"] = sum(ms * n for ms, n in counted.items()) / requests
-        latencies["max"] = float(max(counted))
-        rps = requests / (last - first + 1)
-        steps.append(StepStats(request_type, name, requests, failures[(request_type, name)], rps, latencies))
-    return steps
-
-
-_COLUMNS = ("50%", "66%", "75%", "80%", "90%", "95%", "98%", "99%")
+        for request_type, name, requests, failed, timed_out, ok in seconds.get(second, ()):
+            step = (request_type, name)
+            times[step].update(ok)
+            counts[step] += requests
+            failures[step] += failed
+            timeouts[step] += timed_out
+    return [
+        StepStats(step[0], step[1], counts[step], failures[step], counts[step] / (last - first + 1),
+                  latencies_of(times[step]), timeouts[step])
+        for step in counts
+    ]  # fmt: skip
 
 
 def breaches(timeline: Timeline, holders: Holders, gates: list[Gate]) -> list[tuple[int, Moment | None]]:
@@ -344,6 +350,10 @@ def generator_causes(samples: list[HealthSample], at: int) -> list[str]:
         if level >= HOST_CPU_OUT_PERCENT:
             whose = "Locust and its agents" if own >= level / 2 else "mostly other processes (a target beside it)"
             causes.append(f"host {host} out of CPU ({level:.0f} %; {whose}: Locust and agents {own:.0f} %)")
+            continue
+        pegged = pegged_processes(mine, host)  # one event loop out of CPU, on a host with cores to spare
+        if pegged:
+            causes += pegged
             continue
         # Pinned to fewer cores than the host has (taskset), the generator runs out before the host does.
         allowed, cores = mine[-1].allowed_cores, mine[-1].host_cores

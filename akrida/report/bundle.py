@@ -11,11 +11,12 @@ from pathlib import Path
 
 from akrida.report import charts
 from akrida.report.errors import BundleError
-from akrida.report.gates import evaluate
 from akrida.report.junit import write_junit
 from akrida.report.manifest import Manifest, mark_if_abandoned, now
+from akrida.report.outcomes import write_outcomes
 from akrida.report.progress import HISTORY_FILE
 from akrida.report.summary import Findings, gather, render_html, render_markdown
+from akrida.report.window_gates import judge_gates
 from akrida.report.windows import planned_levels
 from akrida.slo import parse_gates
 
@@ -36,9 +37,15 @@ def finish(run_dir: Path, manifest: Manifest, complete: bool) -> Findings:
         # A search's SLO is its criterion, judged step by step (limit.json), not a gate of the whole run.
         manifest.limit = findings.limit.summary() if findings.limit is not None else {"found": False, "ended": ""}
     else:
-        findings.gates = evaluate(gates, findings.steps, _duration(run_dir, manifest))
+        findings.gates = judge_gates(
+            gates, findings.windows, findings.outcomes, findings.steps, _duration(run_dir, manifest), bool(levels)
+        )
+    _write_outcomes(run_dir, findings)
     manifest.verdict = findings.verdict
-    manifest.gates = [{"gate": r.gate.text.strip(), "measured": r.measured, "passed": r.passed} for r in findings.gates]
+    manifest.gates = [
+        {"gate": r.gate.text.strip(), "measured": r.measured, "passed": r.passed, "where": r.where, "note": r.note}
+        for r in findings.gates
+    ]
     charts.latency_chart(run_dir)
     charts.load_chart(run_dir)
     charts.generator_chart(run_dir, findings.health_samples)
@@ -48,6 +55,19 @@ def finish(run_dir: Path, manifest: Manifest, complete: bool) -> Findings:
     write_junit(run_dir, findings, manifest)
     manifest.write(run_dir)
     return findings
+
+
+def _write_outcomes(run_dir: Path, findings: Findings) -> None:
+    """outcomes.csv: the whole run's and each steady-state window's outcomes, for tools to read."""
+    if not findings.outcomes:
+        return  # no timeline: Locust's own CSV is all there is
+    scoped = [("run", "the whole run", findings.outcomes)]
+    scoped += [
+        (f"window {number}", steady.window.describe(), steady.steps)
+        for number, steady in enumerate(findings.windows, 1)
+        if steady.steps
+    ]
+    write_outcomes(run_dir, scoped)
 
 
 def rebuild(run_dir: Path) -> Findings:

@@ -33,7 +33,7 @@ def _history(run_dir: Path) -> list[dict[str, str]]:
 def _value(row: dict[str, str], column: str) -> float:
     try:
         return float(row[column])
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, TypeError):  # TypeError: a row cut short (None)
         return float("nan")
 
 
@@ -97,6 +97,9 @@ def generator_chart(run_dir: Path, samples: list[HealthSample]) -> Path:
         times = [datetime.fromtimestamp(s.timestamp) for s in mine]
         axis.plot(times, [s.host_cpu_percent for s in mine], label=f"{host} CPU %")
         axis.plot(times, [s.generator_cpu_percent for s in mine], linestyle=":", label=f"{host} Locust + agents %")
+        if any(s.locust_cores or s.busiest_agent_cores for s in mine):  # per process: bundles since issue 23
+            loops = [100 * max(s.locust_cores, s.busiest_agent_cores) for s in mine]
+            axis.plot(times, loops, linestyle="-.", label=f"{host} busiest event loop, % of one core")
     axis.axhline(SATURATED_CPU_PERCENT, color="tab:red", linestyle="--", linewidth=1, label="saturation")
     axis.set_ylim(0, 105)
     axis.set_ylabel("CPU %")

@@ -31,6 +31,10 @@ SATURATED_SHARE = 0.25
 # the host's busy CPU while it was saturated; otherwise other processes on the host (an embedded
 # target beside it) took most of it.
 GENERATOR_BLAME_SHARE = 0.5
+# A process's main thread at this share of one core is at its ceiling: Locust's gevent loop and a Node
+# agent's event loop each run on one thread, so one of them can be out of CPU on a host with cores to
+# spare (one core is 12.5 % of an 8-core host). A 3 s average never reads a full 1.0.
+PEGGED_CORES = 0.85
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,15 @@ class HealthSample:
     agent_hosts: int  # live agent (Node) processes
     host_cores: int = 0  # the host's cores (0: not recorded, a bundle older than it)
     allowed_cores: int = 0  # the cores this process may run on (CPU affinity, e.g. taskset); 0: not recorded
+    # Per process (0 in bundles older than them): the Locust process's main thread, in cores; the busiest
+    # of its agent (child) processes' main threads, in cores, and that process's id.
+    locust_pid: int = 0
+    locust_cores: float = 0.0
+    busiest_agent_cores: float = 0.0
+    busiest_agent_pid: int = 0
+    # Locust's own CPU warning (its `cpu_warning` event: its process above 90 % of a core over 10 s) since
+    # the last sample: the CPU usage it measured, in percent; 0: no warning.
+    locust_cpu_warning: float = 0.0
 
 
 class HealthSampler:
@@ -59,9 +72,15 @@ class HealthSampler:
         self.host = socket.gethostname()
         self.cores = psutil.cpu_count() or 1
         self._cpu_seconds: dict[int, float] = {}
+        self._main_seconds: dict[int, float] = {}
+        self._warning = 0.0
         self._last = time.monotonic()
         self._last_wall = time.time()
         psutil.cpu_percent(interval=None)  # the first call only sets the baseline
+
+    def locust_warned(self, cpu_usage: float) -> None:
+        """Locust's `cpu_warning` event fired (its own monitor, every 10 s)."""
+        self._warning = max(self._warning, cpu_usage)
 
     def sample(self) -> HealthSample:
         now = time.monotonic()
@@ -72,6 +91,8 @@ class HealthSampler:
         used = 0.0
         uss = pss = files = 0
         seen: dict[int, float] = {}
+        main_seen: dict[int, float] = {}
+        main_cores: dict[int, float] = {}
         for member in tree:
             try:
                 with member.oneshot():
@@ -80,17 +101,26 @@ class HealthSampler:
                     memory = member.memory_full_info()
                     files += member.num_fds()
                     created_after_last = member.create_time() >= last_wall
+                    main = _main_thread_seconds(member)
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                 continue
             seen[member.pid] = total
+            main_seen[member.pid] = main
             previous = self._cpu_seconds.get(member.pid)
             if previous is not None:
                 used += total - previous
             elif created_after_last:  # born since the last sample: all its CPU is this interval's
                 used += total
+            before = self._main_seconds.get(member.pid, 0.0 if created_after_last else None)
+            if before is not None:
+                main_cores[member.pid] = max(0.0, main - before) / elapsed
             uss += memory.uss
             pss += getattr(memory, "pss", memory.uss)
         self._cpu_seconds = seen
+        self._main_seconds = main_seen
+        agents = {pid: cores for pid, cores in main_cores.items() if pid != self.process.pid}
+        busiest = max(agents, key=lambda pid: agents[pid], default=0)
+        warning, self._warning = self._warning, 0.0
         return HealthSample(
             timestamp=time.time(),
             host=self.host,
@@ -104,7 +134,21 @@ class HealthSampler:
             agent_hosts=self.agent_hosts(),
             host_cores=self.cores,
             allowed_cores=len(os.sched_getaffinity(0)),
+            locust_pid=self.process.pid,
+            locust_cores=round(main_cores.get(self.process.pid, 0.0), 3),
+            busiest_agent_cores=round(agents.get(busiest, 0.0), 3),
+            busiest_agent_pid=busiest,
+            locust_cpu_warning=warning,
         )
+
+
+def _main_thread_seconds(process: psutil.Process) -> float:
+    """CPU seconds of the process's main thread (its id is the process's): the thread an event loop runs on."""
+    for thread in process.threads():
+        if thread.id == process.pid:
+            return thread.user_time + thread.system_time
+    times = process.cpu_times()
+    return times.user + times.system
 
 
 class HealthLog:
@@ -145,6 +189,11 @@ def read_health(run_dir: Path) -> list[HealthSample]:
                             agent_hosts=int(row.get("agent_hosts") or 0),
                             host_cores=int(row.get("host_cores") or 0),
                             allowed_cores=int(row.get("allowed_cores") or 0),
+                            locust_pid=int(row.get("locust_pid") or 0),
+                            locust_cores=float(row.get("locust_cores") or 0),
+                            busiest_agent_cores=float(row.get("busiest_agent_cores") or 0),
+                            busiest_agent_pid=int(row.get("busiest_agent_pid") or 0),
+                            locust_cpu_warning=float(row.get("locust_cpu_warning") or 0),
                         )
                     )
                 except (KeyError, ValueError):

@@ -31,6 +31,9 @@ class StepStats:
     failures: int
     rps: float
     latencies: dict[str, float] = field(default_factory=dict)  # "95%", "avg", "max" … in ms
+    # Requests that timed out, when known (0 from Locust's CSV). When set, `latencies` are those of the
+    # successes only (akrida/report/outcomes.py), and a latency gate weighs the timeouts apart.
+    timeouts: int = 0
 
     @property
     def harness(self) -> bool:

@@ -15,9 +15,12 @@ from akrida.report.gates import GateResult
 from akrida.report.health import SATURATED_CPU_PERCENT, HealthSample, HealthVerdict, judge, read_health
 from akrida.report.limit import LimitRecord, read_limit
 from akrida.report.manifest import Manifest
+from akrida.report.outcomes import Outcome, run_outcomes
 from akrida.report.stats import Failure, StepStats, read_failures, read_steps
+from akrida.report.tables import OUTCOME_HEADER, latency_note, outcome_rows, step_table
 from akrida.report.target import target_lines
 from akrida.report.timeline import read_timeline
+from akrida.report.validity import Validity, judge_validity
 from akrida.report.windows import MIN_WINDOW_S, SteadyWindow, read_user_counts, steady_state
 from akrida.slo import Gate
 from akrida.target.profile import ProfileSummary, read_profiles
@@ -48,6 +51,8 @@ class Findings:
     profiles: list[ProfileSummary] = field(default_factory=list)  # TARGET_PROFILE's recordings
     target: TargetRecord | None = None  # the target's side, when it was sampled
     health_samples: list[HealthSample] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)  # the whole run's, from the timeline (none: not written)
+    validity: Validity | None = None  # the generator judged per process and per stretch of the run
 
     @property
     def target_failures(self) -> int:
@@ -80,6 +85,8 @@ class Findings:
             verdict += " (not a valid measurement of the target: the load generator saturated)"
         elif self.health.saturated:
             verdict += " (not a valid measurement of the target: the generator's host ran out of CPU)"
+        elif self.validity is not None:
+            verdict += self.validity.verdict_note()
         return verdict
 
 
@@ -102,6 +109,7 @@ def gather(
     breaking = find(timeline, counts, planned_holders, slo or [], failures, health, target, limit)
     profiles = read_profiles(run_dir)
     breaking.profiles = profiles
+    windows = steady_state(run_dir, levels, timeline) if levels else []
     return Findings(
         steps=read_steps(run_dir),
         failures=failures,
@@ -109,7 +117,7 @@ def gather(
         delivery=read_delivery(run_dir),
         health=judge(health),
         complete=complete,
-        windows=steady_state(run_dir, levels, timeline) if levels else [],
+        windows=windows,
         levels=levels,
         arrivals=read_arrivals(run_dir),
         delivery_by_strategy=read_delivery_by_strategy(run_dir),
@@ -120,6 +128,8 @@ def gather(
         limit=limit,
         target=target,
         health_samples=health,
+        outcomes=run_outcomes(timeline, [second for second, _users in counts]) if timeline is not None else [],
+        validity=judge_validity(health, windows, run_dir),
     )
 
 
@@ -132,17 +142,6 @@ def search_verdict(limit: LimitRecord) -> str:
 
 
 # --- the pieces, as plain rows, shared by the three renderings ---------------------------------------
-
-STEP_HEADER = ("type", "step", "requests", "failures", "p50 ms", "p95 ms", "p99 ms", "req/s")
-
-
-def window_rows(window: SteadyWindow) -> list[tuple[str, ...]]:
-    ordered = sorted(window.steps or [], key=lambda s: (s.harness, s.request_type, s.name))
-    return [
-        (s.request_type, s.name, str(s.requests), str(s.failures), str(s.p50_ms), str(s.p95_ms), str(s.p99_ms),
-         f"{s.rps:.2f}")
-        for s in ordered
-    ]  # fmt: skip
 
 
 def load_shape_lines(findings: Findings) -> list[tuple[str, SteadyWindow | None]]:
@@ -172,15 +171,6 @@ def load_shape_lines(findings: Findings) -> list[tuple[str, SteadyWindow | None]
             line += "; no request ended in it"
         lines.append((line, steady))
     return lines
-
-
-def step_rows(findings: Findings) -> list[tuple[str, ...]]:
-    ordered = sorted(findings.steps, key=lambda s: (s.harness, s.request_type, s.name))
-    return [
-        (s.request_type, s.name, str(s.count), str(s.failures), f"{s.median_ms:.0f}", f"{s.p95_ms:.0f}",
-         f"{s.p99_ms:.0f}", f"{s.rps:.2f}")
-        for s in ordered
-    ]  # fmt: skip
 
 
 def failure_lines(findings: Findings) -> list[str]:
@@ -247,7 +237,7 @@ def health_lines(findings: Findings) -> list[str]:
             "this run is not a valid measurement of the target. A target on the same host (the embedded one) "
             "competes with its own load: run the target or the load elsewhere."
         )
-    return lines
+    return lines + (findings.validity.lines() if findings.validity is not None else [])
 
 
 # --- renderings ---------------------------------------------------------------------------------------
@@ -266,7 +256,8 @@ def _text_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[st
 
 
 def render_text(findings: Findings) -> str:
-    lines = _text_table(STEP_HEADER, step_rows(findings)) if findings.steps else ["no statistics were written"]
+    header, rows, note = step_table(findings.outcomes, findings.steps)
+    lines = [*_text_table(header, rows), note] if rows else ["no statistics were written"]
     lines += ["", *failure_lines(findings)]
     if findings.breaking is not None:
         lines += ["", "where it broke:", *(f"  {line}" for line in findings.breaking.lines())]
@@ -275,7 +266,8 @@ def render_text(findings: Findings) -> str:
         for line, window in load_shape_lines(findings):
             lines.append(f"  {line}")
             if window is not None and window.steps:
-                lines += [f"    {row}" for row in _text_table(STEP_HEADER, window_rows(window))]
+                table = _text_table(OUTCOME_HEADER, outcome_rows(window.steps))
+                lines += [f"    {row}" for row in [*table, latency_note(window.steps)]]
     if findings.gates:
         lines += ["", "SLO gates:", *(f"  {result.line()}" for result in findings.gates)]
     if findings.delivery:
@@ -297,8 +289,9 @@ def render_text(findings: Findings) -> str:
 def render_markdown(findings: Findings, manifest: Manifest) -> str:
     out = [f"# Akrida run {manifest.run_id}", "", f"**Verdict: {findings.verdict}**", ""]
     out += [f"- {label}: {value}" for label, value in _facts(manifest)]
-    out += ["", "## Steps", "", "| " + " | ".join(STEP_HEADER) + " |", "|" + "---|" * len(STEP_HEADER)]
-    out += ["| " + " | ".join(row) + " |" for row in step_rows(findings)]
+    header, rows, note = step_table(findings.outcomes, findings.steps)
+    out += ["", "## Steps", "", note, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(row) + " |" for row in rows]
     out += ["", "## Failures", "", *(f"- {line}" for line in failure_lines(findings))]
     if findings.breaking is not None:
         out += ["", "## Where it broke", "", *(f"- {line}" for line in findings.breaking.lines())]
@@ -307,8 +300,8 @@ def render_markdown(findings: Findings, manifest: Manifest) -> str:
         for line, window in load_shape_lines(findings):
             out.append(f"- {line}")
             if window is not None and window.steps:
-                out += ["", "  | " + " | ".join(STEP_HEADER) + " |", "  |" + "---|" * len(STEP_HEADER)]
-                out += ["  | " + " | ".join(row) + " |" for row in window_rows(window)]
+                out += ["", "  | " + " | ".join(OUTCOME_HEADER) + " |", "  |" + "---|" * len(OUTCOME_HEADER)]
+                out += ["  | " + " | ".join(row) + " |" for row in outcome_rows(window.steps)]
                 out.append("")
     if findings.gates:
         out += ["", "## SLO gates", "", *(f"- {result.line()}" for result in findings.gates)]
@@ -334,7 +327,8 @@ def render_markdown(findings: Findings, manifest: Manifest) -> str:
 def render_html(findings: Findings, manifest: Manifest) -> str:
     e = html.escape
     bad = not findings.verdict.startswith("PASS")
-    rows = "".join("<tr>" + "".join(f"<td>{e(cell)}</td>" for cell in row) + "</tr>" for row in step_rows(findings))
+    header, table, note = step_table(findings.outcomes, findings.steps)
+    rows = "".join("<tr>" + "".join(f"<td>{e(cell)}</td>" for cell in row) + "</tr>" for row in table)
 
     def items(lines: list[str]) -> str:
         return "<ul>" + "".join(f"<li>{e(line)}</li>" for line in lines) + "</ul>"
@@ -343,7 +337,9 @@ def render_html(findings: Findings, manifest: Manifest) -> str:
         f"<h1>Akrida run {e(manifest.run_id)}</h1>",
         f'<p class="verdict {"bad" if bad else "good"}">Verdict: {e(findings.verdict)}</p>',
         items([f"{label}: {value}" for label, value in _facts(manifest)]),
-        "<h2>Steps</h2><table><tr>" + "".join(f"<th>{e(h)}</th>" for h in STEP_HEADER) + f"</tr>{rows}</table>",
+        f"<h2>Steps</h2><p>{e(note)}</p><table><tr>"
+        + "".join(f"<th>{e(h)}</th>" for h in header)
+        + f"</tr>{rows}</table>",
         "<h2>Failures</h2>" + items(failure_lines(findings)),
     ]
     if findings.breaking is not None:
@@ -354,9 +350,12 @@ def render_html(findings: Findings, manifest: Manifest) -> str:
             parts.append(f"<p>{e(line)}</p>")
             if window is not None and window.steps:
                 body = "".join(
-                    "<tr>" + "".join(f"<td>{e(cell)}</td>" for cell in row) + "</tr>" for row in window_rows(window)
+                    "<tr>" + "".join(f"<td>{e(cell)}</td>" for cell in row) + "</tr>"
+                    for row in outcome_rows(window.steps)
                 )
-                parts.append("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in STEP_HEADER) + f"</tr>{body}</table>")
+                parts.append(
+                    "<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in OUTCOME_HEADER) + f"</tr>{body}</table>"
+                )
         sections.append("".join(parts))
     if findings.gates:
         sections.append("<h2>SLO gates</h2>" + items([result.line() for result in findings.gates]))

@@ -5,21 +5,21 @@ run was about. A window is a stretch of at least MIN_WINDOW_S seconds in which L
 history shows the user count flat at a level the run planned to hold: USERS (after the ramp or the
 arrivals reached it), or the users of a STAGES stage that holds its predecessor's count. A level
 that was never reached, because holders were late or the run too short, gives no window. Step
-figures are then computed over each window from the timeline (akrida/report/timeline.py).
+figures are then computed over each window from the timeline (akrida/report/timeline.py): the latency
+of successes, with timeouts and other failures counted apart (akrida/report/outcomes.py).
 """
 
 from __future__ import annotations
 
 import csv
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from akrida.catalog import HARNESS
 from akrida.parsers import InvalidValue, parse_stages
+from akrida.report.outcomes import Outcome, outcomes
 from akrida.report.progress import HISTORY_FILE
-from akrida.report.timeline import Timeline, percentile
+from akrida.report.timeline import Timeline
 
 MIN_WINDOW_S = 10  # shorter plateaus hold too few requests to say anything steady
 
@@ -40,25 +40,9 @@ class Window:
 
 
 @dataclass(frozen=True)
-class WindowStep:
-    request_type: str
-    name: str
-    requests: int
-    failures: int
-    p50_ms: int
-    p95_ms: int
-    p99_ms: int
-    rps: float
-
-    @property
-    def harness(self) -> bool:
-        return self.request_type == HARNESS
-
-
-@dataclass(frozen=True)
 class SteadyWindow:
     window: Window
-    steps: list[WindowStep] | None  # None: no timeline was written, so no figures
+    steps: list[Outcome] | None  # None: no timeline was written, so no figures
 
 
 def planned_levels(config: Mapping[str, str], users: int) -> frozenset[int]:
@@ -111,25 +95,10 @@ def flat_windows(
     return windows
 
 
-def window_steps(timeline: Timeline, window: Window) -> list[WindowStep]:
-    """Each step's figures over the requests that ended within the window."""
-    times: dict[tuple[str, str], Counter[int]] = {}
-    failures: Counter[tuple[str, str]] = Counter()
-    for (second, request_type, name), counted in timeline.times.items():
-        if window.first <= second <= window.last:
-            times.setdefault((request_type, name), Counter()).update(counted)
-            failures[(request_type, name)] += timeline.failures[(second, request_type, name)]
-    steps = []
-    for (request_type, name), counted in sorted(times.items()):
-        requests = sum(counted.values())
-        steps.append(
-            WindowStep(
-                request_type, name, requests, failures[(request_type, name)],
-                percentile(counted, 0.5), percentile(counted, 0.95), percentile(counted, 0.99),
-                requests / window.seconds,
-            )
-        )  # fmt: skip
-    return steps
+def window_steps(timeline: Timeline, window: Window) -> list[Outcome]:
+    """Each step's figures over the requests that ended within the window: the latency of successes,
+    timeouts and other failures apart (akrida/report/outcomes.py)."""
+    return outcomes(timeline, window.first, window.last)
 
 
 def steady_state(run_dir: Path, levels: frozenset[int], timeline: Timeline | None) -> list[SteadyWindow]:

@@ -24,6 +24,7 @@ from akrida.scenarios import (
     gating,  # noqa: F401 - registers the SLO gates
     metrics,  # registers the live metrics endpoint (PROMETHEUS_PORT)
 )
+from akrida.scenarios.attribution import is_timeout
 from akrida.scenarios.final_stats import write_final_stats
 from akrida.scenarios.runtime import ATTRIBUTE, renew_runtime, runtime_of
 from akrida.scenarios.storm import count_failures_during_storm, run_storm
@@ -60,6 +61,8 @@ def _start_health_sampling(environment: Environment, **_kwargs) -> None:
     sampler = HealthSampler(
         live_holders=lambda: current().hosts.live_holders, agent_hosts=lambda: current().hosts.live_hosts
     )
+    # Locust's own warning that its process is out of CPU, kept with the sample of its moment.
+    environment.events.cpu_warning.add_listener(lambda cpu_usage=0.0, **_: sampler.locust_warned(cpu_usage))
     _sampler = gevent.spawn(_sample_forever, HealthLog(run_dir) if run_dir is not None else None, sampler)
 
 
@@ -116,7 +119,7 @@ def _keep_timeline(environment: Environment, **_kwargs) -> None:
     def record(request_type: str, name: str, response_time: float, exception: BaseException | None = None, **_):
         failed = exception is not None
         runtime = runtime_of(environment)
-        runtime.timeline.record(time.time(), request_type, name, response_time or 0.0, failed)
+        runtime.timeline.record(time.time(), request_type, name, response_time or 0.0, failed, is_timeout(exception))
         count_failures_during_storm(runtime, request_type, exception)
 
     environment.events.request.add_listener(record)

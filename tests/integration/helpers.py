@@ -49,8 +49,8 @@ def compare_table(output: str) -> dict[str, str]:
     for line in lines[start:]:
         if not line:
             break
-        words = line.split()  # type, step, 7 figures, then the regression column
-        rows[f"{words[0]}/{words[1]}"] = " ".join(words[9:])
+        words = line.split()  # type, step, 10 figures, then the regression column
+        rows[f"{words[0]}/{words[1]}"] = " ".join(words[12:])
     return rows
 
 

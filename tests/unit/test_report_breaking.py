@@ -142,6 +142,21 @@ def test_a_generator_pinned_to_one_core_of_two_is_out_of_cpu_though_the_host_is_
     assert find(steady_then_slow(), ramp(), 200, gates, [], unpinned, None).generator_causes == []
 
 
+def test_one_agent_at_its_one_core_ceiling_is_the_generators_limit_though_the_host_is_idle():
+    # An 8-core host at 20 %: the whole host is far from out, but one agent's event loop is at a full core.
+    def health(agent_cores: float) -> list[HealthSample]:
+        return [HealthSample(T0 + s, "loadhost", 20.0, 15.0, 0, 0, 0, 1, 100, 1, 8, 8, 41, 0.3, agent_cores, 42)
+                for s in range(0, 120, 3)]  # fmt: skip
+
+    gates = parse_gates("p95(ping_mediator) < 500ms")
+    point = find(steady_then_slow(), ramp(), 200, gates, [], health(0.96), None)
+    assert point.generator_causes == [
+        "on loadhost, the busiest agent of Locust process 41 at its one-core ceiling (0.96 core, process 42)"
+    ]
+    assert point.generators_limit
+    assert find(steady_then_slow(), ramp(), 200, gates, [], health(0.5), None).generator_causes == []
+
+
 def test_a_break_where_only_the_generator_ran_out_is_the_generators_limit_in_the_verdict(tmp_path):
     from akrida.report.summary import gather
 

@@ -107,8 +107,10 @@ def test_the_summary_shows_the_window_and_its_figures(tmp_path):
     text = render_text(findings)
     assert "arrivals at 1/s (ARRIVAL_RATE): 4 due, 4 started, 0 late" in text
     assert "steady-state window 1: 4 holders from 4s to 44s (40s)" in text
-    window_row = next(line for line in text.splitlines() if "ping_mediator" in line)
-    assert window_row.split()[2:] == ["401", "1", "20", "95", "95", "10.03"]
+    whole_row, window_row = (line for line in text.splitlines() if "ping_mediator" in line)
+    assert whole_row.split()[2] == "402"  # the whole run's table: with the failure while stopping
+    # Columns: requests, timed out, failed otherwise (with its share), then the latency of successes.
+    assert window_row.split()[2:] == ["401", "0", "1", "(0.2%)", "20", "95", "95", "10.03"]
     assert "WARNING: the generator did not keep the arrival schedule" not in text
 
 
@@ -131,5 +133,5 @@ def test_markdown_puts_the_window_table_under_its_window(tmp_path):
     markdown = render_markdown(findings, manifest)
     assert "## Load shape" in markdown
     assert "- steady-state window 1: 4 holders from 4s to 44s (40s)" in markdown
-    assert "  | didcomm | ping_mediator | 401 | 1 | 20 | 95 | 95 | 10.03 |" in markdown
+    assert "  | didcomm | ping_mediator | 401 | 0 | 1 (0.2%) | 20 | 95 | 95 | 10.03 |" in markdown
     assert "4 arriving at 1/s (ARRIVAL_RATE, open model) for 45s" in markdown
