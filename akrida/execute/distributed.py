@@ -21,7 +21,8 @@ from akrida.cluster.errors import ClusterError
 from akrida.cluster.remote import RemoteHost, connect
 from akrida.cluster.state import CloudDir, Cluster, Host
 from akrida.execute import Execution, Progress
-from akrida.execute.local import LOCUST_FINISHED, STOP_TIMEOUT, describe_load, load_options, port_range_problem
+from akrida.execute.local import describe_load, port_range_problem
+from akrida.execute.locust_command import HEADLESS, LOCUST_FINISHED, STOP_TIMEOUT, locustfile, run_options
 from akrida.exits import ExitCode
 from akrida.report.manifest import Manifest
 from akrida.report.progress import HISTORY_FILE, progress_line
@@ -59,8 +60,7 @@ def remote_run_dir(host: Host, run_id: str) -> str:
 
 
 def locust_arguments(settings: Settings, host: Host) -> list[str]:
-    locustfile = f"{host.root}/current/home/locustfiles/{scenario_of(settings.scenario).locustfile}"
-    return [f"{host.root}/bin/akrida-locust", "-f", locustfile]
+    return [f"{host.root}/bin/akrida-locust", "-f", locustfile(settings, f"{host.root}/current/home/locustfiles")]
 
 
 USER_FILES_FOLDER = "scenario"  # in a host's run folder: the user's scenario file and the modules beside it
@@ -109,16 +109,12 @@ def worker_command(settings: Settings, worker: Host, master: Host, processes: in
 def master_command(settings: Settings, master: Host, expected_workers: int, run_dir: str) -> str:
     command = [
         *locust_arguments(settings, master),
-        "--master", "--headless", "--only-summary",
+        "--master", *HEADLESS,
         "--master-bind-host", master.private_ip,
         "--master-bind-port", str(MASTER_PORT),
         "--expect-workers", str(expected_workers),
         "--expect-workers-max-wait", str(EXPECT_WORKERS_WAIT),
-        *load_options(settings),
-        "--stop-timeout", str(STOP_TIMEOUT),
-        "--csv", f"{run_dir}/locust", "--csv-full-history",
-        "--html", f"{run_dir}/report.html",
-        "--logfile", f"{run_dir}/locust.log",
+        *run_options(settings, run_dir),
     ]  # fmt: skip
     return _detached(command, run_dir, "master")
 

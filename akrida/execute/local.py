@@ -14,6 +14,7 @@ from akrida import paths
 from akrida.agent.limits import check_open_files, raise_open_files_limit
 from akrida.catalog import scenario_of
 from akrida.execute import Execution, Progress
+from akrida.execute.locust_command import HEADLESS, LOCUST_FINISHED, locustfile, run_options
 from akrida.exits import ExitCode
 from akrida.report.manifest import Manifest
 from akrida.report.progress import progress_line
@@ -23,40 +24,21 @@ from akrida.sockets import bindable
 from akrida.userscenario import UserScenario
 
 PROGRESS_INTERVAL = 5.0  # seconds between progress lines of a headless run
-STOP_TIMEOUT = 15  # seconds holders get to shut their agents down when the run time is up
-# Locust's exit codes of a test that ran its course: 1 is "requests failed" and 4 "SLO breached"
-# (akrida.scenarios.gating); the findings report both.
-LOCUST_FINISHED = (0, 1, 4)
 LOCUST_EXIT_WAIT = 60  # seconds Locust gets to stop its users and write its files after Ctrl-C
 
 
 def locust_command(settings: Settings, run_dir: Path) -> list[str]:
-    scenario = scenario_of(settings.scenario)
     command = [
         sys.executable, "-m", "locust",
-        "-f", str(paths.LOCUSTFILES / scenario.locustfile),
-        *load_options(settings),
-        "--csv", str(run_dir / "locust"),
-        "--csv-full-history",
-        "--html", str(run_dir / "report.html"),
-        "--logfile", str(run_dir / "locust.log"),
-        "--stop-timeout", str(STOP_TIMEOUT),
+        "-f", locustfile(settings, str(paths.LOCUSTFILES)),
+        *run_options(settings, str(run_dir)),
     ]  # fmt: skip
     if settings.ui:
         # The test starts at once with USERS, SPAWN_RATE and RUN_TIME; the UI shows it running.
         command += ["--web-host", "127.0.0.1", "--web-port", str(settings.ui_port), "--autostart"]
     else:
-        command += ["--headless", "--only-summary"]
+        command += HEADLESS
     return command
-
-
-def load_options(settings: Settings) -> list[str]:
-    """How many holders and for how long: Locust's -u, -r and -t, or nothing when STAGES, ARRIVAL_RATE or
-    FIND_LIMIT shapes the load (the locustfile's LoadShape reads them itself, and Locust ignores those
-    options then)."""
-    if settings.stages or settings.arrival_rate is not None or settings.find_limit is not None:
-        return []
-    return ["-u", str(settings.users), "-r", f"{settings.spawn_rate:g}", "-t", f"{settings.run_time}s"]
 
 
 def port_range_problem(settings: Settings, hosts: int = 1) -> str | None:

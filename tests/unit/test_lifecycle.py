@@ -18,7 +18,7 @@ import pytest
 from akrida import cli
 from akrida.cluster.errors import ClusterError
 from akrida.controllers import TargetUnreachable
-from akrida.execute import Execution, local
+from akrida.execute import Execution, locust_command
 from akrida.execute.local import LocalExecutor
 from akrida.exits import ExitCode, for_error
 from akrida.invitation import InvitationError
@@ -296,7 +296,7 @@ def test_a_locust_that_crashes_is_a_failed_run_whatever_its_exit_code(tmp_path, 
     # A real Locust process, crashed as the probe crashed it: a run time its own parser overflows on
     # (settings refuse such a RUN_TIME now, so it is handed to Locust directly). Locust exits 1, the
     # code it also gives when requests failed; only the missing exit file tells a crash apart.
-    monkeypatch.setattr(local, "load_options", lambda _settings: ["-u", "1", "-t", "99999999999999999999999h"])
+    monkeypatch.setattr(locust_command, "load_options", lambda _settings: ["-u", "1", "-t", "99999999999999999999999h"])
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     printed = Printed()

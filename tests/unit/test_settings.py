@@ -172,7 +172,7 @@ def test_anoncreds_against_a_real_target_needs_its_ids(tmp_path):
 
 
 def test_arrival_rate_replaces_spawn_rate_and_survives_the_trip_to_locust(tmp_path):
-    from akrida.execute.local import load_options
+    from akrida.execute.locust_command import load_options
 
     settings = load(ARRIVAL_RATE="2.5", USERS="6")
     assert settings.arrival_rate == 2.5 and settings.start_rate == 2.5
