@@ -21,7 +21,8 @@ from akrida.cluster.state import Cluster
 from akrida.controllers import issuer_for
 from akrida.execute.local import LocalExecutor
 from akrida.exits import ExitCode, for_error
-from akrida.lifecycle import Run, ignored_local_settings, pointed_at
+from akrida.lifecycle import Run
+from akrida.local.aim import aimed_at_running_target
 from akrida.local.errors import LocalTargetError
 from akrida.local.stack import LocalTarget, bootstrap_anoncreds
 from akrida.preflight import check_target
@@ -261,6 +262,10 @@ def _run(arguments: argparse.Namespace) -> int:
     return Run(settings, ClusterExecutor(cluster), environment=raw).run().exit_code
 
 
+def _warn(line: str) -> None:
+    print(f"akrida: {line}", file=sys.stderr)
+
+
 def _check(arguments: argparse.Namespace) -> int:
     settings, raw = _configured(arguments)
     if settings.cloud == "aws":
@@ -278,17 +283,15 @@ def _check(arguments: argparse.Namespace) -> int:
     print(f"open files: {settings.peak_users} holders fit this machine's limit ({raise_open_files_limit().hard})")
     probe_dir = None
     if settings.uses_embedded_target:
-        info = LocalTarget.current()
-        if info is None:
+        aimed = aimed_at_running_target(settings, _warn)
+        if aimed is None:
             print(
                 "target: none to check: no MEDIATION_URL or ISSUER_URL is set and the embedded target is not "
                 "running (`akrida run` starts it; `akrida local up` starts it now)",
                 file=sys.stderr,
             )
             return ExitCode.TARGET_UNREACHABLE
-        for line in ignored_local_settings(settings, info):
-            print(f"akrida: {line}", file=sys.stderr)
-        settings = pointed_at(settings, info)
+        settings = aimed
     else:  # holders take mediation as a run's would; their agent's log goes to a folder of its own
         probe_dir = _new_probe_dir()
     passed = False
@@ -368,10 +371,10 @@ def _local_up(arguments: argparse.Namespace) -> int:
 def _target_bootstrap(arguments: argparse.Namespace) -> int:
     settings = _settings(arguments)
     if settings.uses_embedded_target:
-        info = LocalTarget.current()
-        if info is None:
+        aimed = aimed_at_running_target(settings, _warn)
+        if aimed is None:
             raise LocalTargetError("no target configured and the embedded one is not running: `akrida local up` first")
-        settings = pointed_at(settings, info)
+        settings = aimed
     issuer = issuer_for(settings.issuer_type, settings.issuer_url, settings.admin_headers(), timeout=30)
     issuer.check_ready()
     if arguments.format == "ld_proof":

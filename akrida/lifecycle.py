@@ -23,6 +23,7 @@ from akrida.execute import Execution, Executor, Progress
 from akrida.exits import ExitCode, for_error
 from akrida.ledgers import genesis_file
 from akrida.local.acapy import ACAPY_VERSION
+from akrida.local.aim import ignored_local_settings, pointed_at
 from akrida.local.errors import LocalTargetError
 from akrida.local.stack import LocalTarget, TargetInfo, mediator_connections, run_invitations
 from akrida.preflight import TargetCheck, check_target
@@ -366,33 +367,6 @@ def new_manifest(settings: Settings, run_dir: Path, role: str, user_scenario: Us
 def results_base(settings: Settings) -> Path:
     """RESULTS_DIR as an absolute folder (relative to the working directory)."""
     return settings.results_dir if settings.results_dir.is_absolute() else Path.cwd() / settings.results_dir
-
-
-def ignored_local_settings(settings: Settings, info: TargetInfo) -> list[str]:
-    """LOCAL_HOST and LOCAL_BASE_PORT say where the embedded target is started: a target already up
-    stays where it is, and a user who set them otherwise is told so, by name."""
-    lines = []
-    if settings.local_host != info.host:
-        lines.append(f"LOCAL_HOST={settings.local_host} is not used: the embedded target already runs on {info.host}")
-    if settings.local_base_port != info.base_port:
-        lines.append(
-            f"LOCAL_BASE_PORT={settings.local_base_port} is not used: the embedded target already runs from port "
-            f"{info.base_port}"
-        )
-    if lines:
-        lines.append("`akrida local down` first to start it where they say")
-    return lines
-
-
-def pointed_at(settings: Settings, info: TargetInfo) -> Settings:
-    """The settings aimed at the embedded target; what the user set explicitly (CRED_DEF_ID …) wins."""
-    environment = settings.as_environment()
-    for name, value in info.as_environment().items():
-        if name == "LEDGER_GENESIS_FILE" and environment.get("LEDGER_NETWORK"):
-            continue  # the user named the ledger
-        if name in ("MEDIATION_URL", "ISSUER_URL", "ISSUER_API_KEY") or not environment.get(name):
-            environment[name] = value
-    return Settings.from_mapping(environment)
 
 
 class _Interrupts:
