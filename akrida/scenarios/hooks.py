@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import time
+from dataclasses import dataclass
 
 import gevent
 from locust import events
@@ -33,8 +34,29 @@ from akrida.settings import SECRET_VARIABLES
 # From the first line Locust may print, before its arguments are parsed (the runtime adds the rest).
 protect_output(os.environ.get(name, "") for name in SECRET_VARIABLES)
 
-_sampler: gevent.Greenlet | None = None
-_storm: gevent.Greenlet | None = None
+BACKGROUND = "akrida_background"  # the attribute of Locust's Environment that holds its greenlets
+
+
+@dataclass
+class Background:
+    """The greenlets a Locust process runs beside its users: the health sampler for the process's
+    life, a reconnect storm for one test's."""
+
+    sampler: gevent.Greenlet | None = None
+    storm: gevent.Greenlet | None = None
+
+    def stop_storm(self) -> None:
+        if self.storm is not None:
+            self.storm.kill(block=False)
+            self.storm = None
+
+
+def background_of(environment: Environment) -> Background:
+    background = getattr(environment, BACKGROUND, None)
+    if background is None:
+        background = Background()
+        setattr(environment, BACKGROUND, background)
+    return background
 
 
 def _sample_forever(log: HealthLog | None, sampler: HealthSampler) -> None:
@@ -50,9 +72,9 @@ def _sample_forever(log: HealthLog | None, sampler: HealthSampler) -> None:
 @events.init.add_listener
 def _start_health_sampling(environment: Environment, **_kwargs) -> None:
     # Also without a run folder (a plain `locust -f`): the live metrics serve the samples.
-    global _sampler
+    background = background_of(environment)
     run_dir = runtime_of(environment).run_dir
-    if _sampler is not None:
+    if background.sampler is not None:
         return
 
     def current():  # the runtime of the test that runs now: each test renews it
@@ -63,7 +85,7 @@ def _start_health_sampling(environment: Environment, **_kwargs) -> None:
     )
     # Locust's own warning that its process is out of CPU, kept with the sample of its moment.
     environment.events.cpu_warning.add_listener(lambda cpu_usage=0.0, **_: sampler.locust_warned(cpu_usage))
-    _sampler = gevent.spawn(_sample_forever, HealthLog(run_dir) if run_dir is not None else None, sampler)
+    background.sampler = gevent.spawn(_sample_forever, HealthLog(run_dir) if run_dir is not None else None, sampler)
 
 
 PARENT_CHECK_S = 1.0  # how often a Locust process started by `akrida run` checks that akrida is its parent
@@ -128,24 +150,17 @@ def _keep_timeline(environment: Environment, **_kwargs) -> None:
 @events.test_start.add_listener
 def _renew_runtime(environment: Environment, **_kwargs) -> None:
     # On a worker, the master's arguments arrive with the first spawn message, just before this event.
-    global _storm
     runtime = renew_runtime(environment)
-    _stop_storm()
+    background = background_of(environment)
+    background.stop_storm()
     # The master of a distributed run holds no holders: each worker storms its own.
     if runtime.settings.storm_at is not None and not isinstance(environment.runner, MasterRunner):
-        _storm = gevent.spawn(run_storm, environment, runtime, runtime.settings.storm_at)
+        background.storm = gevent.spawn(run_storm, environment, runtime, runtime.settings.storm_at)
 
 
 @events.test_stop.add_listener
-def _end_storm(**_kwargs) -> None:
-    _stop_storm()
-
-
-def _stop_storm() -> None:
-    global _storm
-    if _storm is not None:
-        _storm.kill(block=False)
-        _storm = None
+def _end_storm(environment: Environment, **_kwargs) -> None:
+    background_of(environment).stop_storm()
 
 
 @events.init.add_listener
@@ -158,8 +173,9 @@ def _finish(environment: Environment, exit_code: int | None) -> None:
     with contextlib.suppress(OSError):  # a full disk: Locust's own CSV is still there
         write_final_stats(environment)
     runtime = runtime_of(environment)
-    if _sampler is not None:
-        _sampler.kill(block=False)
+    sampler = background_of(environment).sampler
+    if sampler is not None:
+        sampler.kill(block=False)
     if runtime.run_dir is not None and runtime.delivery.sent:
         runtime.delivery.write(runtime.run_dir)
     if runtime.run_dir is not None and runtime.storm is not None:
