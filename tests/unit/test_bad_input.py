@@ -106,7 +106,7 @@ CASES = [
     ("ledger-network", {"LEDGER_NETWORK": "ftp://x"}, None, 2, "LEDGER_NETWORK='ftp://x'"),
     ("boolean", {"WITH_MEDIATION": "maybe"}, None, 2, "WITH_MEDIATION='maybe': expected true/false"),
     ("holders-per-process-zero", {"HOLDERS_PER_PROCESS": "0"}, None, 2, "HOLDERS_PER_PROCESS='0'"),
-    ("wait-max-below-min", {"WAIT_MIN": "3"}, None, 2, "WAIT_MAX=2 is below WAIT_MIN=3"),
+    ("wait-max-below-min", {"WAIT_MIN": "200"}, None, 2, "WAIT_MAX=120 is below WAIT_MIN=200"),
     ("workers-above-limit", {"WORKERS": "500"}, None, 2, "WORKERS='500': expected a whole number from 1 to 200"),
     ("cloud-unknown", {"CLOUD": "gcp"}, None, 2, "CLOUD='gcp'"),
     ("stages-unreadable", {"STAGES": "2m:lots"}, None, 2, "STAGES='2m:lots'"),

@@ -1,24 +1,12 @@
-"""One typed configuration, read from the environment and `.env`, validated before anything starts.
-
-Every setting is declared once, as a field of Settings: its variable name, parser, meaning and
-default. SETTINGS lists them; `.env.example` and the settings page document the same list, and a
-test keeps them in step.
-Variables set in the environment win over `.env`.
-"""
+"""The settings: every one declared once, as a field of Settings, and checked against each other."""
 
 from __future__ import annotations
 
-import io
-import json
 import os
-import stat
-from collections.abc import Callable, Mapping
-from dataclasses import MISSING, dataclass, field, fields, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
-
-from dotenv import dotenv_values
-from dotenv.parser import parse_stream
 
 from akrida.catalog import KNOWN_NETWORKS, SEED_SCENARIOS, is_scenario_file, scenario_of
 from akrida.catalog import SCENARIOS as _SCENARIOS
@@ -28,7 +16,6 @@ from akrida.parsers import (
     InvalidValue,
     choice,
     format_exporter_urls,
-    genesis_problem,
     integer,
     number,
     parse_bool,
@@ -49,12 +36,20 @@ from akrida.parsers import (
     parse_pid,
     parse_port_range,
     parse_prometheus_url,
-    parse_query_lines,
     parse_region,
     parse_search_step,
     parse_slo,
     parse_stages,
     parse_text,
+)
+from akrida.settings.declaring import DECLARED, Setting, SettingsError, setting
+from akrida.settings.envfile import read_env_file
+from akrida.settings.files import genesis_file_problems, query_file_problems
+from akrida.settings.sizing import (
+    HOLDERS_PER_INVITATION,
+    MAX_MEDIATOR_INVITATIONS,
+    auto_invitations,
+    search_time_needed,
 )
 
 SCENARIOS = tuple(_SCENARIOS)
@@ -69,21 +64,7 @@ AGENT_LOG_LEVELS = ("test", "trace", "debug", "info", "warn", "error", "fatal", 
 REDACTED = "***"
 WILDCARD_ADDRESSES = ("0.0.0.0", "::", "[::]", "*")
 DEFAULT_SPAWN_RATE = 2.0
-# The embedded mediator's invitations (MEDIATOR_INVITATIONS=auto): ACA-Py 1.7 reads every connection made
-# through an invitation whenever a holder answers it, so a holder's onboarding costs the mediator more
-# with every holder before it on the same invitation (bench/mediator_onboarding.py measures it). The cap
-# keeps MEDIATION_URL, which carries them all, well below Linux's 128 KiB limit for one variable.
-HOLDERS_PER_INVITATION = 50
-MAX_MEDIATOR_INVITATIONS = 100
 NODE_TIMER_LIMIT_S = 2_147_483  # setTimeout fires at once beyond 2^31 - 1 ms: every wait would "time out"
-
-
-class SettingsError(ValueError):
-    """One or more settings are wrong. The message names each one, its value and what is expected."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("invalid settings:\n" + "\n".join(f"  - {problem}" for problem in problems))
 
 
 def parse_scenario(raw: str) -> str:
@@ -96,42 +77,6 @@ def parse_scenario(raw: str) -> str:
         return choice(SCENARIOS)(value)
     except InvalidValue as error:
         raise InvalidValue(f"{error}; or a scenario file of your own, ending in .py") from None
-
-
-# --- the settings ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Setting:
-    """How one environment variable becomes one attribute of Settings."""
-
-    env: str
-    parse: Callable[[str], Any]
-    help: str
-    secret: bool = False
-    format: Callable[[Any], str] | None = None  # how the value is written back; default _format
-    attr: str = ""  # the attribute of Settings, filled in from the field that declares it
-
-    def show(self, value: Any) -> str:
-        return (self.format or _format)(value)
-
-
-_DECLARED = "akrida.setting"
-
-
-def setting(
-    env: str,
-    parse: Callable[[str], Any],
-    help: str,
-    *,
-    default: Any = MISSING,
-    default_factory: Any = MISSING,
-    secret: bool = False,
-    show: Callable[[Any], str] | None = None,
-) -> Any:
-    """Declares one setting: a field of Settings that knows its variable, parser and meaning."""
-    declared = Setting(env, parse, help, secret, show)
-    return field(default=default, default_factory=default_factory, repr=not secret, metadata={_DECLARED: declared})
 
 
 @dataclass(frozen=True)
@@ -578,15 +523,15 @@ class Settings:
     def from_mapping(cls, raw: Mapping[str, str]) -> Settings:
         values: dict[str, Any] = {}
         problems: list[str] = []
-        for setting in SETTINGS:
-            text = raw.get(setting.env)
+        for declared in SETTINGS:
+            text = raw.get(declared.env)
             if text is None or text.strip() == "":
                 continue  # unset or empty: the default
             try:
-                values[setting.attr] = setting.parse(text)
+                values[declared.attr] = declared.parse(text)
             except InvalidValue as error:
-                shown = REDACTED if setting.secret else repr(text)
-                problems.append(f"{setting.env}={shown}: {error}")
+                shown = REDACTED if declared.secret else repr(text)
+                problems.append(f"{declared.env}={shown}: {error}")
         settings = cls(**values)
         problems.extend(settings._cross_check())
         if problems:
@@ -605,7 +550,7 @@ class Settings:
                     "CREDENTIAL_FORMAT=indy needs CRED_DEF_ID: create one with `akrida target bootstrap --format indy`"
                 )
             if self.ledger_genesis_file is not None:
-                problems.extend(_genesis_file_problems(self.ledger_genesis_file))
+                problems.extend(genesis_file_problems(self.ledger_genesis_file))
             if self.ledger_genesis_file is None and not self.ledger_network and not self.uses_embedded_target:
                 problems.append(
                     "CREDENTIAL_FORMAT=indy needs the issuer's ledger: set LEDGER_GENESIS_FILE (its genesis file) "
@@ -703,7 +648,7 @@ class Settings:
             unused = [name for name, value in (("TARGET_PROMETHEUS_SELECTOR", self.target_prometheus_selector),
                       ("TARGET_PROMETHEUS_QUERIES", self.target_prometheus_queries)) if value]  # fmt: skip
             return [f"{name} is set but TARGET_PROMETHEUS is not: set the Prometheus server's URL" for name in unused]
-        return _query_file_problems(self.target_prometheus_queries) if self.target_prometheus_queries else []
+        return query_file_problems(self.target_prometheus_queries) if self.target_prometheus_queries else []
 
     def _storm_problems(self) -> list[str]:
         if self.storm_at is None:
@@ -791,142 +736,30 @@ class Settings:
     def secret_values(self) -> list[str]:
         """Every secret this configuration holds (API keys, header values), for masking in output."""
         values: list[str] = []
-        for setting in SETTINGS:
-            value = getattr(self, setting.attr)
-            if setting.secret and value:
+        for declared in SETTINGS:
+            value = getattr(self, declared.attr)
+            if declared.secret and value:
                 values.extend(value.values() if isinstance(value, dict) else [str(value)])
         return values
 
     def as_environment(self) -> dict[str, str]:
         """The settings as environment variables, to hand to a child process (secrets included)."""
         env = {}
-        for setting in SETTINGS:
-            env[setting.env] = setting.show(getattr(self, setting.attr))
+        for declared in SETTINGS:
+            env[declared.env] = declared.show(getattr(self, declared.attr))
         return env
 
     def redacted(self) -> dict[str, Any]:
         """The settings for humans and reports: secrets replaced by ***."""
         shown: dict[str, Any] = {}
-        for setting in SETTINGS:
-            value = getattr(self, setting.attr)
-            shown[setting.env] = REDACTED if setting.secret and value else setting.show(value)
+        for declared in SETTINGS:
+            value = getattr(self, declared.attr)
+            shown[declared.env] = REDACTED if declared.secret and value else declared.show(value)
         return shown
-
-
-def search_time_needed(step: tuple[int, int], users: int, spawn_rate: float) -> int:
-    """The least time a limit search takes if every step holds: each step's joins, settling and hold."""
-    step_holders, step_seconds = step
-    steps = -(-users // step_holders)
-    return int(steps * (step_seconds + SEARCH_SETTLE_S) + users / spawn_rate)
-
-
-SEARCH_SETTLE_S = 10  # akrida.scenarios.search.SETTLE_S: holders settle this long before a step is judged
-
-
-def auto_invitations(holders: int) -> int:
-    """MEDIATOR_INVITATIONS=auto for `holders`: one invitation per HOLDERS_PER_INVITATION, within the cap."""
-    return min(MAX_MEDIATOR_INVITATIONS, -(-holders // HOLDERS_PER_INVITATION))
-
-
-def _format(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, tuple):
-        return "-".join(str(part) for part in value)
-    if isinstance(value, dict):
-        return json.dumps(value) if value else ""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
-def _query_file_problems(path: Path) -> list[str]:
-    try:
-        parse_query_lines(path.read_text(errors="replace"))
-    except FileNotFoundError:
-        return [f"TARGET_PROMETHEUS_QUERIES={path}: no such file"]
-    except OSError as error:
-        return [f"TARGET_PROMETHEUS_QUERIES={path}: cannot read it ({error.strerror})"]
-    except InvalidValue as error:
-        return [f"TARGET_PROMETHEUS_QUERIES={path}: {error}"]
-    return []
-
-
-def _genesis_file_problems(path: Path) -> list[str]:
-    # Read here, before load: a broken file would otherwise fail every holder's start, blamed on the target.
-    try:
-        problem = genesis_problem(path.read_text(errors="replace"))
-    except FileNotFoundError:
-        return [f"LEDGER_GENESIS_FILE={path}: no such file"]
-    except OSError as error:
-        return [f"LEDGER_GENESIS_FILE={path}: cannot read it ({error.strerror})"]
-    return [f"LEDGER_GENESIS_FILE={path}: not an Indy genesis file: {problem}"] if problem else []
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    """The variables of a .env file. A line that cannot be read, or a file that is not UTF-8, is a
-    SettingsError naming it: silently keeping defaults would run a test the user did not ask for."""
-    if _is_dev_null(path):
-        return {}  # `--env-file /dev/null`: no settings file
-    try:
-        kind = _file_kind(path.stat().st_mode)
-        if kind is not None:  # reading a FIFO waits for a writer forever; a directory or device is no .env
-            raise SettingsError([f"{path}: a {kind}, not a regular file: give a file of NAME=VALUE lines"])
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise SettingsError([f"{path}: not UTF-8 text (byte {error.start}): save it as UTF-8"]) from None
-    except OSError as error:
-        raise SettingsError([f"{path}: cannot read it ({error.strerror})"]) from None
-    problems: list[tuple[int, str]] = []
-    for binding in parse_stream(io.StringIO(text)):
-        line, shown = binding.original.line, binding.original.string.strip()[:80]
-        if binding.error:
-            problems.append((line, f"cannot read {shown!r}: expected NAME=VALUE (quote values with spaces or #)"))
-        elif binding.key is not None and binding.value is None:  # a bare NAME, which dotenv drops in silence
-            problems.append((line, f"{shown!r} has no '=': expected NAME=VALUE (NAME= for an empty value)"))
-    if problems:
-        raise SettingsError([f"{path} line {line}: {problem}" for line, problem in problems])
-    return {key: value for key, value in dotenv_values(stream=io.StringIO(text)).items() if value is not None}
-
-
-def _is_dev_null(path: Path) -> bool:
-    try:
-        return os.path.samefile(path, os.devnull)
-    except OSError:
-        return False
-
-
-def _file_kind(mode: int) -> str | None:
-    """What a path that is not a regular file is, in words; None for a regular file."""
-    for test, kind in ((stat.S_ISFIFO, "FIFO (named pipe)"), (stat.S_ISDIR, "directory"), (stat.S_ISSOCK, "socket"),
-                       (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device")):  # fmt: skip
-        if test(mode):
-            return kind
-    return None
-
-
-def table() -> str:
-    """Every setting as a Markdown table row (docs/settings.md holds this table; a test compares)."""
-    base = Settings()
-    lines = ["| Setting | Default | Meaning |", "|---|---|---|"]
-    for declared in SETTINGS:
-        default = declared.show(getattr(base, declared.attr))
-        shown = f"`{default}`" if default else "(empty)"
-        meaning = declared.help + (" Secret." if declared.secret else "")
-        lines.append(f"| `{declared.env}` | {shown} | {meaning} |")
-    return "\n".join(lines) + "\n"
-
-
-def defaults() -> dict[str, str]:
-    """Every setting's default as it would be written in .env."""
-    base = Settings()
-    return {setting.env: setting.show(getattr(base, setting.attr)) for setting in SETTINGS}
 
 
 # Every setting, in the order declared (the order of .env.example and the settings table).
 SETTINGS: tuple[Setting, ...] = tuple(
-    replace(f.metadata[_DECLARED], attr=f.name) for f in fields(Settings) if _DECLARED in f.metadata
+    replace(f.metadata[DECLARED], attr=f.name) for f in fields(Settings) if DECLARED in f.metadata
 )
 SECRET_VARIABLES = frozenset(declared.env for declared in SETTINGS if declared.secret)

@@ -1,0 +1,23 @@
+"""The settings as the docs show them: docs/settings.md's table, and .env.example's defaults."""
+
+from __future__ import annotations
+
+from akrida.settings.model import SETTINGS, Settings
+
+
+def table() -> str:
+    """Every setting as a Markdown table row (docs/settings.md holds this table; a test compares)."""
+    base = Settings()
+    lines = ["| Setting | Default | Meaning |", "|---|---|---|"]
+    for declared in SETTINGS:
+        default = declared.show(getattr(base, declared.attr))
+        shown = f"`{default}`" if default else "(empty)"
+        meaning = declared.help + (" Secret." if declared.secret else "")
+        lines.append(f"| `{declared.env}` | {shown} | {meaning} |")
+    return "\n".join(lines) + "\n"
+
+
+def defaults() -> dict[str, str]:
+    """Every setting's default as it would be written in .env."""
+    base = Settings()
+    return {setting.env: setting.show(getattr(base, setting.attr)) for setting in SETTINGS}
