@@ -137,26 +137,31 @@ class MediatorChurnUser(HolderUser):
         if not self.ledger.awaited:
             return  # every send failed: nothing to pick up
         with step(self.environment, "pickup"):
-            deadline = began + self.settings.agent_timeout
-            while self.ledger.awaited:
-                left_ms = int((deadline - time.monotonic()) * 1000)
-                if left_ms < 1:
-                    break
-                try:
-                    self._receive(left_ms)
-                except CommandFailed as error:
-                    if error.harness:
-                        raise
-                    break  # the wait ran out: what is missing may still be queued at the mediator
-            missing = len(self.ledger.awaited)
-            if missing:
-                asks = self._ask_again()
-                never = self.ledger.give_up()  # this holder's own: the run's counts are shared by its users
-                raise TargetFailure(
-                    f"{missing} message(s) sent while the holder was offline had not arrived "
-                    f"{self.settings.agent_timeout:g}s after it came back online: {missing - never} came only once "
-                    f"it sent the mediator more messages ({asks} trust ping(s); stranded), {never} not even then"
-                )
+            self._pick_up(began, "sent while the holder was offline", "it came back online")
+
+    def _pick_up(self, began: float, sent_when: str, since: str) -> None:
+        """Takes what is awaited until AGENT_TIMEOUT from `began`, then asks again for what is missing;
+        raises TargetFailure naming what came only when asked (stranded) and what not even then."""
+        deadline = began + self.settings.agent_timeout
+        while self.ledger.awaited:
+            left_ms = int((deadline - time.monotonic()) * 1000)
+            if left_ms < 1:
+                break
+            try:
+                self._receive(left_ms)
+            except CommandFailed as error:
+                if error.harness:
+                    raise
+                break  # the wait ran out: what is missing may still be queued at the mediator
+        missing = len(self.ledger.awaited)
+        if missing:
+            asks = self._ask_again()
+            never = self.ledger.give_up()  # this holder's own: the run's counts are shared by its users
+            raise TargetFailure(
+                f"{missing} message(s) {sent_when} had not arrived {self.settings.agent_timeout:g}s after "
+                f"{since}: {missing - never} came only once it sent the mediator more messages ({asks} trust "
+                f"ping(s); stranded), {never} not even then"
+            )
 
     def _ask_again(self) -> int:
         """Sends the mediator trust pings that ask no answer, one at a time, taking what each brings,

@@ -99,3 +99,23 @@ def test_a_silenced_holder_keeps_its_socket_and_what_the_mediator_forwarded_into
         print(f"silenced holder on ACA-Py 1.7: {counts.line()}")
     finally:
         pool.close_all()
+
+
+def test_mediator_churn_with_silent_disconnects_counts_every_message_and_leaves_no_rule(target, tmp_path):
+    before = set(silence_tables())
+    result = akrida("run", results=tmp_path, SCENARIO="mediator_churn", CHURN_DISCONNECT="silent", USERS="2",
+                    SPAWN_RATE="2", RUN_TIME="35s", CHURN_ONLINE="2s", CHURN_OFFLINE="8s", CHURN_MESSAGES="2",
+                    AGENT_TIMEOUT="5", HOLDERS_PER_PROCESS="2", timeout=150)  # fmt: skip
+    run_dir = only_run_dir(tmp_path)
+    assert set(silence_tables()) <= before, describe(result, run_dir)  # the run's own table is gone
+    steps = steps_by_key(run_dir)
+    silenced, back = steps[("didcomm", "go_silent")], steps[("didcomm", "come_back")]
+    assert silenced.count >= 2 and silenced.failures == 0 and back.failures == 0, describe(result, run_dir)
+    assert ("didcomm", "go_offline") not in steps, describe(result, run_dir)  # nothing was closed
+    counts = read_delivery(run_dir)
+    assert counts is not None and counts.sent >= 2, describe(result, run_dir)
+    # Every message is one of delivered, stranded, late or lost: none is counted twice or missed.
+    assert counts.delivered + counts.stranded + counts.late + counts.lost == counts.sent, counts
+    summary = (run_dir / "summary.md").read_text()
+    assert f"messages sent {counts.sent}, delivered in time {counts.delivered}" in summary, summary
+    print(f"silent churn on ACA-Py 1.7: {counts.line()}")
