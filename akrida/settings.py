@@ -354,7 +354,7 @@ class Settings:
     churn_offline: int = setting(
         "CHURN_OFFLINE",
         parse_duration,
-        "mediator_churn: how long each holder stays offline (WebSocket closed, pickup stopped, wallet kept; "
+        "mediator_churn: how long each holder stays offline (CHURN_DISCONNECT says how it goes; wallet kept; "
         "±25 %); the issuer sends it CHURN_MESSAGES meanwhile.",
         default=15,
         show=lambda v: f"{v}s",
