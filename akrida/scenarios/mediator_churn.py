@@ -205,9 +205,13 @@ class MediatorChurnUser(HolderUser):
                 else:
                     self.holder.client.go_online()
                 self.holder.offline = False
-            if self.holder.ready and self.ledger.awaited:
-                with contextlib.suppress(CommandFailed):
+            for _ in range(len(self.ledger.awaited)):  # what is on its way: each wait bounded
+                if not (self.holder.ready and self.ledger.awaited):
+                    break
+                try:
                     self._receive(STRAGGLER_WAIT_MS)
+                except CommandFailed:
+                    break
             if self.holder.ready and self.ledger.outstanding:
                 self._ask_again()
         self._speak_again()  # a holder that broke while silenced: its connection speaks again
