@@ -62,6 +62,13 @@ SCENARIOS: dict[str, Scenario] = {
             summary="holders go offline and online again; the issuer sends messages while they are away",
         ),
         Scenario(
+            "mediator_forward",
+            "akrida.scenarios.mediator_forward:MediatorForwardUser",
+            needs_mediator=True,
+            needs_issuer=False,
+            summary="a sender of akrida's own packs forward messages for holders and posts them to the mediator",
+        ),
+        Scenario(
             "connection",
             "akrida.scenarios.connection:ConnectionUser",
             needs_mediator=False,

@@ -34,6 +34,8 @@ def allowed_hosts(settings: Settings, issuer: IssuerController | None) -> tuple[
                 for url in settings.mediation_urls
                 for endpoint in service_endpoints(decode_invitation(url))
             )
+    if settings.scenario == "mediator_forward":
+        hosts.add(settings.agent_endpoint_host)  # the forward sender, which holders connect to
     if settings.issuer_url:
         hosts.add(_host(settings.issuer_url))
         if issuer is not None:

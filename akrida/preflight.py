@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import cast
 from urllib.parse import urlsplit
 
-from akrida.agent import AgentConfig, AgentError, HostPool, StartOptions
+from akrida.agent import AgentConfig, AgentError, HostPool, StartOptions, silence
 from akrida.agent.messages import PickupStrategy
 from akrida.catalog import scenario_of
 from akrida.controllers import TargetUnreachable, issuer_for
@@ -52,6 +52,11 @@ def check_target(settings: Settings, probe_dir: Path | None = None) -> TargetChe
             checked.lines.append(probe_mediation(settings, probe_dir))
         if settings.pickup_strategy in PICKUP_PROTOCOLS:
             checked.lines.append(check_pickup(settings, probe_dir))
+    if settings.churn_disconnect == "silent":
+        try:
+            checked.lines.append(silence.probe())
+        except silence.SilenceUnavailable as error:
+            raise SettingsError([str(error)]) from None
     if scenario.needs_issuer:
         if not settings.issuer_url:
             raise TargetUnreachable(f"SCENARIO={scenario.name} needs ISSUER_URL (the issuer's admin API URL)")

@@ -6,9 +6,11 @@ import { isAbsolute } from 'node:path'
 import { Holder, KeptWallet, parsePickupStrategy } from './holder'
 import { log, parseLogLevel, setLogLevel } from './log'
 import { DEFAULT_HANDLE, HolderHost } from './host'
-import { CommandError, Request, optionalBoolean, optionalInteger, optionalString, requiredString } from './protocol'
+import { CommandError, Request, optionalBoolean, optionalInteger, optionalString, requiredString, requiredStrings } from './protocol'
 
 const MAX_TIMEOUT_MS = 3_600_000
+// The most messages one forward_messages command packs and posts.
+const MAX_FORWARDS = 1000
 
 /** What a handler is given: the request, the process's holders and the handle the request names. */
 export interface Context {
@@ -84,12 +86,27 @@ const handlers: Record<string, Handler> = {
     return (await context.host.get(context.handle, 'drop_connection')).dropConnection(timeoutOf(context))
   },
 
+  async mediator_sockets(context) {
+    return (await context.host.get(context.handle, 'mediator_sockets')).mediatorSocketAddresses()
+  },
+
   async go_offline(context) {
     return (await context.host.get(context.handle, 'go_offline')).goOffline(timeoutOf(context))
   },
 
   async go_online(context) {
     return (await context.host.get(context.handle, 'go_online')).goOnline(timeoutOf(context))
+  },
+
+  async create_invitation(context) {
+    return (await context.host.get(context.handle, 'create_invitation')).createInvitation()
+  },
+
+  async forward_messages(context) {
+    const holder = await context.host.get(context.handle, 'forward_messages')
+    const { request } = context
+    const to = { connectionId: optionalString(request, 'connectionId'), outOfBandId: optionalString(request, 'outOfBandId') }
+    return holder.forwardMessages(to, requiredStrings(request, 'contents', MAX_FORWARDS), timeoutOf(context))
   },
 
   async receiveInvitation(context) {

@@ -3,6 +3,7 @@ import {
   BasicMessageEventTypes,
   BasicMessageRole,
   ConsoleLogger,
+  HandshakeProtocol,
   KeyType,
   HttpOutboundTransport,
   KeyDerivationMethod,
@@ -26,6 +27,7 @@ import { createServer } from 'net'
 import { basename, join } from 'path'
 
 import { Exchanges } from './exchanges'
+import { ForwardSender } from './forward'
 import { checkInvitationUrl } from './invitation'
 import { ModuleOptions, buildModules, prepareAnonCreds } from './modules'
 import { log } from './log'
@@ -78,7 +80,19 @@ interface Socket {
   readyState: number
   close(): void
   terminate?: () => void
+  // ws keeps the TCP socket under this private name; its addresses name the connection to a packet filter.
+  _socket?: { localAddress?: string; localPort?: number; remoteAddress?: string; remotePort?: number }
 }
+
+/** One TCP connection to the mediator, as the holder's side sees it. */
+export interface SocketAddress {
+  localAddress: string
+  localPort: number
+  remoteAddress: string
+  remotePort: number
+}
+
+const OPEN = 1 // WebSocket.OPEN
 
 interface SocketEvent {
   connectionId?: string
@@ -308,6 +322,23 @@ export class Holder {
   }
 
   /**
+   * The open WebSockets to the mediator, by their TCP addresses: what a packet filter needs to silence
+   * this holder's connection alone, leaving the socket open on both sides (a phone gone quiet).
+   */
+  mediatorSocketAddresses(): { sockets: SocketAddress[] } {
+    this.needsMediation('mediator_sockets')
+    const sockets: SocketAddress[] = []
+    for (const socket of this.mediatorSockets()) {
+      const tcp = socket._socket
+      if (socket.readyState !== OPEN || !tcp) continue
+      const { localAddress, localPort, remoteAddress, remotePort } = tcp
+      if (localAddress === undefined || localPort === undefined || remoteAddress === undefined || remotePort === undefined) continue
+      sockets.push({ localAddress, localPort, remoteAddress, remotePort })
+    }
+    return { sockets }
+  }
+
+  /**
    * Drops the holder's WebSocket to the mediator with message pickup left running, so Credo
    * reconnects by itself; waits until a socket to the mediator is open again.
    */
@@ -340,6 +371,27 @@ export class Holder {
     await withTimeout(this.agent.mediationRecipient.initiateMessagePickup(), timeoutMs, 'starting message pickup')
     this.online = true
     return { ms: Date.now() - started }
+  }
+
+  /**
+   * A single-use out-of-band invitation (DID exchange) to this agent: a forward sender invites each
+   * holder with one, and finds the connection by the invitation's id. A holder with a mediator would
+   * invite through it (its routing keys and endpoint), as a wallet showing a QR code does.
+   */
+  async createInvitation(): Promise<{ invitationUrl: string; outOfBandId: string }> {
+    const record = await this.agent.oob.createInvitation({
+      handshakeProtocols: [HandshakeProtocol.DidExchange],
+      autoAcceptConnection: true,
+    })
+    return { invitationUrl: record.outOfBandInvitation.toUrl({ domain: 'https://akrida.invalid' }), outOfBandId: record.id }
+  }
+
+  private sender: ForwardSender | null = null
+
+  /** Sends basic messages over `connectionId` by packing forward messages here (see ForwardSender). */
+  async forwardMessages(to: { connectionId?: string; outOfBandId?: string }, contents: string[], timeoutMs: number) {
+    this.sender ??= new ForwardSender(this.agent)
+    return this.sender.forward(to, contents, timeoutMs)
   }
 
   async receiveInvitation(invitationUrl: string, timeoutMs: number) {

@@ -113,3 +113,11 @@ export function optionalInteger(request: Request, name: string, min: number, max
   }
   return value
 }
+
+export function requiredStrings(request: Request, name: string, most: number): string[] {
+  const value = request[name]
+  if (!Array.isArray(value) || value.length === 0 || value.length > most || !value.every((item) => typeof item === 'string')) {
+    throw new CommandError('request', `"${name}" must be a list of 1 to ${most} strings`)
+  }
+  return value as string[]
+}

@@ -16,6 +16,10 @@ from akrida.agent.messages import (
     Dropped,
     Features,
     ForConnection,
+    Forwarded,
+    ForwardMessages,
+    Invitation,
+    MediatorSockets,
     Message,
     NoArguments,
     Pinged,
@@ -76,6 +80,10 @@ class HolderClient:
         """Drops the holder's WebSocket to the mediator; returns once Credo has reconnected by itself."""
         return self._call("drop_connection", NoArguments(), Dropped, timeout_ms)
 
+    def mediator_sockets(self) -> MediatorSockets:
+        """The holder's open WebSockets to the mediator, by TCP address (to silence one with a packet filter)."""
+        return self._call("mediator_sockets", NoArguments(), MediatorSockets)
+
     def go_offline(self, timeout_ms: int | None = None) -> WentOffline:
         """Stops message pickup and closes the socket to the mediator; the wallet stays."""
         return self._call("go_offline", NoArguments(), WentOffline, timeout_ms)
@@ -83,6 +91,22 @@ class HolderClient:
     def go_online(self, timeout_ms: int | None = None) -> WentOnline:
         """Starts message pickup again (PICKUP_STRATEGY): what the mediator queued comes in."""
         return self._call("go_online", NoArguments(), WentOnline, timeout_ms)
+
+    def create_invitation(self) -> Invitation:
+        """A single-use invitation to this holder (through its mediator), for a sender to accept."""
+        return self._call("create_invitation", NoArguments(), Invitation)
+
+    def forward_messages(
+        self,
+        contents: list[str],
+        *,
+        connection_id: str | None = None,
+        out_of_band_id: str | None = None,
+        timeout_ms: int | None = None,
+    ) -> Forwarded:
+        """Packs one basic message per content in forward messages and posts them to the holder's mediator."""
+        arguments = ForwardMessages(contents, connection_id, out_of_band_id)
+        return self._call("forward_messages", arguments, Forwarded, timeout_ms)
 
     def receive_invitation(self, invitation_url: str, timeout_ms: int | None = None) -> Connected:
         return self._call("receiveInvitation", ReceiveInvitation(invitation_url), Connected, timeout_ms)

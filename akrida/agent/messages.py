@@ -56,6 +56,9 @@ def _required(cls: type, name: str) -> bool:
 
 
 def _convert(hint: Any, value: Any) -> Any:
+    if typing.get_origin(hint) is list and isinstance(value, list):
+        (item,) = typing.get_args(hint)
+        return [_convert(item, element) for element in value]
     options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
     for option in options:
         if dataclasses.is_dataclass(option) and isinstance(value, dict):
@@ -117,6 +120,16 @@ class DiscoverFeatures:
 
 
 @dataclass(frozen=True)
+class ForwardMessages:
+    """Arguments of forward_messages: one basic message per content, to the holder of the sender's connection
+    (`connection_id`) or of the single-use invitation it accepted (`out_of_band_id`); exactly one of the two."""
+
+    contents: list[str]
+    connection_id: str | None = None
+    out_of_band_id: str | None = None
+
+
+@dataclass(frozen=True)
 class NoArguments:
     pass
 
@@ -165,6 +178,20 @@ class Connected:
 
 
 @dataclass(frozen=True)
+class Invitation:
+    invitation_url: str
+    out_of_band_id: str
+
+
+@dataclass(frozen=True)
+class Forwarded:
+    sent: int
+    pack_ms: int
+    post_ms: int
+    endpoint: str
+
+
+@dataclass(frozen=True)
 class Message:
     connection_id: str
     content: str
@@ -199,6 +226,21 @@ class Deleted:
 class Dropped:
     closed_sockets: int
     reconnect_ms: int | None  # None: no socket to the mediator was open, so none was dropped
+
+
+@dataclass(frozen=True)
+class SocketAddress:
+    """One TCP connection to the mediator, as the holder's side sees it."""
+
+    local_address: str
+    local_port: int
+    remote_address: str
+    remote_port: int
+
+
+@dataclass(frozen=True)
+class MediatorSockets:
+    sockets: list[SocketAddress]
 
 
 @dataclass(frozen=True)
@@ -246,8 +288,11 @@ COMMANDS: dict[str, Command] = {
         Command("ping_mediator", PingMediator, Pinged),
         Command("discover_features", DiscoverFeatures, Features),
         Command("drop_connection", NoArguments, Dropped),
+        Command("mediator_sockets", NoArguments, MediatorSockets),
         Command("go_offline", NoArguments, WentOffline),
         Command("go_online", NoArguments, WentOnline),
+        Command("create_invitation", NoArguments, Invitation),
+        Command("forward_messages", ForwardMessages, Forwarded),
         Command("receiveInvitation", ReceiveInvitation, Connected),
         Command("receiveMessage", ForConnection, Message),
         Command("createDidKey", NoArguments, DidKey),

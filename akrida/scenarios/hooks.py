@@ -186,6 +186,8 @@ def _finish(environment: Environment, exit_code: int | None) -> None:
     if runtime.run_dir is not None and runtime.timeline.times:
         with contextlib.suppress(OSError):
             runtime.timeline.write(runtime.run_dir)
+    with contextlib.suppress(Exception):  # nft gone or refused: its entries expire by themselves
+        runtime.close_silencer()
     runtime.kill_all_agents()  # the last line of defence: no agent outlives the run
     if runtime.run_dir is not None and exit_code is not None:
         # Last: the executor reads this file as "Locust ran its course", so a crash leaves none.

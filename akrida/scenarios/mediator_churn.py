@@ -13,6 +13,15 @@ pickup hands over one queued message per message the holder sends, so what comes
 by the mediator but stranded there: counted as stranded, not lost. Every message is counted: sent,
 delivered (in the pickup after reconnecting), stranded, late (in a later spell), lost (never
 delivered by the end of the run), duplicated (akrida/report/delivery.py).
+
+CHURN_DISCONNECT=silent: the holder does not close anything; it goes quiet, as a phone that lost its
+network. `go_silent` drops every packet of its WebSocket's TCP connection with the kernel's packet
+filter (akrida/agent/silence.py), so the mediator believes the socket open until its own heartbeat
+or TCP gives up, and what it forwards meanwhile goes into a socket nobody reads. `come_back`: the
+holder abandons that socket (still silenced, so the mediator sees no close) and Credo reconnects on a
+new one, as a phone on a new network; then the old connection's packets pass again. The same counts
+then tell what the mediator did with the messages sent meanwhile: queued them (delivered or stranded)
+or wrote them into the dead socket (lost).
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ import uuid
 import gevent
 
 from akrida.agent import AgentError, CommandFailed, HolderClient
+from akrida.agent.silence import Connection
 from akrida.report.delivery import Arrival, MessageLedger
 from akrida.scenarios.base import HolderUser
 from akrida.scenarios.steps import ADMIN, StepFailed, TargetFailure, step
@@ -39,6 +49,9 @@ STRAGGLER_WAIT_MS = 2000
 ASK_SLACK = 1
 ASK_WAIT_MS = 2000
 ASK_AGAIN_S = 30.0
+# A silenced connection's entry in the packet filter expires by itself this long after its spell
+# should have ended, should the holder never come back to lift it (a killed Locust process).
+SILENCE_SAFETY_S = 60.0
 
 
 def jittered(seconds: float) -> float:
@@ -49,19 +62,29 @@ class MediatorChurnUser(HolderUser):
     def on_start(self) -> None:
         self.sequence = itertools.count(1)
         self.ledger = MessageLedger(self.runtime.delivery)
+        self.silenced: list[Connection] = []  # CHURN_DISCONNECT=silent: the connections silenced now
         super().on_start()
 
     def prepare(self) -> None:
         self.ledger.forget()  # a new agent has a new connection: the old one's messages leave the count
+        self._speak_again()  # and the old agent's silenced connection is gone with it
         self.connect_to_issuer()
 
     def wait_time(self) -> float:
         return jittered(self.settings.churn_online)  # the online spell
 
+    @property
+    def silent(self) -> bool:
+        return self.settings.churn_disconnect == "silent"
+
     def iteration(self) -> None:
-        self.holder.call("go_offline", HolderClient.go_offline)
+        spell = jittered(self.settings.churn_offline)
+        if self.silent:
+            self._go_silent(spell)
+        else:
+            self.holder.call("go_offline", HolderClient.go_offline)
         self.holder.offline = True
-        offline_until = time.monotonic() + jittered(self.settings.churn_offline)
+        offline_until = time.monotonic() + spell
         messages = self.settings.churn_messages
         for number in range(messages):
             # Spread over the spell: the last one goes out before the holder comes back.
@@ -76,10 +99,37 @@ class MediatorChurnUser(HolderUser):
             self.runtime.issuer.send_message(self.holder.facts["issuer_connection_id"], content)
         self.ledger.sent(content)
 
+    def _go_silent(self, spell: float) -> None:
+        """Drops every packet of the holder's connections to the mediator; the sockets stay open."""
+        with step(self.environment, "go_silent"):
+            sockets = self.holder.client.mediator_sockets().sockets
+            if not sockets:
+                raise TargetFailure("the holder had no open WebSocket to the mediator to silence (it was closed)")
+            for socket in sockets:
+                connection = Connection.of(socket)
+                self.runtime.silencer.silence(connection, spell + SILENCE_SAFETY_S)
+                self.silenced.append(connection)
+
+    def _return(self) -> None:
+        """Back online: `go_online` (CHURN_DISCONNECT=close), or `come_back` on a new socket (silent)."""
+        if not self.silent:
+            self.holder.call("go_online", HolderClient.go_online)
+            return
+        try:
+            # Cut while still silenced: the mediator sees neither a close nor a reset, only silence.
+            self.holder.call("come_back", HolderClient.drop_connection)
+        finally:
+            self._speak_again()
+
+    def _speak_again(self) -> None:
+        silenced, self.silenced = self.silenced, []
+        for connection in silenced:
+            self.runtime.silencer.restore(connection)
+
     def _come_back(self) -> None:
         began = time.monotonic()
         try:
-            self.holder.call("go_online", HolderClient.go_online)
+            self._return()
         except StepFailed:
             self.ledger.give_up()
             raise
@@ -87,26 +137,31 @@ class MediatorChurnUser(HolderUser):
         if not self.ledger.awaited:
             return  # every send failed: nothing to pick up
         with step(self.environment, "pickup"):
-            deadline = began + self.settings.agent_timeout
-            while self.ledger.awaited:
-                left_ms = int((deadline - time.monotonic()) * 1000)
-                if left_ms < 1:
-                    break
-                try:
-                    self._receive(left_ms)
-                except CommandFailed as error:
-                    if error.harness:
-                        raise
-                    break  # the wait ran out: what is missing may still be queued at the mediator
-            missing = len(self.ledger.awaited)
-            if missing:
-                asks = self._ask_again()
-                never = self.ledger.give_up()  # this holder's own: the run's counts are shared by its users
-                raise TargetFailure(
-                    f"{missing} message(s) sent while the holder was offline had not arrived "
-                    f"{self.settings.agent_timeout:g}s after it came back online: {missing - never} came only once "
-                    f"it sent the mediator more messages ({asks} trust ping(s); stranded), {never} not even then"
-                )
+            self._pick_up(began, "sent while the holder was offline", "it came back online")
+
+    def _pick_up(self, began: float, sent_when: str, since: str) -> None:
+        """Takes what is awaited until AGENT_TIMEOUT from `began`, then asks again for what is missing;
+        raises TargetFailure naming what came only when asked (stranded) and what not even then."""
+        deadline = began + self.settings.agent_timeout
+        while self.ledger.awaited:
+            left_ms = int((deadline - time.monotonic()) * 1000)
+            if left_ms < 1:
+                break
+            try:
+                self._receive(left_ms)
+            except CommandFailed as error:
+                if error.harness:
+                    raise
+                break  # the wait ran out: what is missing may still be queued at the mediator
+        missing = len(self.ledger.awaited)
+        if missing:
+            asks = self._ask_again()
+            never = self.ledger.give_up()  # this holder's own: the run's counts are shared by its users
+            raise TargetFailure(
+                f"{missing} message(s) {sent_when} had not arrived {self.settings.agent_timeout:g}s after "
+                f"{since}: {missing - never} came only once it sent the mediator more messages ({asks} trust "
+                f"ping(s); stranded), {never} not even then"
+            )
 
     def _ask_again(self) -> int:
         """Sends the mediator trust pings that ask no answer, one at a time, taking what each brings,
@@ -142,11 +197,22 @@ class MediatorChurnUser(HolderUser):
         # a wait, then the holder asks again. What does not come even then is lost.
         with contextlib.suppress(AgentError, TargetFailure):
             if self.holder.ready and self.holder.offline:
-                self.holder.client.go_online()
+                if self.silent:
+                    try:
+                        self.holder.client.drop_connection()
+                    finally:
+                        self._speak_again()
+                else:
+                    self.holder.client.go_online()
                 self.holder.offline = False
-            if self.holder.ready and self.ledger.awaited:
-                with contextlib.suppress(CommandFailed):
+            for _ in range(len(self.ledger.awaited)):  # what is on its way: each wait bounded
+                if not (self.holder.ready and self.ledger.awaited):
+                    break
+                try:
                     self._receive(STRAGGLER_WAIT_MS)
+                except CommandFailed:
+                    break
             if self.holder.ready and self.ledger.outstanding:
                 self._ask_again()
+        self._speak_again()  # a holder that broke while silenced: its connection speaks again
         super().on_stop()

@@ -24,12 +24,14 @@ from akrida import paths
 from akrida.agent import AgentConfig, HostPool, PortPool
 from akrida.agent.host import launch_command
 from akrida.agent.limits import raise_open_files_limit
+from akrida.agent.silence import Silencer
 from akrida.controllers import AcapyAdmin, issuer_for
 from akrida.egress import agent_environment, allowed_hosts
 from akrida.redact import protect_output
 from akrida.report.connectivity import StormRecord
 from akrida.report.delivery import DeliveryCounts
 from akrida.report.timeline import Timeline
+from akrida.scenarios.forward_sender import ForwardSender
 from akrida.scenarios.options import settings_from
 from akrida.scenarios.wallets import WalletShelf
 from akrida.settings import Settings
@@ -106,6 +108,22 @@ class Runtime:
         """HOLDER_WALLETS=keep: this process's shelf of kept wallets (a worker has one of its own)."""
         return WalletShelf(self.settings.wallets_dir, self.process_name)
 
+    @cached_property
+    def forward_sender(self) -> ForwardSender:
+        """mediator_forward: this process's direct sender of forward messages (a Node process of its own)."""
+        settings = self.settings
+        return ForwardSender(self.agent_config, self.ports, settings.agent_listen_host, settings.agent_endpoint_host)
+
+    @cached_property
+    def silencer(self) -> Silencer:
+        """CHURN_DISCONNECT=silent: this process's packet filter of silenced holder connections."""
+        return Silencer()
+
+    def close_silencer(self) -> None:
+        """Every silenced connection speaks again (at the end of a test, and at exit)."""
+        if "silencer" in self.__dict__:
+            self.silencer.close()
+
     def next_invitation(self) -> str:
         """The mediator invitation for the next holder to start: MEDIATION_URL's invitations in turn."""
         return next(self._invitations, "")
@@ -121,6 +139,8 @@ class Runtime:
         """The last line of defence at exit: no agent outlives the run."""
         if "_host_pool" in self.__dict__:
             self._host_pool.kill_all()
+        if "forward_sender" in self.__dict__:
+            self.forward_sender.kill()
 
 
 def runtime_of(environment: Environment) -> Runtime:
@@ -135,6 +155,7 @@ def renew_runtime(environment: Environment) -> Runtime:
     """A fresh runtime from the current arguments (a new test may bring new ones from the web UI)."""
     previous = getattr(environment, ATTRIBUTE, None)
     if previous is not None:
+        previous.close_silencer()
         previous.kill_all_agents()  # the previous test's users are gone; their agents go with them
     run_dir = os.environ.get(paths.RUN_DIR_VARIABLE)
     runtime = Runtime(settings_from(environment.parsed_options), Path(run_dir) if run_dir else None)

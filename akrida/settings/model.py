@@ -59,6 +59,9 @@ ISSUER_TYPES = ("acapy_v2", "acapy")
 HOLDER_WALLET_MODES = ("fresh", "keep")
 LOCAL_PORT_SPAN = 10  # ports the embedded target takes from LOCAL_BASE_PORT (akrida.local.stack.PORT_SPAN)
 AGENT_PROTOCOLS = ("akrida", "seed")
+CHURN_DISCONNECTS = ("close", "silent")
+# The pickups that keep a WebSocket to the mediator open, which a silent disconnect silences.
+SOCKET_PICKUPS = ("implicit", "pickup_v2_live")
 PICKUP_STRATEGIES = ("implicit", "pickup_v1", "pickup_v2", "pickup_v2_live", "none")
 AGENT_LOG_LEVELS = ("test", "trace", "debug", "info", "warn", "error", "fatal", "off")
 REDACTED = "***"
@@ -341,16 +344,31 @@ class Settings:
     churn_offline: int = setting(
         "CHURN_OFFLINE",
         parse_duration,
-        "mediator_churn: how long each holder stays offline (WebSocket closed, pickup stopped, wallet kept; "
+        "mediator_churn: how long each holder stays offline (CHURN_DISCONNECT says how it goes; wallet kept; "
         "±25 %); the issuer sends it CHURN_MESSAGES meanwhile.",
         default=15,
         show=lambda v: f"{v}s",
+    )
+    churn_disconnect: str = setting(
+        "CHURN_DISCONNECT",
+        choice(CHURN_DISCONNECTS),
+        "mediator_churn: how a holder goes away. `close`: it stops pickup and closes its WebSocket, so the "
+        "mediator knows at once. `silent`: every packet of its connection is dropped (nftables; needs root) "
+        "and the socket stays open, as a phone that lost its network; it comes back on a new socket.",
+        default="close",
     )
     churn_messages: int = setting(
         "CHURN_MESSAGES",
         integer(1, 1000),
         "mediator_churn: basic messages the issuer sends each holder while it is offline.",
         default=3,
+    )
+    forward_batch: int = setting(
+        "FORWARD_BATCH",
+        integer(1, 1000),
+        "mediator_forward: basic messages the forward sender packs and posts to the mediator for each holder "
+        "per iteration.",
+        default=1,
     )
     storm_at: int | None = setting(
         "STORM_AT",
@@ -577,6 +595,7 @@ class Settings:
         problems.extend(self._address_problems())
         problems.extend(self._load_shape_problems())
         problems.extend(self._storm_problems())
+        problems.extend(self._silence_problems())
         problems.extend(self._target_metrics_problems())
         problems.extend(self._profile_problems())
         problems.extend(self._agent_problems())
@@ -649,6 +668,18 @@ class Settings:
                       ("TARGET_PROMETHEUS_QUERIES", self.target_prometheus_queries)) if value]  # fmt: skip
             return [f"{name} is set but TARGET_PROMETHEUS is not: set the Prometheus server's URL" for name in unused]
         return query_file_problems(self.target_prometheus_queries) if self.target_prometheus_queries else []
+
+    def _silence_problems(self) -> list[str]:
+        if self.churn_disconnect != "silent":
+            return []
+        if self.scenario != "mediator_churn":
+            return [f"CHURN_DISCONNECT=silent applies to SCENARIO=mediator_churn, not {self.scenario}: unset it"]
+        if self.pickup_strategy not in SOCKET_PICKUPS:
+            return [
+                f"CHURN_DISCONNECT=silent silences the holder's open WebSocket, and PICKUP_STRATEGY="
+                f"{self.pickup_strategy} keeps none open: use {' or '.join(SOCKET_PICKUPS)}"
+            ]
+        return []
 
     def _storm_problems(self) -> list[str]:
         if self.storm_at is None:

@@ -65,6 +65,14 @@ def test_an_issuer_whose_config_cannot_be_read_still_allows_its_admin_host():
     assert allowed_hosts(settings, Issuer(None)) == ("127.0.0.1", "127.0.0.9")
 
 
+def test_mediator_forward_lets_holders_reach_the_forward_sender_and_nothing_more():
+    mediator = invitation_url("http://mediator.example:8100")
+    forward = load(SCENARIO="mediator_forward", MEDIATION_URL=mediator, AGENT_ENDPOINT_HOST="10.1.2.3")
+    assert allowed_hosts(forward, None) == ("10.1.2.3", "mediator.example")
+    ping = load(SCENARIO="mediator_ping", MEDIATION_URL=mediator, AGENT_ENDPOINT_HOST="10.1.2.3")
+    assert allowed_hosts(ping, None) == ("mediator.example",)
+
+
 def test_egress_allow_star_turns_the_allowlist_off():
     settings = load(MEDIATION_URL=invitation_url("http://127.0.0.1:8100"), EGRESS_ALLOW="*")
     assert allowed_hosts(settings, None) is None

@@ -26,9 +26,20 @@ def wire_fields(cls: type) -> dict[str, dataclasses.Field]:
 
 def nested_dataclass(cls: type, name: str) -> type | None:
     hint = typing.get_type_hints(cls)[name]
+    if typing.get_origin(hint) is list:
+        return None  # listed_dataclass
     for option in typing.get_args(hint) or (hint,):
         if dataclasses.is_dataclass(option):
             return option
+    return None
+
+
+def listed_dataclass(cls: type, name: str) -> type | None:
+    """X of a field typed list[X], X a dataclass."""
+    hint = typing.get_type_hints(cls)[name]
+    if typing.get_origin(hint) is list:
+        (item,) = typing.get_args(hint)
+        return item if dataclasses.is_dataclass(item) else None
     return None
 
 
@@ -41,6 +52,9 @@ def assert_object_matches(cls: type, object_schema: dict, where: str) -> None:
         nested = nested_dataclass(cls, python_name(name))
         if nested is not None:
             assert_object_matches(nested, object_schema["properties"][name], f"{where}.{name}")
+        listed = listed_dataclass(cls, python_name(name))
+        if listed is not None:
+            assert_object_matches(listed, object_schema["properties"][name]["items"], f"{where}.{name}[]")
 
 
 def test_the_schema_is_valid_json_schema():
@@ -77,7 +91,8 @@ def test_every_command_has_a_client_method():
         "deleteOobRecordById": HolderClient.delete_oob_record, "status": HolderClient.status,
         "shutdown": HolderClient.shutdown, "drop_connection": HolderClient.drop_connection,
         "go_offline": HolderClient.go_offline, "go_online": HolderClient.go_online,
-        "discover_features": HolderClient.discover_features,
+        "discover_features": HolderClient.discover_features, "mediator_sockets": HolderClient.mediator_sockets,
+        "create_invitation": HolderClient.create_invitation, "forward_messages": HolderClient.forward_messages,
     }  # fmt: skip
     assert set(methods) == set(SCHEMA["commands"])
     for command, method in methods.items():
