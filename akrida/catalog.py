@@ -22,6 +22,7 @@ class Scenario:
     needs_issuer: bool
     summary: str
     credentials: bool = False  # issues or proves credentials (CREDENTIAL_FORMAT applies)
+    scheduled: bool = False  # offers SCHEDULE=fixed and poisson (requests on a clock) beside the closed loop
 
     @property
     def locustfile(self) -> str:
@@ -37,6 +38,7 @@ SCENARIOS: dict[str, Scenario] = {
             needs_mediator=True,
             needs_issuer=False,
             summary="holders take mediation and trust-ping the mediator",
+            scheduled=True,
         ),
         Scenario(
             "mediator_hold",
@@ -44,6 +46,7 @@ SCENARIOS: dict[str, Scenario] = {
             needs_mediator=True,
             needs_issuer=False,
             summary="holders take mediation and stay connected, idle, pinging every HOLD_PING_INTERVAL",
+            scheduled=True,
         ),
         Scenario(
             "mediator_message",
@@ -51,6 +54,7 @@ SCENARIOS: dict[str, Scenario] = {
             needs_mediator=True,
             needs_issuer=True,
             summary="the issuer sends basic messages to holders through the mediator",
+            scheduled=True,
         ),
         Scenario(
             "mediator_churn",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from akrida.agent.errors import AgentError, AgentHung, ProtocolViolation
+from akrida.agent.errors import AgentError, AgentHung, CommandFailed, ProtocolViolation
 from akrida.agent.host import AgentHost
 from akrida.agent.messages import (
     Connected,
@@ -16,6 +16,7 @@ from akrida.agent.messages import (
     Dropped,
     Features,
     ForConnection,
+    LoopDelay,
     Message,
     NoArguments,
     Pinged,
@@ -25,6 +26,7 @@ from akrida.agent.messages import (
     Started,
     StartOptions,
     Status,
+    Timing,
     WentOffline,
     WentOnline,
     from_wire,
@@ -48,6 +50,9 @@ class HolderClient:
     def __init__(self, host: AgentHost, handle: str):
         self.host = host
         self.handle = handle
+        # The stamps of the last reply (None: no reply, or an agent that sends none). One Locust user
+        # drives one client, one command at a time, so the last reply is the one its step just awaited.
+        self.timing: Timing | None = None
 
     @property
     def name(self) -> str:
@@ -107,6 +112,10 @@ class HolderClient:
     def status(self) -> Status:
         return self._call("status", NoArguments(), Status)
 
+    def event_loop_delay(self) -> LoopDelay:
+        """The agent process's event-loop delay since the previous call (the whole process's)."""
+        return self._call("event_loop_delay", NoArguments(), LoopDelay)
+
     def shutdown(self, timeout: float = 10.0) -> None:
         """Closes this holder's wallet alone; its neighbours on the host keep running."""
         try:
@@ -121,8 +130,12 @@ class HolderClient:
         wire = to_wire(arguments)
         if timeout_ms is not None:
             wire["timeoutMs"] = timeout_ms
+        self.timing = None
         try:
-            reply = self.host.request(command, wire, holder=self.handle, read_timeout=read_timeout)
+            reply, self.timing = self.host.request_timed(command, wire, holder=self.handle, read_timeout=read_timeout)
+        except CommandFailed as failure:
+            self.timing = failure.timing
+            raise
         except AgentHung:
             # Only this holder is declared hung, unless the host itself no longer answers: then the
             # host is killed and each of its holders fails as a harness failure.

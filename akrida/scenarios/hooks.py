@@ -19,9 +19,11 @@ from locust.runners import MasterRunner
 from akrida import paths
 from akrida.redact import protect_output
 from akrida.report.health import INTERVAL_SECONDS, HealthLog, HealthSampler
+from akrida.report.loop_delay import LoopLog
 from akrida.report.stats import write_locust_exit
 from akrida.scenarios import gating  # noqa: F401 - registers the SLO gates
 from akrida.scenarios.final_stats import write_final_stats
+from akrida.scenarios.loop_sampling import sample_forever
 from akrida.scenarios.runtime import ATTRIBUTE, renew_runtime, runtime_of
 from akrida.scenarios.storm import count_failures_during_storm, run_storm
 from akrida.settings import SECRET_VARIABLES
@@ -30,6 +32,7 @@ from akrida.settings import SECRET_VARIABLES
 protect_output(os.environ.get(name, "") for name in SECRET_VARIABLES)
 
 _sampler: gevent.Greenlet | None = None
+_loop_sampler: gevent.Greenlet | None = None
 _storm: gevent.Greenlet | None = None
 
 
@@ -42,7 +45,7 @@ def _sample_forever(log: HealthLog, sampler: HealthSampler) -> None:
 
 @events.init.add_listener
 def _start_health_sampling(environment: Environment, **_kwargs) -> None:
-    global _sampler
+    global _sampler, _loop_sampler
     run_dir = runtime_of(environment).run_dir
     if run_dir is None or _sampler is not None:
         return
@@ -54,6 +57,7 @@ def _start_health_sampling(environment: Environment, **_kwargs) -> None:
         live_holders=lambda: current().hosts.live_holders, agent_hosts=lambda: current().hosts.live_hosts
     )
     _sampler = gevent.spawn(_sample_forever, HealthLog(run_dir), sampler)
+    _loop_sampler = gevent.spawn(sample_forever, LoopLog(run_dir), lambda: current().agent_hosts())
 
 
 PARENT_CHECK_S = 1.0  # how often a Locust process started by `akrida run` checks that akrida is its parent
@@ -148,10 +152,14 @@ def _finish(environment: Environment, exit_code: int | None) -> None:
     with contextlib.suppress(OSError):  # a full disk: Locust's own CSV is still there
         write_final_stats(environment)
     runtime = runtime_of(environment)
-    if _sampler is not None:
-        _sampler.kill(block=False)
+    for greenlet in (_sampler, _loop_sampler):
+        if greenlet is not None:
+            greenlet.kill(block=False)
     if runtime.run_dir is not None and runtime.delivery.sent:
         runtime.delivery.write(runtime.run_dir)
+    if runtime.run_dir is not None and (runtime.schedule.counts.due or runtime.schedule.split.target):
+        with contextlib.suppress(OSError):
+            runtime.schedule.write(runtime.run_dir)
     if runtime.run_dir is not None and runtime.storm is not None:
         if not runtime.storm.ended:  # the run ended during the storm
             runtime.storm.ended = time.time()

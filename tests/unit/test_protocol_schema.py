@@ -77,7 +77,7 @@ def test_every_command_has_a_client_method():
         "deleteOobRecordById": HolderClient.delete_oob_record, "status": HolderClient.status,
         "shutdown": HolderClient.shutdown, "drop_connection": HolderClient.drop_connection,
         "go_offline": HolderClient.go_offline, "go_online": HolderClient.go_online,
-        "discover_features": HolderClient.discover_features,
+        "discover_features": HolderClient.discover_features, "event_loop_delay": HolderClient.event_loop_delay,
     }  # fmt: skip
     assert set(methods) == set(SCHEMA["commands"])
     for command, method in methods.items():
