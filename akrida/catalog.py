@@ -23,6 +23,7 @@ class Scenario:
     summary: str
     credentials: bool = False  # issues or proves credentials (CREDENTIAL_FORMAT applies)
     file: str = ""  # a scenario file of the user's own (SCENARIO=path/to/file.py), absolute
+    scheduled: bool = False  # offers SCHEDULE=fixed and poisson (requests on a clock) beside the closed loop
 
     @property
     def locustfile(self) -> str:
@@ -39,6 +40,7 @@ SCENARIOS: dict[str, Scenario] = {
             needs_mediator=True,
             needs_issuer=False,
             summary="holders take mediation and trust-ping the mediator",
+            scheduled=True,
         ),
         Scenario(
             "mediator_hold",
@@ -46,6 +48,7 @@ SCENARIOS: dict[str, Scenario] = {
             needs_mediator=True,
             needs_issuer=False,
             summary="holders take mediation and stay connected, idle, pinging every HOLD_PING_INTERVAL",
+            scheduled=True,
         ),
         Scenario(
             "mediator_message",
@@ -53,6 +56,7 @@ SCENARIOS: dict[str, Scenario] = {
             needs_mediator=True,
             needs_issuer=True,
             summary="the issuer sends basic messages to holders through the mediator",
+            scheduled=True,
         ),
         Scenario(
             "mediator_churn",

@@ -6,6 +6,7 @@ import { isAbsolute } from 'node:path'
 import { Holder, KeptWallet, parsePickupStrategy } from './holder'
 import { log, parseLogLevel, setLogLevel } from './log'
 import { DEFAULT_HANDLE, HolderHost } from './host'
+import { Stamps, takeLoopDelay } from './stamps'
 import { CommandError, Request, optionalBoolean, optionalInteger, optionalString, requiredString, requiredStrings } from './protocol'
 
 const MAX_TIMEOUT_MS = 3_600_000
@@ -17,6 +18,8 @@ export interface Context {
   request: Request
   host: HolderHost
   handle: string
+  /** The command's stamps: a command that sends to the target and waits for its answer sets `sent` and `answered`. */
+  stamps: Stamps
 }
 
 export type Handler = (context: Context) => Promise<unknown>
@@ -74,7 +77,8 @@ const handlers: Record<string, Handler> = {
 
   async ping_mediator(context) {
     const responseRequested = optionalBoolean(context.request, 'responseRequested') ?? true
-    return (await context.host.get(context.handle, 'ping_mediator')).pingMediator(timeoutOf(context), responseRequested)
+    const holder = await context.host.get(context.handle, 'ping_mediator')
+    return holder.pingMediator(timeoutOf(context), responseRequested, context.stamps)
   },
 
   async discover_features(context) {
@@ -153,6 +157,11 @@ const handlers: Record<string, Handler> = {
       pendingMessages: holder?.messages.size ?? 0,
       versions: { node: process.versions.node, credo: credoVersion },
     }
+  },
+
+  async event_loop_delay() {
+    // The process's, whichever holder the request names: all of them share the one loop.
+    return takeLoopDelay()
   },
 
   async shutdown(context) {

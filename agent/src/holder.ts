@@ -24,6 +24,7 @@ import { ariesAskar } from '@hyperledger/aries-askar-nodejs'
 import { randomBytes } from 'crypto'
 import { existsSync, mkdirSync } from 'fs'
 import { createServer } from 'net'
+import { performance } from 'perf_hooks'
 import { basename, join } from 'path'
 
 import { Exchanges } from './exchanges'
@@ -32,6 +33,7 @@ import { checkInvitationUrl } from './invitation'
 import { ModuleOptions, buildModules, prepareAnonCreds } from './modules'
 import { log } from './log'
 import { CommandError } from './protocol'
+import { Stamps } from './stamps'
 import { Inbox, withTimeout } from './wait'
 
 export type PickupStrategyName = 'implicit' | 'pickup_v1' | 'pickup_v2' | 'pickup_v2_live' | 'none'
@@ -102,6 +104,7 @@ interface SocketEvent {
 interface PingResponse {
   threadId: string
   connectionId: string
+  at: number // performance.now() when Credo handed it over
 }
 
 const randomHex = (bytes: number) => randomBytes(bytes).toString('hex')
@@ -214,7 +217,8 @@ export class Holder {
       if (isMediator(payload.connectionId)) this.socketsClosed.push(payload)
     })
     this.agent.events.on<TrustPingResponseReceivedEvent>(TrustPingEventTypes.TrustPingResponseReceivedEvent, ({ payload }) => {
-      this.pingResponses.push({ threadId: payload.message.threadId, connectionId: payload.connectionRecord.id })
+      const at = performance.now() // the answer came: stamped before it waits for its command's turn
+      this.pingResponses.push({ threadId: payload.message.threadId, connectionId: payload.connectionRecord.id, at })
     })
   }
 
@@ -242,24 +246,32 @@ export class Holder {
    * message only when no response fills the session's one-message buffer, so this is how a holder
    * asks it for the next queued message.
    */
-  async pingMediator(timeoutMs: number, responseRequested = true): Promise<{ connectionId: string; roundTripMs: number }> {
+  async pingMediator(
+    timeoutMs: number,
+    responseRequested = true,
+    stamps: Stamps = new Stamps(),
+  ): Promise<{ connectionId: string; roundTripMs: number }> {
     if (!this.options.mediatorInvitationUrl) {
       throw new CommandError('request', 'ping_mediator needs a holder started with a mediatorInvitationUrl')
     }
     const connection = await this.agent.mediationRecipient.findDefaultMediatorConnection()
     if (!connection) throw new CommandError('local', 'the holder has no mediator connection')
     const started = Date.now()
+    // The target's round trip starts as the ping is handed to Credo: packing it is a few milliseconds of
+    // this process's work, but the send itself may wait on the target (a WebSocket to open again).
+    stamps.sent = performance.now()
     const ping = await withTimeout(
       this.agent.connections.sendPing(connection.id, { responseRequested }),
       timeoutMs,
       'sending trust ping to the mediator',
     )
     if (responseRequested) {
-      await this.pingResponses.take(
+      const response = await this.pingResponses.take(
         (response) => response.threadId === ping.id,
         timeoutMs - (Date.now() - started),
         'mediator trust ping response',
       )
+      stamps.answered = response.at
     }
     return { connectionId: connection.id, roundTripMs: Date.now() - started }
   }

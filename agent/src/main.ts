@@ -7,9 +7,12 @@ import { log } from './log'
 import { LogLevel } from '@credo-ts/core'
 import { CommandError, Reply, Request, classify, parseRequest, salvageId } from './protocol'
 import { readFileSync } from 'fs'
+import { performance } from 'perf_hooks'
+import { Stamps, watchEventLoop } from './stamps'
 import { createInterface } from 'readline'
 
 installEgressGuard()
+watchEventLoop()
 
 const DEFAULT_TIMEOUT_MS = Number(process.env.AKRIDA_AGENT_TIMEOUT_MS || 60_000)
 const PARENT_CHECK_MS = 2_000
@@ -38,25 +41,27 @@ function echo(reply: Reply, request?: Partial<Request>): void {
   if (typeof request?.holder === 'string') reply.holder = request.holder
 }
 
-async function handle(line: string): Promise<void> {
+async function handle(line: string, read: number): Promise<void> {
+  const stamps = new Stamps(read)
   let request: Request
   let handle: string
   try {
     request = parseRequest(line)
   } catch (error) {
-    return send(errorReply(error, { id: salvageId(line) }))
+    return send({ ...errorReply(error, { id: salvageId(line) }), timing: stamps.timing() })
   }
   let reply: Reply
   const refusals = refusalsSoFar()
   try {
     handle = handleOf(request)
-    const result = await findHandler(request.cmd)({ request, host, handle })
+    const result = await findHandler(request.cmd)({ request, host, handle, stamps })
     reply = { error: 0, result }
     echo(reply, request)
   } catch (error) {
     // A connection the guard refused surfaces as an unreachable party: it is this agent's doing.
     reply = errorReply(refusalSince(refusals) ?? error, request)
   }
+  reply.timing = stamps.timing()
   await send(reply)
   // Only the handle-less shutdown ends the process; a named holder's shutdown closes its wallet alone.
   if (request.cmd === 'shutdown' && reply.error === 0 && handleOf(request) === DEFAULT_HANDLE) process.exit(0)
@@ -68,7 +73,7 @@ async function handle(line: string): Promise<void> {
 const lines = createInterface({ input: process.stdin, crlfDelay: Infinity })
 lines.on('line', (line) => {
   if (line.trim() === '') return
-  void handle(line)
+  void handle(line, performance.now())
 })
 lines.on('close', () => void leave('end of stdin'))
 

@@ -1,4 +1,5 @@
 // The wire format of the agent protocol. agent/PROTOCOL.md is the specification; keep both in step.
+import type { Timing } from './stamps'
 
 /**
  * Why a command failed, so the driver can tell its own faults from the target's:
@@ -24,6 +25,7 @@ export interface Reply {
   id?: RequestId
   holder?: string
   kind?: ErrorKind
+  timing?: Timing
 }
 
 export class CommandError extends Error {

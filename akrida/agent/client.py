@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from akrida.agent.errors import AgentError, AgentHung, ProtocolViolation
+from akrida.agent.errors import AgentError, AgentHung, CommandFailed, ProtocolViolation
 from akrida.agent.host import AgentHost
 from akrida.agent.messages import (
     Connected,
@@ -19,6 +19,7 @@ from akrida.agent.messages import (
     Forwarded,
     ForwardMessages,
     Invitation,
+    LoopDelay,
     MediatorSockets,
     Message,
     NoArguments,
@@ -29,6 +30,7 @@ from akrida.agent.messages import (
     Started,
     StartOptions,
     Status,
+    Timing,
     WentOffline,
     WentOnline,
     from_wire,
@@ -52,6 +54,9 @@ class HolderClient:
     def __init__(self, host: AgentHost, handle: str):
         self.host = host
         self.handle = handle
+        # The stamps of the last reply (None: no reply, or an agent that sends none). One Locust user
+        # drives one client, one command at a time, so the last reply is the one its step just awaited.
+        self.timing: Timing | None = None
 
     @property
     def name(self) -> str:
@@ -131,6 +136,10 @@ class HolderClient:
     def status(self) -> Status:
         return self._call("status", NoArguments(), Status)
 
+    def event_loop_delay(self) -> LoopDelay:
+        """The agent process's event-loop delay since the previous call (the whole process's)."""
+        return self._call("event_loop_delay", NoArguments(), LoopDelay)
+
     def shutdown(self, timeout: float = 10.0) -> None:
         """Closes this holder's wallet alone; its neighbours on the host keep running."""
         try:
@@ -145,8 +154,12 @@ class HolderClient:
         wire = to_wire(arguments)
         if timeout_ms is not None:
             wire["timeoutMs"] = timeout_ms
+        self.timing = None
         try:
-            reply = self.host.request(command, wire, holder=self.handle, read_timeout=read_timeout)
+            reply, self.timing = self.host.request_timed(command, wire, holder=self.handle, read_timeout=read_timeout)
+        except CommandFailed as failure:
+            self.timing = failure.timing
+            raise
         except AgentHung:
             # Only this holder is declared hung, unless the host itself no longer answers: then the
             # host is killed and each of its holders fails as a harness failure.

@@ -7,6 +7,8 @@ Scenarios report the two under different Locust request types so readers can tel
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class AgentError(Exception):
     harness = True
@@ -21,6 +23,7 @@ class CommandFailed(AgentError):
         self.command = command
         self.kind = kind
         self.harness = kind in self.HARNESS_KINDS
+        self.timing: Any = None  # the reply's stamps (akrida.agent.messages.Timing), when it had them
         super().__init__(f"{command} failed ({kind}): {message}")
 
 

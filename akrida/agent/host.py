@@ -33,6 +33,7 @@ from akrida.agent.errors import (
     ProtocolViolation,
 )
 from akrida.agent.logfile import BoundedLog
+from akrida.agent.messages import Timing, from_wire
 
 # The driver waits this much longer than the agent's own timeout, so that an agent which is merely
 # slow replies with its own timeout error before the driver declares it hung.
@@ -231,6 +232,14 @@ class AgentHost:
         (default: the command's own timeout plus the config's read margin), AgentCrashed when the process
         is gone and ProtocolViolation when it wrote something that is not a reply.
         """
+        return self.request_timed(command, arguments, holder, read_timeout)[0]
+
+    def request_timed(
+        self, command: str, arguments: dict[str, Any] | None = None, holder: str | None = None,
+        read_timeout: float | None = None,
+    ) -> tuple[Any, Timing | None]:  # fmt: skip
+        """`request()`, with the reply's timing stamps (None from an agent that sends none). A failed
+        command's stamps travel on its CommandFailed (`timing`)."""
         arguments = arguments or {}
         if read_timeout is None:
             read_timeout = self.config.read_timeout(arguments.get("timeoutMs"))
@@ -261,9 +270,12 @@ class AgentHost:
         finally:
             self._pending.pop(request_id, None)
         assert isinstance(reply, dict)  # the reader sets only dicts (anything else is a violation)
+        timing = _timing(reply.get("timing"))
         if reply.get("error") == 0:
-            return reply.get("result")
-        raise CommandFailed(command, str(reply.get("kind", "failed")), str(reply.get("result")))
+            return reply.get("result"), timing
+        failure = CommandFailed(command, str(reply.get("kind", "failed")), str(reply.get("result")))
+        failure.timing = timing
+        raise failure
 
     def _read_replies(self, process: subprocess.Popen) -> None:
         for raw in iter(_pipe(process.stdout).readline, b""):
@@ -295,6 +307,14 @@ class AgentHost:
         # Always drain stderr, even with logging off: a full pipe would block the agent.
         for raw in iter(_pipe(process.stderr).readline, b""):
             log.write(raw)
+
+
+def _timing(value: Any) -> Timing | None:
+    """A reply's `timing`, or None when it has none (an agent of an older version) or it is malformed."""
+    try:
+        return from_wire(Timing, value)
+    except TypeError:
+        return None
 
 
 def _pipe(stream: IO[bytes] | None) -> IO[bytes]:

@@ -273,6 +273,26 @@ class Status:
 
 
 @dataclass(frozen=True)
+class LoopDelay:
+    """How late the agent process's event loop ran its callbacks over the last `period_ms`."""
+
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    mean_ms: float
+    period_ms: float
+
+
+@dataclass(frozen=True)
+class Timing:
+    """A reply's stamps (PROTOCOL.md, "Timing stamps"): the agent's whole handling of the command and,
+    for a command that waited on the target, the target's round trip (None otherwise)."""
+
+    agent_ms: float
+    target_ms: float | None = None
+
+
+@dataclass(frozen=True)
 class Command:
     """One command of the protocol: its wire name and the dataclasses of its arguments and result."""
 
@@ -300,6 +320,7 @@ COMMANDS: dict[str, Command] = {
         Command("presentationExchange", ForConnection, PresentationDone),
         Command("deleteOobRecordById", DeleteOobRecord, Deleted),
         Command("status", NoArguments, Status),
+        Command("event_loop_delay", NoArguments, LoopDelay),
         Command("shutdown", NoArguments, None),
     )
 }

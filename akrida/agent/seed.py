@@ -27,6 +27,7 @@ from gevent.event import AsyncResult
 
 from akrida.agent.errors import AgentCrashed, AgentHung, CommandFailed, ProtocolViolation
 from akrida.agent.host import AgentConfig, AgentHost, _pipe
+from akrida.agent.messages import Timing
 
 SEED_COMMANDS = ("start", "ping_mediator", "receiveInvitation", "shutdown")
 MEDIATION_VARIABLE = "MEDIATION_URL"
@@ -55,10 +56,12 @@ class SeedAgentHost(AgentHost):
     def responsive(self, timeout: float) -> bool:
         return False  # the seed has no `status`: a holder that gave no reply is its whole process
 
-    def request(
+    def request_timed(
         self, command: str, arguments: dict[str, Any] | None = None, holder: str | None = None,
         read_timeout: float | None = None,
-    ) -> Any:  # fmt: skip
+    ) -> tuple[Any, Timing | None]:  # fmt: skip
+        """A seed command and its result; the seed protocol has no timing stamps (None), so a seed agent's
+        latencies are the driver's own."""
         arguments = arguments or {}
         if self._failure is not None:
             raise self._failure
@@ -104,7 +107,7 @@ class SeedAgentHost(AgentHost):
         result = RESULTS.get(command, _as_is)(reply.get("result"), int((time.perf_counter() - began) * 1000), holder)
         if command == "shutdown":
             gevent.spawn(self.close, 5.0)  # the seed ends its process after shutdown; make sure
-        return result
+        return result, None
 
     def _start_process(self, invitation: str) -> None:
         extra = {**self.config.extra_env, MEDIATION_VARIABLE: invitation}

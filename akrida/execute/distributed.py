@@ -33,7 +33,8 @@ from akrida.userscenario import UserScenario
 MASTER_PORT = 5557
 EXPECT_WORKERS_WAIT = 120  # seconds the master waits for every worker to connect
 POLL_INTERVAL = 5.0
-MERGED_FOLDERS = ("health", "delivery", "timeline", "storm")  # per-process files the summary reads from every host
+# Per-process files the summary reads, from every host.
+MERGED_FOLDERS = ("health", "delivery", "timeline", "storm", "schedule", "loop")
 MASTER_FILES = (
     "locust_stats.csv",
     "locust_stats_final.csv",

@@ -14,8 +14,10 @@ from akrida.report.delivery import DeliveryCounts, read_delivery, read_delivery_
 from akrida.report.gates import GateResult
 from akrida.report.health import SATURATED_CPU_PERCENT, HealthSample, HealthVerdict, judge, read_health
 from akrida.report.limit import LimitRecord, read_limit
+from akrida.report.loop_delay import LoopSample, read_loop_samples
 from akrida.report.manifest import Manifest
 from akrida.report.outcomes import Outcome, run_outcomes
+from akrida.report.schedule import SPLIT_HEADER, ScheduleRecord, read_schedule, timing_lines
 from akrida.report.stats import Failure, StepStats, read_failures, read_steps
 from akrida.report.tables import OUTCOME_HEADER, latency_note, outcome_rows, step_table
 from akrida.report.target import target_lines
@@ -53,6 +55,8 @@ class Findings:
     health_samples: list[HealthSample] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)  # the whole run's, from the timeline (none: not written)
     validity: Validity | None = None  # the generator judged per process and per stretch of the run
+    schedule: ScheduleRecord | None = None  # SCHEDULE's counts and the target/queueing split
+    loop: list[LoopSample] = field(default_factory=list)  # the agents' event-loop delay
 
     @property
     def target_failures(self) -> int:
@@ -130,6 +134,8 @@ def gather(
         health_samples=health,
         outcomes=run_outcomes(timeline, [second for second, _users in counts]) if timeline is not None else [],
         validity=judge_validity(health, windows, run_dir),
+        schedule=read_schedule(run_dir),
+        loop=read_loop_samples(run_dir),
     )
 
 
@@ -194,6 +200,10 @@ def connectivity_lines(findings: Findings) -> list[str]:
     """The reconnect storm and the target's outages, in words."""
     lines = findings.storm.lines() if findings.storm else []
     return lines + [outage.line() for outage in findings.outages]
+
+
+def split_rows(findings: Findings) -> list[tuple[str, ...]]:
+    return findings.schedule.split.rows() if findings.schedule is not None else []
 
 
 def target_side(findings: Findings) -> list[str]:
@@ -270,6 +280,11 @@ def render_text(findings: Findings) -> str:
                 lines += [f"    {row}" for row in [*table, latency_note(window.steps)]]
     if findings.gates:
         lines += ["", "SLO gates:", *(f"  {result.line()}" for result in findings.gates)]
+    timing = timing_lines(findings.schedule, findings.loop)
+    if timing:
+        lines += ["", "how the latencies were timed:", *(f"  {line}" for line in timing)]
+        if split_rows(findings):
+            lines += [f"    {row}" for row in _text_table(SPLIT_HEADER, split_rows(findings))]
     if findings.delivery:
         lines += ["", *delivery_lines(findings)]
     if findings.storm or findings.outages:
@@ -305,6 +320,12 @@ def render_markdown(findings: Findings, manifest: Manifest) -> str:
                 out.append("")
     if findings.gates:
         out += ["", "## SLO gates", "", *(f"- {result.line()}" for result in findings.gates)]
+    timing = timing_lines(findings.schedule, findings.loop)
+    if timing:
+        out += ["", "## How the latencies were timed", "", *(f"- {line}" for line in timing)]
+        if split_rows(findings):
+            out += ["", "| " + " | ".join(SPLIT_HEADER) + " |", "|" + "---|" * len(SPLIT_HEADER)]
+            out += ["| " + " | ".join(row) + " |" for row in split_rows(findings)]
     if findings.delivery:
         out += ["", "## Message delivery", "", *(f"- {line}" for line in delivery_lines(findings))]
     if findings.storm or findings.outages:
@@ -359,6 +380,13 @@ def render_html(findings: Findings, manifest: Manifest) -> str:
         sections.append("".join(parts))
     if findings.gates:
         sections.append("<h2>SLO gates</h2>" + items([result.line() for result in findings.gates]))
+    timing = timing_lines(findings.schedule, findings.loop)
+    if timing:
+        split = "".join(
+            "<tr>" + "".join(f"<td>{e(cell)}</td>" for cell in row) + "</tr>" for row in split_rows(findings)
+        )
+        split_table = "<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in SPLIT_HEADER) + f"</tr>{split}</table>"
+        sections.append("<h2>How the latencies were timed</h2>" + items(timing) + (split_table if split else ""))
     if findings.delivery:
         sections.append("<h2>Message delivery</h2>" + items(delivery_lines(findings)))
     if findings.storm or findings.outages:

@@ -11,6 +11,7 @@ from locust.env import Environment
 from akrida.agent import AgentError, HolderClient
 from akrida.controllers import AcapyAdmin
 from akrida.scenarios import hooks  # noqa: F401 - registers the per-process listeners
+from akrida.scenarios.clock import Clock
 from akrida.scenarios.holder import Holder
 from akrida.scenarios.runtime import runtime_of
 from akrida.scenarios.steps import ADMIN, DIDCOMM, StepFailed, step
@@ -35,6 +36,7 @@ class HolderUser(User):
         self.settings = self.runtime.settings
         self.holder = Holder(environment, self.runtime)
         self.prepared = False
+        self.clock: Clock | None = None  # SCHEDULE=fixed or poisson, from the first iteration on
 
     def on_start(self) -> None:
         try:
@@ -45,15 +47,30 @@ class HolderUser(User):
                 self.holder.broken = True
 
     def on_stop(self) -> None:
+        if self.clock is not None:
+            self.clock.count_unsent()
         self.holder.stop()
 
     def wait_time(self) -> float:
+        # On a clock, the clock waits (in _iterate); Locust's own wait would come on top of it.
+        return 0.0 if self.settings.schedule != "closed" else self.closed_wait()
+
+    def closed_wait(self) -> float:
+        """The closed loop's wait after each iteration."""
         return random.uniform(self.settings.wait_min, self.settings.wait_max)
+
+    def mean_interval(self) -> float:
+        """On a clock: the mean time between one holder's requests."""
+        return (self.settings.wait_min + self.settings.wait_max) / 2
 
     @task
     def _iterate(self) -> None:
         try:
             self._ensure_ready()
+            if self.settings.schedule != "closed":
+                if self.clock is None:  # starts once the holder is ready: its sign-up is no request of the schedule
+                    self.clock = Clock(self.settings.schedule, self.mean_interval(), self.runtime.schedule.counts)
+                self.holder.due = self.clock.wait()
             self.iteration()
         except StepFailed as failure:
             if failure.harness and isinstance(failure.cause, AgentError):

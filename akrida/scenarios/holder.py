@@ -41,6 +41,7 @@ class Holder:
         self.facts: dict[str, Any] = {}  # what a scenario learned (connection ids …), reset on restart
         self.offline = False  # between go_offline and go_online (mediator_churn)
         self.wallet: KeptWallet | None = None  # HOLDER_WALLETS=keep: this user's wallet, run after run
+        self.due: float | None = None  # SCHEDULE on a clock: when the iteration's request was due (perf_counter)
         runtime.holders.add(self)
 
     @property
@@ -124,12 +125,25 @@ class Holder:
         self.broken = False
         self.offline = False
 
+    def take_due(self) -> float | None:
+        """When the iteration's scheduled request was due (once: the next step is timed from its own start)."""
+        due, self.due = self.due, None
+        return due
+
     def call(self, name: str, command: Callable[..., T], *arguments: Any, request_type: str = DIDCOMM) -> T:
         """Runs one command of the holder's client as the step `name`, for example
-        `holder.call("receive_invitation", HolderClient.receive_invitation, url)`."""
-        assert self.agent is not None, "ensure_started() first"
-        with step(self.environment, name, request_type):
-            return command(self.agent, *arguments)
+        `holder.call("receive_invitation", HolderClient.receive_invitation, url)`. A scheduled iteration's
+        first step is timed from when it was due."""
+        agent = self.agent
+        assert agent is not None, "ensure_started() first"
+        sent = time.perf_counter()
+        try:
+            with step(self.environment, name, request_type, started=self.take_due()):
+                return command(agent, *arguments)
+        finally:
+            # The agent's stamps split the driver's time into the target's round trip and our queueing.
+            if agent.timing is not None and agent.timing.target_ms is not None:
+                self.runtime.schedule.split.record(name, (time.perf_counter() - sent) * 1000, agent.timing.target_ms)
 
     def stop(self, graceful: bool = True) -> None:
         agent, self.agent = self.agent, None

@@ -20,6 +20,7 @@ from locust.runners import MasterRunner
 from akrida import paths
 from akrida.redact import protect_output
 from akrida.report.health import INTERVAL_SECONDS, HealthLog, HealthSampler
+from akrida.report.loop_delay import LoopLog
 from akrida.report.stats import write_locust_exit
 from akrida.scenarios import (
     gating,  # noqa: F401 - registers the SLO gates
@@ -27,6 +28,7 @@ from akrida.scenarios import (
 )
 from akrida.scenarios.attribution import is_timeout
 from akrida.scenarios.final_stats import write_final_stats
+from akrida.scenarios.loop_sampling import sample_forever
 from akrida.scenarios.runtime import ATTRIBUTE, renew_runtime, runtime_of
 from akrida.scenarios.storm import count_failures_during_storm, run_storm
 from akrida.settings import SECRET_VARIABLES
@@ -39,10 +41,11 @@ BACKGROUND = "akrida_background"  # the attribute of Locust's Environment that h
 
 @dataclass
 class Background:
-    """The greenlets a Locust process runs beside its users: the health sampler for the process's
-    life, a reconnect storm for one test's."""
+    """The greenlets a Locust process runs beside its users: the health and event-loop samplers for
+    the process's life, a reconnect storm for one test's."""
 
     sampler: gevent.Greenlet | None = None
+    loop_sampler: gevent.Greenlet | None = None  # the agent processes' event-loop delay
     storm: gevent.Greenlet | None = None
 
     def stop_storm(self) -> None:
@@ -86,6 +89,8 @@ def _start_health_sampling(environment: Environment, **_kwargs) -> None:
     # Locust's own warning that its process is out of CPU, kept with the sample of its moment.
     environment.events.cpu_warning.add_listener(lambda cpu_usage=0.0, **_: sampler.locust_warned(cpu_usage))
     background.sampler = gevent.spawn(_sample_forever, HealthLog(run_dir) if run_dir is not None else None, sampler)
+    if run_dir is not None:  # the delays are written to the run folder only
+        background.loop_sampler = gevent.spawn(sample_forever, LoopLog(run_dir), lambda: current().agent_hosts())
 
 
 PARENT_CHECK_S = 1.0  # how often a Locust process started by `akrida run` checks that akrida is its parent
@@ -173,11 +178,15 @@ def _finish(environment: Environment, exit_code: int | None) -> None:
     with contextlib.suppress(OSError):  # a full disk: Locust's own CSV is still there
         write_final_stats(environment)
     runtime = runtime_of(environment)
-    sampler = background_of(environment).sampler
-    if sampler is not None:
-        sampler.kill(block=False)
+    background = background_of(environment)
+    for greenlet in (background.sampler, background.loop_sampler):
+        if greenlet is not None:
+            greenlet.kill(block=False)
     if runtime.run_dir is not None and runtime.delivery.sent:
         runtime.delivery.write(runtime.run_dir)
+    if runtime.run_dir is not None and (runtime.schedule.counts.due or runtime.schedule.split.target):
+        with contextlib.suppress(OSError):
+            runtime.schedule.write(runtime.run_dir)
     if runtime.run_dir is not None and runtime.storm is not None:
         if not runtime.storm.ended:  # the run ended during the storm
             runtime.storm.ended = time.time()

@@ -22,6 +22,9 @@ class MediatorHoldUser(HolderUser):
     def iteration(self) -> None:
         self.holder.call("ping_mediator", HolderClient.ping_mediator)
 
-    def wait_time(self) -> float:
+    def closed_wait(self) -> float:
         interval = self.settings.hold_ping_interval
         return random.uniform(interval * (1 - JITTER), interval * (1 + JITTER))
+
+    def mean_interval(self) -> float:
+        return float(self.settings.hold_ping_interval)

@@ -34,7 +34,7 @@ class MediatorMessageUser(HolderUser):
 
     def iteration(self) -> None:
         content = f"akrida #{next(self.sequence)} {uuid.uuid4()}"
-        with step(self.environment, "basic_message"):
+        with step(self.environment, "basic_message", started=self.holder.take_due()):
             self.runtime.issuer.send_message(self.holder.facts["issuer_connection_id"], content)
             self.runtime.delivery.sent += 1
             self.outstanding.add(content)

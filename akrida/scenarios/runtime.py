@@ -21,7 +21,7 @@ from locust.env import Environment
 from locust.runners import WorkerRunner
 
 from akrida import paths
-from akrida.agent import AgentConfig, HostPool, PortPool
+from akrida.agent import AgentConfig, AgentHost, HostPool, PortPool
 from akrida.agent.host import launch_command
 from akrida.agent.limits import raise_open_files_limit
 from akrida.agent.silence import Silencer
@@ -30,6 +30,7 @@ from akrida.egress import agent_environment, allowed_hosts
 from akrida.redact import protect_output
 from akrida.report.connectivity import StormRecord
 from akrida.report.delivery import DeliveryCounts
+from akrida.report.schedule import ScheduleRecord
 from akrida.report.timeline import Timeline
 from akrida.scenarios.forward_sender import ForwardSender
 from akrida.scenarios.options import settings_from
@@ -45,6 +46,7 @@ class Runtime:
     run_dir: Path | None = None
     delivery: DeliveryCounts = field(default_factory=DeliveryCounts)
     timeline: Timeline = field(default_factory=Timeline)  # response times by second, for steady-state windows
+    schedule: ScheduleRecord = field(default_factory=ScheduleRecord)  # SCHEDULE's counts; target vs queueing
     storm: StormRecord | None = None  # set when STORM_AT's storm has begun
     # Every holder of this process's users, for actions on all of them at once (a reconnect storm).
     holders: weakref.WeakSet[Any] = field(default_factory=weakref.WeakSet)
@@ -52,6 +54,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.delivery.pickup_strategy = self.settings.pickup_strategy
+        self.schedule.counts.schedule = self.settings.schedule
 
     @cached_property
     def agent_config(self) -> AgentConfig:
@@ -134,6 +137,10 @@ class Runtime:
         # Each process starts at a random one, so that several processes with few users each still
         # spread their holders over all of them.
         return itertools.islice(itertools.cycle(urls), random.randrange(len(urls)), None) if urls else iter(())
+
+    def agent_hosts(self) -> list[AgentHost]:
+        """The agent processes made so far (none before the first holder: asking makes no pool)."""
+        return list(self._host_pool.hosts) if "_host_pool" in self.__dict__ else []
 
     def kill_all_agents(self) -> None:
         """The last line of defence at exit: no agent outlives the run."""

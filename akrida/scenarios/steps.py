@@ -45,9 +45,12 @@ def fire(environment: Environment, request_type: str, name: str, started: float,
 
 
 @contextmanager
-def step(environment: Environment, name: str, request_type: str = DIDCOMM) -> Iterator[None]:
-    """Times the block as one request event named `name`; raises StepFailed if it fails."""
-    started = time.perf_counter()
+def step(
+    environment: Environment, name: str, request_type: str = DIDCOMM, started: float | None = None
+) -> Iterator[None]:
+    """Times the block as one request event named `name`; raises StepFailed if it fails. `started` (a
+    time.perf_counter()) times it from an earlier moment: when a scheduled request was due."""
+    started = time.perf_counter() if started is None else started
     try:
         yield
     except StepFailed:

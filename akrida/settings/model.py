@@ -57,6 +57,7 @@ CREDENTIAL_FORMATS = ("ld_proof", "indy")
 CLOUDS = ("lab", "aws")
 ISSUER_TYPES = ("acapy_v2", "acapy")
 HOLDER_WALLET_MODES = ("fresh", "keep")
+SCHEDULES = ("closed", "fixed", "poisson")
 LOCAL_PORT_SPAN = 10  # ports the embedded target takes from LOCAL_BASE_PORT (akrida.local.stack.PORT_SPAN)
 AGENT_PROTOCOLS = ("akrida", "seed")
 CHURN_DISCONNECTS = ("close", "silent")
@@ -378,6 +379,17 @@ class Settings:
         default=None,
         show=lambda v: f"{v}s" if v else "",
     )
+    schedule: str = setting(
+        "SCHEDULE",
+        choice(SCHEDULES),
+        "When a holder's requests go out (mediator_ping, mediator_hold, mediator_message). `closed`: it waits "
+        "WAIT_MIN to WAIT_MAX (mediator_hold: HOLD_PING_INTERVAL ±25 %) after each answer, so a slow target is "
+        "asked less and a stall counts once per holder; latencies are timed from each send. `fixed`: its "
+        "requests fall due every (WAIT_MIN+WAIT_MAX)/2 s (mediator_hold: HOLD_PING_INTERVAL), whatever the "
+        "target answers; `poisson`: at random times with the same mean. On a clock, latencies are timed from "
+        "when each request was due and the requests that went out late are counted (docs/results.md).",
+        default="closed",
+    )
     wait_min: float = setting("WAIT_MIN", number(0), "Least seconds a holder waits between iterations.", default=60.0)
     wait_max: float = setting("WAIT_MAX", number(0), "Most seconds a holder waits between iterations.", default=120.0)
     results_dir: Path = setting(
@@ -562,6 +574,7 @@ class Settings:
             problems.append(f"STAGES last {self.duration}s in all: at most 30 days ({MAX_DURATION_S}s); split the runs")
         if self.wait_max < self.wait_min:
             problems.append(f"WAIT_MAX={self.wait_max:g} is below WAIT_MIN={self.wait_min:g}: raise WAIT_MAX")
+        problems += self._schedule_problems()
         if self.credential_format == "indy" and scenario_of(self.scenario).credentials:
             if not self.cred_def_id and not self.uses_embedded_target:
                 problems.append(
@@ -679,6 +692,18 @@ class Settings:
                 f"CHURN_DISCONNECT=silent silences the holder's open WebSocket, and PICKUP_STRATEGY="
                 f"{self.pickup_strategy} keeps none open: use {' or '.join(SOCKET_PICKUPS)}"
             ]
+        return []
+
+    def _schedule_problems(self) -> list[str]:
+        if self.schedule == "closed":
+            return []
+        if not scenario_of(self.scenario).scheduled:
+            offered = ", ".join(name for name, scenario in _SCENARIOS.items() if scenario.scheduled)
+            return [f"SCHEDULE={self.schedule} is offered by {offered}; SCENARIO={self.scenario} runs its closed "
+                    "loop: set SCHEDULE=closed"]  # fmt: skip
+        if self.scenario != "mediator_hold" and self.wait_max <= 0:
+            return [f"SCHEDULE={self.schedule} spaces each holder's requests by the mean of WAIT_MIN and WAIT_MAX, "
+                    "which is 0: raise WAIT_MAX"]  # fmt: skip
         return []
 
     def _storm_problems(self) -> list[str]:

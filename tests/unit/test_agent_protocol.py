@@ -65,6 +65,9 @@ class RawAgent:
         assert line, "the agent closed stdout"
         reply = json.loads(line)
         check_reply(reply)
+        # Every reply is stamped (PROTOCOL.md, "Timing stamps"); the stamps vary, so the tests compare the rest.
+        timing = reply.pop("timing", None)
+        assert timing is not None and timing["agentMs"] >= 0, f"a reply without its timing stamps: {line}"
         return reply
 
     def ask(self, request: dict) -> dict:

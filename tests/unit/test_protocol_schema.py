@@ -93,6 +93,7 @@ def test_every_command_has_a_client_method():
         "go_offline": HolderClient.go_offline, "go_online": HolderClient.go_online,
         "discover_features": HolderClient.discover_features, "mediator_sockets": HolderClient.mediator_sockets,
         "create_invitation": HolderClient.create_invitation, "forward_messages": HolderClient.forward_messages,
+        "event_loop_delay": HolderClient.event_loop_delay,
     }  # fmt: skip
     assert set(methods) == set(SCHEMA["commands"])
     for command, method in methods.items():

@@ -181,3 +181,15 @@ def test_arrival_rate_replaces_spawn_rate_and_survives_the_trip_to_locust(tmp_pa
     # SPAWN_RATE at its default is the same as unset: .env.example writes it out.
     assert load(ARRIVAL_RATE="5", SPAWN_RATE="2").arrival_rate == 5
     assert load().start_rate == 2 and load().arrival_rate is None
+
+
+def test_schedule_names_its_choices_and_the_scenarios_that_offer_it():
+    assert load(SCHEDULE="poisson", SCENARIO="mediator_hold").schedule == "poisson"
+    with pytest.raises(SettingsError, match=r"SCHEDULE='hourly'.*closed, fixed, poisson"):
+        load(SCHEDULE="hourly")
+    with pytest.raises(SettingsError) as caught:
+        load(SCHEDULE="fixed", SCENARIO="issue")
+    assert "SCHEDULE=fixed is offered by mediator_ping, mediator_hold, mediator_message" in str(caught.value)
+    assert "set SCHEDULE=closed" in str(caught.value)
+    with pytest.raises(SettingsError, match="which is 0: raise WAIT_MAX"):
+        load(SCHEDULE="fixed", WAIT_MIN="0", WAIT_MAX="0")

@@ -1,0 +1,132 @@
+"""SCHEDULE on a clock against the closed loop, and the agent's timing stamps, with a real ACA-Py
+mediator and real Credo holders: the mediator is paused (SIGSTOP) and resumed (SIGCONT)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import gevent
+import pytest
+
+from akrida.agent import AgentConfig, HolderClient, HostPool, StartOptions
+from akrida.local.stack import TargetInfo
+from akrida.report.loop_delay import read_loop_samples
+from akrida.report.schedule import read_schedule
+from tests.integration.helpers import akrida, describe, only_run_dir, run_dirs, steps_by_key
+
+pytestmark = pytest.mark.integration
+
+PAUSE_S = 10.0
+
+
+@contextlib.contextmanager
+def paused(pid: int):
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def pause_mediator_mid_run(target: TargetInfo, results: Path, events: dict[str, float]) -> None:
+    """Once the run's holders have pinged for a while, stops the mediator for PAUSE_S."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        history = list(results.glob("*/locust_stats_history.csv"))
+        if history and history[0].read_text().count("ping_mediator") >= 8:  # pinging, every holder started
+            with paused(target.pids["mediator"]):
+                events["paused"] = time.time()
+                time.sleep(PAUSE_S)
+            events["resumed"] = time.time()
+            return
+
+
+@pytest.mark.parametrize("schedule", ["fixed", "closed"])
+def test_a_paused_mediator_shows_on_a_clock_and_hides_in_the_closed_loop(target, tmp_path, schedule):
+    """2 holders ping every 0.3 s for 90 s; the mediator stops for 10 s. On a clock, every ping that fell due
+    in the pause goes out late and is timed from when it was due: the p99 is about the pause, and the late
+    sends are counted. In the closed loop each holder sends one ping that waits out the pause and then
+    simply asks less: one slow ping per holder among a few hundred, so the p99 hides the stall (only the
+    max shows it) and no send is late. The closed loop hides it only with enough pings per holder: a
+    hundred (0.3 s apart, plus the ping's own time, over the run) keeps one slow ping under 1 %."""
+    events: dict[str, float] = {}
+    pauser = threading.Thread(target=pause_mediator_mid_run, args=(target, tmp_path, events), daemon=True)
+    pauser.start()
+    try:
+        result = akrida("run", results=tmp_path, timeout=240, SCENARIO="mediator_ping", USERS="2", SPAWN_RATE="2",
+                        RUN_TIME="90s", WAIT_MIN="0.3", WAIT_MAX="0.3", AGENT_TIMEOUT="30", SCHEDULE=schedule,
+                        **target.as_environment())  # fmt: skip
+    finally:
+        pauser.join(timeout=PAUSE_S + 5)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(target.pids["mediator"], signal.SIGCONT)  # never leave the shared target stopped
+    run_dir = only_run_dir(tmp_path) if run_dirs(tmp_path) else None
+    assert "resumed" in events, f"the mediator was never paused: {describe(result, run_dir)}"
+    assert run_dir is not None and result.returncode == 0, describe(result, run_dir)
+    ping = steps_by_key(run_dir)[("didcomm", "ping_mediator")]
+    assert ping.failures == 0, describe(result, run_dir)
+    record = read_schedule(run_dir)
+    assert record is not None, "no schedule record was written"
+    summary = (run_dir / "summary.md").read_text()
+    p99_ms = ping.latency("99%")
+    if schedule == "fixed":
+        counts = record.counts
+        # About 10 s / 0.3 s = 33 pings per holder fell due in the pause: all went out late, behind.
+        assert counts.late >= 2 * 25 and counts.late_behind >= 2 * 25, counts
+        assert counts.worst_late_ms >= 0.9 * PAUSE_S * 1000, counts
+        assert 0.8 * PAUSE_S * 1000 <= p99_ms <= 2.5 * PAUSE_S * 1000, ping
+        assert f"fixed schedule: {counts.due} requests came due, {counts.late} went out late" in summary
+    else:
+        assert record.counts.due == 0 and record.counts.late == 0, record.counts
+        assert p99_ms < 0.5 * PAUSE_S * 1000, ping  # one stalled ping per holder, among a few hundred
+        assert ping.latency("max") >= 0.9 * PAUSE_S * 1000, ping  # the stall happened: it shows only at the max
+        assert "closed loop (SCHEDULE=closed)" in summary and "went out late" not in summary
+    # Either way the summary splits the pings' time into the target's round trip and the generator's queueing.
+    assert record.split.target["ping_mediator"], record.split
+    assert "| ping_mediator |" in summary.split("## How the latencies were timed")[1]
+    assert read_loop_samples(run_dir), "no event-loop delay was sampled"
+
+
+def test_stamps_tell_the_targets_round_trip_from_the_generators_queueing(target):
+    """A stopped agent process delays the ping on our side: queueing, not the target's. A stopped mediator
+    delays it on the target's side: the target's round trip. The agent's event loop shows its own stop."""
+    pool = HostPool(AgentConfig(timeout=30), holders_per_process=1)
+    holder = pool.open()
+    try:
+        holder.start(StartOptions(mediator_invitation_url=target.mediation_url))
+        holder.ping_mediator()
+        holder.event_loop_delay()  # a new period starts here
+
+        agent_pid = holder.host.pid
+        assert agent_pid is not None
+        driver_ms, timing = timed_ping(holder, pause_pid=agent_pid)
+        assert timing is not None and timing.target_ms is not None, timing
+        assert driver_ms - timing.target_ms >= 3500, (driver_ms, timing)  # the 4 s stop was ours
+        assert timing.target_ms < 2000, (driver_ms, timing)
+        assert holder.event_loop_delay().max_ms >= 3000  # the loop ran nothing while the process was stopped
+
+        driver_ms, timing = timed_ping(holder, pause_pid=target.pids["mediator"])
+        assert timing is not None and timing.target_ms is not None, timing
+        assert timing.target_ms >= 3500, (driver_ms, timing)  # the 4 s stop was the target's
+        assert driver_ms - timing.target_ms < 2000, (driver_ms, timing)
+        assert timing.agent_ms >= timing.target_ms
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(target.pids["mediator"], signal.SIGCONT)
+        pool.kill_all()
+
+
+def timed_ping(holder: HolderClient, pause_pid: int) -> tuple[float, object]:
+    """Stops `pause_pid` for 4 s with a ping sent meanwhile; the driver's time for it, and its stamps."""
+    with paused(pause_pid):
+        began = time.perf_counter()
+        ping = gevent.spawn(holder.ping_mediator)
+        gevent.sleep(4)
+    ping.get(timeout=60)
+    return (time.perf_counter() - began) * 1000, holder.timing
