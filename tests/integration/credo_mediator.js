@@ -65,15 +65,17 @@ async function main() {
   process.stdout.write(`${JSON.stringify({ pid: process.pid, invitationUrl, endpoint })}\n`)
 
   let stopping = false
-  const stop = async () => {
+  const stop = async (why) => {
     if (stopping) return
     stopping = true
+    process.stderr.write(`credo_mediator: stopping (${why})\n`)
     await agent.shutdown().catch(() => undefined)
     process.exit(0)
   }
-  process.stdin.on('end', stop)
+  process.stdin.on('end', () => stop('its stdin ended'))
   process.stdin.resume()
-  process.on('SIGTERM', stop)
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('exit', (code) => process.stderr.write(`credo_mediator: exit ${code}\n`))
 }
 
 main().catch((error) => {

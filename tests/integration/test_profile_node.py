@@ -120,6 +120,9 @@ def test_a_busy_credo_mediator_is_profiled_through_its_inspector_and_left_as_it_
     ping_while_recorded(holders, profiler)
     assert profiler.wait(timeout=90), "the second recording did not finish"
     assert answered > HOLDERS, f"the mediator was hardly exercised: {answered} pings answered"
+    # The mediator lives on and serves: closing an inspector from inside its own session once ended it.
+    for client in holders:
+        client.ping_mediator()
     assert profiler.problems == []
 
     summaries = {summary.label: summary for summary in read_profiles(tmp_path)}
