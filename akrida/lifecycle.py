@@ -269,8 +269,9 @@ class Run:
         return recorder
 
     def _profile_target(self, run_dir: Path) -> ScheduledProfile | None:
-        """TARGET_PROFILE: py-spy records the target's ACA-Py processes over the run's last seconds, so
-        that a run in which nothing broke still shows where the target's time went at its peak."""
+        """TARGET_PROFILE: the target's processes are recorded (py-spy for ACA-Py, the inspector for a
+        Node mediator) over the run's last seconds, so that a run in which nothing broke still shows
+        where the target's time went at its peak."""
         settings = self.settings
         if not settings.target_profile:
             return None
@@ -280,8 +281,8 @@ class Run:
             targets = dict(self.target_info.pids)
         else:
             self.progress(
-                "akrida: TARGET_PROFILE=1, but py-spy profiles processes on this machine only: name your target's "
-                "ACA-Py process with TARGET_PROFILE_PID; no profile is taken",
+                "akrida: TARGET_PROFILE=1, but only processes on this machine are profiled: name your target's "
+                "ACA-Py or Node (Credo) process with TARGET_PROFILE_PID; no profile is taken",
                 file=sys.stderr,
             )
             return None
@@ -294,11 +295,11 @@ class Run:
         scheduled = ScheduledProfile(self.profiler, "end", delay=settings.duration - seconds)
         if searching:
             # A search ends by itself at its limit, long before RUN_TIME: its steps are its profiles.
-            self.progress(f"target: py-spy will profile {names} over the last {seconds}s of each search step")
+            self.progress(f"target: {names} will be profiled over the last {seconds}s of each search step")
         else:
             scheduled.start()
             self.progress(
-                f"target: py-spy will profile {names} when the run first breaks and over the run's last {seconds}s"
+                f"target: {names} will be profiled when the run first breaks and over the run's last {seconds}s"
             )
         return scheduled
 

@@ -215,10 +215,15 @@ def profile_lines(findings: Findings) -> list[str]:
     for profile in findings.profiles:
         lines += profile.lines()
         if profile.svg is not None:
-            lines.append(
-                f"  flame graph: {profile.svg.parent.parent.name}/{profile.svg.parent.name}/{profile.svg.name}"
-            )
+            lines.append(f"  flame graph: {_in_bundle(profile.svg)}")
+        if profile.cpuprofile is not None:
+            lines.append(f"  V8 CPU profile (Chrome DevTools opens it): {_in_bundle(profile.cpuprofile)}")
     return lines
+
+
+def _in_bundle(path: Path) -> str:
+    """'target/profiles/end-mediator.svg': a recording's file, from the run folder."""
+    return f"{path.parent.parent.name}/{path.parent.name}/{path.name}"
 
 
 def health_lines(findings: Findings) -> list[str]:

@@ -464,16 +464,17 @@ class Settings:
     target_profile: bool = setting(
         "TARGET_PROFILE",
         parse_bool,
-        "Profile the target with py-spy without pausing it (`--nonblocking`): the embedded target's ACA-Py "
-        "processes, or TARGET_PROFILE_PID, for the run's last TARGET_PROFILE_SECONDS; a flame graph of each in "
-        "target/profiles/ and its top functions in the summary. Needs the right to trace them (root).",
+        "Profile the target without pausing it: the embedded target's ACA-Py processes, or TARGET_PROFILE_PID, for "
+        "the run's last TARGET_PROFILE_SECONDS (py-spy `--nonblocking` for ACA-Py, the inspector's CPU profile for "
+        "Node); a flame graph of each in target/profiles/ and its top functions in the summary. py-spy needs the "
+        "right to trace (root).",
         default=False,
     )
     target_profile_pid: int | None = setting(
         "TARGET_PROFILE_PID",
         parse_pid,
-        "TARGET_PROFILE: an ACA-Py process of your own target on this machine, by pid; it is checked to be "
-        "ACA-Py before py-spy attaches. Empty: the embedded target's.",
+        "TARGET_PROFILE: an ACA-Py or Node (Credo) process of your own target on this machine, by pid; it is "
+        "checked to be the one named before anything attaches. Empty: the embedded target's.",
         default=None,
     )
     target_profile_seconds: int = setting(

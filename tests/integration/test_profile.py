@@ -12,12 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from akrida.target.profile import (
-    Profiler,
-    read_collapsed,
-    read_profiles,
-    top_functions,
-)
+from akrida.target.profile import Profiler, read_profiles
+from akrida.target.stacks import read_collapsed, top_functions
 
 pytestmark = pytest.mark.integration
 
@@ -89,7 +85,7 @@ def test_a_pid_that_is_not_acapy_is_refused_by_name(target, tmp_path: Path):
         other.kill()
         other.wait()
     [summary] = read_profiles(tmp_path)
-    assert f"pid {other.pid} is not ACA-Py" in summary.problem
+    assert f"pid {other.pid} is neither ACA-Py nor Node" in summary.problem
     assert "'aca-py'" in summary.problem
     assert summary.svg is None and summary.stacks is None
     assert profiler.problems == [f"impostor at end: {summary.problem}"]

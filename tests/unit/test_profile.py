@@ -16,15 +16,8 @@ import pytest
 
 from akrida.target import profile as profile_module
 from akrida.target.flamegraph import render_svg
-from akrida.target.profile import (
-    FunctionShare,
-    Profiler,
-    idle_line,
-    read_collapsed,
-    read_profiles,
-    top_functions,
-    waiting_kind,
-)
+from akrida.target.profile import Profiler, read_profiles
+from akrida.target.stacks import FunctionShare, idle_line, read_collapsed, top_functions, waiting_kind
 
 RECORDED = Path(__file__).parent / "data" / "mediator-profile.txt"
 
@@ -142,7 +135,7 @@ def test_a_process_that_is_not_the_one_named_is_refused_before_attaching(tmp_pat
     profiler.record("end")
     assert profiler.wait(timeout=10)
     [problem] = profiler.problems
-    assert problem.startswith(f"mediator at end: pid {os.getpid()} is not ACA-Py (its command line")
+    assert problem.startswith(f"mediator at end: pid {os.getpid()} is neither ACA-Py nor Node (its command line")
     assert not (tmp_path / "target" / "profiles" / "end-mediator.txt").exists()
 
 
@@ -176,10 +169,11 @@ def test_a_run_profiles_its_target_over_its_last_seconds(tmp_path: Path):
         tmp_path, executor, RUN_TIME="3s", TARGET_PROFILE="1", TARGET_PROFILE_PID=str(os.getpid()),
         TARGET_PROFILE_SECONDS="2",
     )  # fmt: skip
-    assert "target: py-spy will profile target when the run first breaks and over the run's last 2s" in printed.lines
+    assert "target: target will be profiled when the run first breaks and over the run's last 2s" in printed.lines
     [summary] = read_profiles(result.run_dir)
     assert (summary.label, summary.source, summary.pid, summary.seconds) == ("end", "target", os.getpid(), 2)
-    assert summary.problem.startswith(f"pid {os.getpid()} is not ACA-Py")  # pytest is not: refused, not fatal
+    # pytest is not: refused, not fatal
+    assert summary.problem.startswith(f"pid {os.getpid()} is neither ACA-Py nor Node")
     assert f"akrida: target profile: target at end: {summary.problem}" in printed.lines
 
 
@@ -187,5 +181,6 @@ def test_a_run_against_a_target_of_ones_own_without_a_pid_says_why_nothing_is_pr
     from tests.unit.test_lifecycle import FakeExecutor, run
 
     result, _manifest, printed = run(tmp_path, FakeExecutor(), TARGET_PROFILE="1")
-    assert any("name your target's ACA-Py process with TARGET_PROFILE_PID" in line for line in printed.lines)
+    expected = "name your target's ACA-Py or Node (Credo) process with TARGET_PROFILE_PID"
+    assert any(expected in line for line in printed.lines)
     assert read_profiles(result.run_dir) == []
