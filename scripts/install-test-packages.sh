@@ -3,6 +3,7 @@
 #   chromium                      the web UI test takes a screenshot with it
 #   openssh-server, openssh-client, iproute2   lab hosts: network namespaces with one sshd each
 #   util-linux                    unshare, for the offline AWS checks
+#   nftables                      CHURN_DISCONNECT=silent's tests drop one holder's packets with nft
 #   prometheus and its node, process and postgres exporters   the tests of TARGET_METRICS and
 #                                 TARGET_PROMETHEUS, which start each on a loopback port of their own
 # Not as root, it stops with the exact command to run. `make run` needs none of these.
@@ -20,6 +21,7 @@ declare -A provides=(
   [openssh-client]=/usr/bin/ssh
   [iproute2]=/usr/sbin/ip
   [util-linux]=/usr/bin/unshare
+  [nftables]=/usr/sbin/nft
   [prometheus]=/usr/bin/prometheus
   [prometheus-node-exporter]=/usr/bin/prometheus-node-exporter
   [prometheus-process-exporter]=/usr/bin/prometheus-process-exporter
