@@ -131,8 +131,11 @@ export class CachingAskarStorageService<T extends BaseRecord> extends AskarStora
   }
 
   override async getAll(agentContext: AgentContext, recordClass: BaseRecordConstructor<T>): Promise<T[]> {
-    const rows = await this.rowsOf(agentContext, recordClass.type, '*', async (wallet) =>
-      (await wallet.withSession((session) => session.fetchAll({ category: recordClass.type }))) as Row[],
+    const rows = await this.rowsOf(
+      agentContext,
+      recordClass.type,
+      '*',
+      async (wallet) => (await wallet.withSession((session) => session.fetchAll({ category: recordClass.type }))) as Row[],
     )
     return rows.map((row) => recordToInstance(row, recordClass) as T)
   }
@@ -146,15 +149,19 @@ export class CachingAskarStorageService<T extends BaseRecord> extends AskarStora
     const key = JSON.stringify([query, queryOptions?.offset, queryOptions?.limit])
     let rows: Row[]
     try {
-      rows = await this.rowsOf(agentContext, recordClass.type, key, (wallet) =>
-        new Scan({
-          category: recordClass.type,
-          store: wallet.store,
-          tagFilter: askarQueryFromSearchQuery(query),
-          profile: wallet.profile,
-          offset: queryOptions?.offset,
-          limit: queryOptions?.limit,
-        }).fetchAll() as Promise<Row[]>,
+      rows = await this.rowsOf(
+        agentContext,
+        recordClass.type,
+        key,
+        (wallet) =>
+          new Scan({
+            category: recordClass.type,
+            store: wallet.store,
+            tagFilter: askarQueryFromSearchQuery(query),
+            profile: wallet.profile,
+            offset: queryOptions?.offset,
+            limit: queryOptions?.limit,
+          }).fetchAll() as Promise<Row[]>,
       )
     } catch (error) {
       throw new WalletError(`Error executing query. ${(error as Error).message}`, { cause: error as Error })
@@ -176,7 +183,12 @@ export class CachingAskarStorageService<T extends BaseRecord> extends AskarStora
     }
     counts.misses += 1
     const generation = cache.generation
-    const rows = (await read(agentContext.wallet as unknown as AskarWalletLike)).map(({ category, name, value, tags }) => ({ category, name, value, tags }))
+    const rows = (await read(agentContext.wallet as unknown as AskarWalletLike)).map(({ category, name, value, tags }) => ({
+      category,
+      name,
+      value,
+      tags,
+    }))
     if (cache.generation === generation) {
       keep(cache.queries, key, rows, MAX_QUERIES)
       for (const row of rows) keep(cache.rows, row.name, row, MAX_ROWS)
