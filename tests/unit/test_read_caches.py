@@ -35,7 +35,8 @@ async function main() {
     config: {
       label: 'cache-test',
       walletConfig: {
-        id: `cache-${process.pid}`, key: ariesAskar.storeGenerateRawKey({}), keyDerivationMethod: KeyDerivationMethod.Raw,
+        id: `cache-${process.pid}`, key: ariesAskar.storeGenerateRawKey({}),
+        keyDerivationMethod: KeyDerivationMethod.Raw,
         storage: { type: 'sqlite', config: { inMemory: true } },
       },
       logger: new ConsoleLogger(LogLevel.off),
@@ -105,7 +106,8 @@ const errorsOf = (object) => {
     return (error.validationErrors ?? []).map((e) => e.property).sort()
   }
 }
-const ping = () => JsonTransformer.fromJSON({ '@type': 'https://didcomm.org/trust_ping/1.0/ping', '@id': 'ping-0001-abcd', response_requested: true }, TrustPingMessage)
+const PING = { '@type': 'https://didcomm.org/trust_ping/1.0/ping', '@id': 'ping-0001-abcd', response_requested: true }
+const ping = () => JsonTransformer.fromJSON(PING, TrustPingMessage)
 const broken = () => { const message = ping(); message.id = 7; message.responseRequested = 'yes'; return message }
 const plain = { valid: errorsOf(ping()), broken: errorsOf(broken()) }
 if (!remembered.rememberValidationRules()) throw new Error('not applied')
