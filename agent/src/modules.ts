@@ -18,7 +18,6 @@ import {
   W3cCredentialsModule,
 } from '@credo-ts/core'
 import type { Agent, Module } from '@credo-ts/core'
-import { AskarModule } from '@credo-ts/askar'
 import { ariesAskar } from '@hyperledger/aries-askar-nodejs'
 import { readFileSync } from 'fs'
 
@@ -27,6 +26,8 @@ import { freeAskarLeaks } from './askarLeaks'
 import { offlineDocumentLoader } from './documentLoader'
 import { cacheLongMultibaseDecoding } from './multibaseCache'
 import { balancePointerTable } from './pointerTable'
+import { CachingAskarModule } from './storageCache'
+import { rememberValidationRules } from './validatorCache'
 import { CommandError } from './protocol'
 
 export interface ModuleOptions {
@@ -46,6 +47,8 @@ freeAskarLeaks()
 skipDiscardedErrorStacks()
 // did:peer:4 DIDs are decoded from base58 again for every message sent (multibaseCache.ts).
 cacheLongMultibaseDecoding()
+// Every message received is validated, and class-validator looks its rules up afresh each time.
+rememberValidationRules()
 
 export async function buildModules(options: ModuleOptions): Promise<Record<string, Module>> {
   const credentialFormats: unknown[] = [new JsonLdCredentialFormatService()]
@@ -53,7 +56,8 @@ export async function buildModules(options: ModuleOptions): Promise<Record<strin
   const credentialProtocols: unknown[] = []
   const proofProtocols: unknown[] = []
   const modules: Record<string, Module> = {
-    askar: new AskarModule({ ariesAskar }),
+    // Askar's module, with repeated record reads answered from memory (storageCache.ts).
+    askar: new CachingAskarModule({ ariesAskar }),
     connections: new ConnectionsModule({ autoAcceptConnections: true }),
     w3cCredentials: new W3cCredentialsModule({ documentLoader: offlineDocumentLoader }),
   }
