@@ -85,11 +85,8 @@ class UserScenario:
 
 
 def sha256_of(path: Path) -> str:
-    hasher = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            hasher.update(block)
-    return hasher.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def load_user_scenario(settings: Settings, raw: Mapping[str, str] | None = None) -> UserScenario | None:

@@ -180,11 +180,8 @@ def build(folder: Path, progress: Callable[[str], None] = print) -> Archive:
 
 
 def _file_digest(path: Path) -> bytes:
-    hasher = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            hasher.update(block)
-    return hasher.digest()
+        return hashlib.file_digest(handle, "sha256").digest()
 
 
 def _add_text(tar: tarfile.TarFile, name: str, text: str) -> None:
