@@ -139,9 +139,10 @@ def judge(steps: list[StepStats], seconds: float, gates: list[Gate], fail_ratio:
 
 
 def figure_words(steps: list[StepStats]) -> list[str]:
+    """Each target step's figures in words: the latencies are of successes, the timeouts counted apart."""
     return [
-        f"{step.name}: {step.count} requests, {step.failures} failed, p50 {step.median_ms:.0f} ms, "
-        f"p95 {step.p95_ms:.0f} ms, {step.rps:.2f}/s"
+        f"{step.name}: {step.count} requests, {step.failures} failed ({step.timeouts} timed out), "
+        f"successes' p50 {step.median_ms:.0f} ms, p95 {step.p95_ms:.0f} ms, {step.rps:.2f}/s"
         for step in sorted(steps, key=lambda s: s.name)
         if not step.harness
     ]

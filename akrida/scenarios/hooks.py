@@ -28,6 +28,7 @@ from akrida.scenarios import (
 )
 from akrida.scenarios.attribution import is_timeout
 from akrida.scenarios.final_stats import write_final_stats
+from akrida.scenarios.live_outcomes import keep_live_outcomes
 from akrida.scenarios.loop_sampling import sample_forever
 from akrida.scenarios.runtime import ATTRIBUTE, renew_runtime, runtime_of
 from akrida.scenarios.storm import count_failures_during_storm, run_storm
@@ -150,6 +151,11 @@ def _keep_timeline(environment: Environment, **_kwargs) -> None:
         count_failures_during_storm(runtime, request_type, exception)
 
     environment.events.request.add_listener(record)
+
+
+@events.init.add_listener
+def _keep_live_outcomes(environment: Environment, **_kwargs) -> None:
+    keep_live_outcomes(environment)  # the limit search judges each step from them
 
 
 @events.test_start.add_listener

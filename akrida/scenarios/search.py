@@ -5,9 +5,10 @@ Each step adds FIND_LIMIT's holders (at SPAWN_RATE) up to USERS, and goes throug
 1. join: until every holder of the step has started. Too many failed starts, or holders still not
    started after twice the time SPAWN_RATE needs plus AGENT_TIMEOUT, is the onboarding limit.
 2. settle: SETTLE_S with every holder in place, not judged (the last joins' effects pass).
-3. hold: the step's time, judged against SLO and LIMIT_FAIL_RATIO over exactly that window, from
-   Locust's own statistics (on a cluster, the master's, which holds every worker's). A breach is
-   the hold limit.
+3. hold: the step's time, judged against SLO and LIMIT_FAIL_RATIO over exactly that window: the
+   latency of the requests that succeeded, with timeouts and other failures counted apart
+   (akrida/scenarios/live_outcomes.py; on a cluster, the master's, which adds up every worker's).
+   A breach is the hold limit.
 
 The brakes: whatever the phase, a target failing most requests for OUTAGE_WINDOW_S is an outage,
 and the search stops at once rather than pressing on. RUN_TIME still caps the whole search.
@@ -19,17 +20,15 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections import Counter, deque
+from collections import deque
 from pathlib import Path
 
 from locust import LoadTestShape
-from locust.stats import RequestStats
 
 from akrida import paths
 from akrida.catalog import DIDCOMM, HARNESS
 from akrida.report.limit import BROKE, HELD, HOLDING, ONBOARDING, OUTAGE, LimitRecord, StepRecord, figure_words, judge
-from akrida.report.stats import StepStats
-from akrida.report.timeline import percentile
+from akrida.scenarios.live_outcomes import Outcomes, Snapshot, live_outcomes_of, since
 from akrida.slo import Gate
 
 SETTLE_S = 10
@@ -39,37 +38,13 @@ OUTAGE_MIN_REQUESTS = 20
 STARTUP = (DIDCOMM, "startup")
 MIN_STARTS_JUDGED = 10  # fewer failed starts than this say nothing about a rate
 
-Snapshot = dict[tuple[str, str], tuple[int, int, Counter[int]]]  # (type, step) -> (requests, failures, {ms: n})
 
-
-def snapshot(stats: RequestStats) -> Snapshot:
-    return {
-        (entry.method or "", entry.name): (entry.num_requests, entry.num_failures, Counter(entry.response_times))
-        for entry in stats.entries.values()
-    }
-
-
-def since(stats: RequestStats, before: Snapshot, seconds: float) -> list[StepStats]:
-    """Each step's figures over what happened after `before` was taken."""
-    steps = []
-    for key, (requests, failures, times) in snapshot(stats).items():
-        requests_then, failures_then, times_then = before.get(key, (0, 0, Counter()))
-        counted = times - times_then
-        count = requests - requests_then
-        if count <= 0:
-            continue
-        latencies = {f"{share}%": float(percentile(counted, share / 100)) for share in (50, 66, 75, 80, 90, 95, 98, 99)}
-        latencies["max"] = float(max(counted, default=0))
-        steps.append(StepStats(key[0], key[1], count, failures - failures_then, count / max(seconds, 1.0), latencies))
-    return steps
-
-
-def _target_totals(stats: RequestStats) -> tuple[int, int]:
+def _target_totals(now: Snapshot) -> tuple[int, int]:
     requests = failures = 0
-    for entry in stats.entries.values():
-        if entry.method != HARNESS:
-            requests += entry.num_requests
-            failures += entry.num_failures
+    for (request_type, _name), outcomes in now.items():
+        if request_type != HARNESS:
+            requests += outcomes.requests
+            failures += outcomes.failures
     return requests, failures
 
 
@@ -101,37 +76,36 @@ class SearchShape(LoadTestShape):
     def tick(self) -> tuple[int, float] | None:
         if self.done or self.runner is None:
             return None
-        stats = self.runner.environment.stats
+        outcomes = live_outcomes_of(self.runner.environment).snapshot()
         now = time.time()
         if not self.record.steps:
-            self._begin(1, stats, now)
-        if self._outage(stats, now):
+            self._begin(1, outcomes, now)
+        if self._outage(outcomes, now):
             self._stop(BROKE, OUTAGE, [f"most requests failed for {OUTAGE_WINDOW_S}s"], "an outage stopped it")
         elif self.get_run_time() >= self.run_time:
             self._stop("", "", [], f"RUN_TIME ran out during step {self.step.number}")
         elif self.phase == "join":
-            self._join(stats, now)
+            self._join(outcomes, now)
         elif self.phase == "settle" and now - self.phase_began >= SETTLE_S:
-            self.phase, self.phase_began, self.before = "hold", now, snapshot(stats)
+            self.phase, self.phase_began, self.before = "hold", now, outcomes
             self.step.hold_began = now
             self._write()  # TARGET_PROFILE schedules the step's profile from this
         elif self.phase == "hold" and now - self.phase_began >= self.step_seconds:
-            self._judge_hold(stats, now)
+            self._judge_hold(outcomes, now)
         if self.done:
             return None
         return self.step.holders, self.spawn_rate
 
-    def _begin(self, number: int, stats: RequestStats, now: float) -> None:
+    def _begin(self, number: int, outcomes: Snapshot, now: float) -> None:
         holders = min(self.ceiling, number * self.step_holders)
         self.record.steps.append(StepRecord(number, holders, now))
-        self.phase, self.phase_began, self.before = "join", now, snapshot(stats)
+        self.phase, self.phase_began, self.before = "join", now, outcomes
         self._write()
 
-    def _join(self, stats: RequestStats, now: float) -> None:
-        requests, failures, _times = snapshot(stats).get(STARTUP, (0, 0, Counter()))
-        requests_then, failures_then, _ = self.before.get(STARTUP, (0, 0, Counter()))
-        started, failed = requests - failures, failures - failures_then
-        attempts = requests - requests_then
+    def _join(self, outcomes: Snapshot, now: float) -> None:
+        starts = outcomes.get(STARTUP, Outcomes())
+        joining = starts.minus(self.before.get(STARTUP, Outcomes()))
+        started, failed, attempts = starts.requests - starts.failures, joining.failures, joining.requests
         if failed >= MIN_STARTS_JUDGED and failed / attempts >= self.fail_ratio:
             self._stop(BROKE, ONBOARDING, [f"{failed} of {attempts} starts failed"], "the onboarding limit")
             return
@@ -146,9 +120,9 @@ class SearchShape(LoadTestShape):
             reason = f"{started} of {self.step.holders} holders had started after {deadline:.0f}s"
             self._stop(BROKE, ONBOARDING, [reason], "the onboarding limit")
 
-    def _judge_hold(self, stats: RequestStats, now: float) -> None:
+    def _judge_hold(self, outcomes: Snapshot, now: float) -> None:
         seconds = now - self.phase_began
-        steps = since(stats, self.before, seconds)
+        steps = since(outcomes, self.before, seconds)
         self.step.window = (self.phase_began, now)
         self.step.figures = figure_words(steps)
         reasons = judge(steps, seconds, list(self.gates), self.fail_ratio)
@@ -159,10 +133,10 @@ class SearchShape(LoadTestShape):
         if self.step.holders >= self.ceiling:
             self._stop("", "", [], f"every step held up to USERS={self.ceiling}")
             return
-        self._begin(self.step.number + 1, stats, now)
+        self._begin(self.step.number + 1, outcomes, now)
 
-    def _outage(self, stats: RequestStats, now: float) -> bool:
-        requests, failures = _target_totals(stats)
+    def _outage(self, outcomes: Snapshot, now: float) -> bool:
+        requests, failures = _target_totals(outcomes)
         self.recent.append((now, requests, failures))
         while self.recent and now - self.recent[0][0] > OUTAGE_WINDOW_S:
             self.recent.popleft()

@@ -1,4 +1,4 @@
-"""FIND_LIMIT as a Locust load shape: fed real Locust statistics on a fake clock, it joins, settles,
+"""FIND_LIMIT as a Locust load shape: fed requests' outcomes on a fake clock, it joins, settles,
 holds and judges each step, and stops at the first that breaks, naming which limit it found.
 
 Run by tests/unit/test_locust_side.py in a pytest process where Locust is imported first.
@@ -10,11 +10,11 @@ import json
 from types import SimpleNamespace
 
 import pytest
-from locust.stats import RequestStats
 
 from akrida.paths import RUN_DIR_VARIABLE
 from akrida.report.limit import read_limit
 from akrida.scenarios import search
+from akrida.scenarios.live_outcomes import live_outcomes_of
 from akrida.scenarios.shapes import load_shape
 
 
@@ -38,11 +38,11 @@ def run(monkeypatch, tmp_path):
     monkeypatch.setenv(RUN_DIR_VARIABLE, str(tmp_path))
     clock = Clock()
     monkeypatch.setattr(search, "time", clock)
-    stats = RequestStats()
+    environment = SimpleNamespace()
     shape = load_shape()()
-    shape.runner = SimpleNamespace(environment=SimpleNamespace(stats=stats))
+    shape.runner = SimpleNamespace(environment=environment)
     shape.get_run_time = lambda: clock.now - 1_800_000_000.0
-    return SimpleNamespace(shape=shape, stats=stats, clock=clock, dir=tmp_path)
+    return SimpleNamespace(shape=shape, outcomes=live_outcomes_of(environment), clock=clock, dir=tmp_path)
 
 
 def advance(run, seconds: int, pings_ms: float | None = 50, failed: int = 0, starts: int = 0, start_fails: int = 0):
@@ -51,14 +51,12 @@ def advance(run, seconds: int, pings_ms: float | None = 50, failed: int = 0, sta
     for second in range(seconds):
         run.clock.now += 1
         for _ in range(starts if second == 0 else 0):
-            run.stats.log_request("didcomm", "startup", 800, 0)
+            run.outcomes.record("didcomm", "startup", 800, failed=False, timeout=False)
         for _ in range(start_fails if second == 0 else 0):
-            run.stats.log_request("didcomm", "startup", 30000, 0)
-            run.stats.log_error("didcomm", "startup", "Mediator timeout!")
+            run.outcomes.record("didcomm", "startup", 30000, failed=True, timeout=True)
         if pings_ms is not None:
-            run.stats.log_request("didcomm", "ping_mediator", pings_ms, 0)
-            if second < failed:
-                run.stats.log_error("didcomm", "ping_mediator", "Mediator timeout!")
+            timed_out = second < failed
+            run.outcomes.record("didcomm", "ping_mediator", 30000 if timed_out else pings_ms, timed_out, timed_out)
         said = run.shape.tick()
     return said
 
@@ -108,8 +106,7 @@ def test_a_sustained_outage_stops_the_search_at_once(run):
     advance(run, 2, starts=5)
     for _ in range(40):  # every ping fails, every second
         run.clock.now += 1
-        run.stats.log_request("didcomm", "ping_mediator", 30000, 0)
-        run.stats.log_error("didcomm", "ping_mediator", "Mediator timeout!")
+        run.outcomes.record("didcomm", "ping_mediator", 30000, failed=True, timeout=True)
         if run.shape.tick() is None:
             break
     step = run.shape.record.steps[0]
@@ -126,3 +123,41 @@ def test_every_step_held_ends_at_users(run):
     record = read_limit(run.dir)
     assert [step.verdict for step in record.steps] == ["held"] * 3
     assert record.summary()["found"] is False and record.ended == "every step held up to USERS=15"
+
+
+def test_a_hold_is_judged_by_its_successes_with_the_timeouts_named_apart(monkeypatch, run):
+    monkeypatch.setattr(run.shape, "fail_ratio", 0.5)  # the timeouts alone must not decide it
+    advance(run, 1)
+    advance(run, 2, starts=5)
+    advance(run, 10)
+    advance(run, 21, pings_ms=50, failed=3)  # 3 of the 20 judged pings time out after 30 s; the others take 50 ms
+    step = run.shape.record.steps[0]
+    assert (step.verdict, step.kind) == ("broke", "holding")
+    figures = "ping_mediator: 20 requests, 3 failed (3 timed out), successes' p50 50 ms, p95 50 ms, 1.00/s"
+    assert step.figures == [figures]
+    assert step.reasons == [
+        "p95(ping_mediator) < 500ms  (measured 50ms; 3 of 20 ping_mediator requests timed out (15.0%), "
+        "more than the 5% this percentile leaves out)"
+    ]
+
+
+def test_fast_successes_with_few_timeouts_hold(monkeypatch, run):
+    monkeypatch.setattr(run.shape, "fail_ratio", 0.5)
+    advance(run, 1)
+    advance(run, 2, starts=5)
+    advance(run, 10)
+    advance(run, 21, pings_ms=50, failed=1)  # 1 of 20 (5 %): no more than the 5 % that p95 leaves out
+    assert run.shape.record.steps[0].verdict == "held"
+
+
+def test_a_masters_outcomes_add_up_its_workers_reports():
+    worker, master = live_outcomes_of(SimpleNamespace()), live_outcomes_of(SimpleNamespace())
+    worker.reporting = True
+    worker.record("didcomm", "ping_mediator", 50, failed=False, timeout=False)
+    worker.record("didcomm", "ping_mediator", 30000, failed=True, timeout=True)
+    master.add_report(json.loads(json.dumps(worker.take_unsent())))  # as Locust sends it
+    worker.record("didcomm", "ping_mediator", 70, failed=False, timeout=False)
+    master.add_report(json.loads(json.dumps(worker.take_unsent())))
+    totals = master.snapshot()[("didcomm", "ping_mediator")]
+    assert (totals.requests, totals.failures, totals.timeouts, dict(totals.ok_times)) == (3, 1, 1, {50: 1, 70: 1})
+    assert worker.take_unsent() == []
