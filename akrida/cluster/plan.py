@@ -227,11 +227,16 @@ def make_plan(settings: Settings, calibration: Calibration, host: HostSize) -> P
         with_target = cores_per_holder + target_ping_ms / 1000 / mean_wait
         by_cpu = max(1, min(users, math.floor(budget / with_target)))
         held_cores = min(users, by_cpu) * with_target
+        generator_ms = c.agent_cpu_ms_per_ping + c.driver_cpu_ms_per_ping
         and_target = (
-            f" + the target's {target_ping_ms / mean_wait:.2f} CPU-ms/s on the same cores" if target_here else ""
+            f" + the target's {target_ping_ms:.2f} per ping = {target_ping_ms / mean_wait:.2f} CPU-ms/s on the same "
+            "cores"
+            if target_here
+            else ""
         )
         lines.append(
-            f"CPU: one ping per {mean_wait:g} s per holder x {cores_per_holder * 1000:.2f} CPU-ms/s{and_target} = "
+            f"CPU: {generator_ms:.2f} CPU-ms per ping, one per {mean_wait:g} s = {cores_per_holder * 1000:.2f} "
+            f"CPU-ms/s per holder{and_target} = "
             f"{users * with_target:.2f} cores for {users:,} holders; {host.cores} cores x {CPU_SHARE:.0%} → "
             f"{by_cpu:,} holders per {'machine' if host.shared else 'worker'}"
         )
@@ -246,16 +251,30 @@ def make_plan(settings: Settings, calibration: Calibration, host: HostSize) -> P
         # More namespaces share the same cores: one lab worker, and a warning when the machine is too small.
         workers = 1
         # Starting holders competes with the pings of those already in (at the end of the ramp, all of them).
-        ramp_rate = max(0.0, budget - held_cores) / (c.cpu_s_per_start + target_start_s)
+        start_cost = c.cpu_s_per_start + target_start_s
+        first_rate = budget / start_cost
+        ramp_rate = max(0.0, budget - held_cores) / start_cost
     else:
         workers = math.ceil(users / per_worker)
         ramp_rate = workers * host.cores * CPU_SHARE / c.cpu_s_per_start if c.cpu_s_per_start > 0 else float("inf")
-    too_fast = settings.spawn_rate > ramp_rate
+    saturated = host.shared and ramp_rate < 0.1  # the holders in take the CPU: fewer USERS, not a slower ramp
+    too_fast = settings.spawn_rate > ramp_rate and not saturated
     where = "on this machine" if host.shared else f"across {workers} worker(s)"
+    if saturated:
+        rate = (
+            f"about {first_rate:.1f} holders/s {where} at first, and none by the end of the ramp, when the "
+            f"{min(users, by_cpu):,} holders in take all of its CPU share"
+        )
+    elif host.shared:
+        rate = (
+            f"about {first_rate:.1f} holders/s {where} at first, at most about {ramp_rate:.1f} at the end of the ramp"
+        )
+    else:
+        rate = f"at most about {ramp_rate:.1f} holders/s {where}"
     lines.append(
         f"onboarding: {c.cpu_s_per_start:g} CPU-s per start"
         + (f" + the target's {target_start_s:g}" if target_start_s else "")
-        + f" → at most about {ramp_rate:.1f} holders/s {where}; "
+        + f" → {rate}; "
         f"SPAWN_RATE={settings.spawn_rate:g} takes {users / settings.spawn_rate:.0f} s to reach "
         f"{users:,}" + (" (lower SPAWN_RATE: holders cannot be started that fast)" if too_fast else "")
     )

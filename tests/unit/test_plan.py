@@ -96,8 +96,13 @@ def test_lab_hosts_share_one_machine_so_the_plan_sizes_the_machine_with_the_targ
     # Starting holders shares the cores with the target's starts and with every ping of the holders already in.
     small = make_plan(lab(USERS="1000", SPAWN_RATE="1", WAIT_MIN="60", WAIT_MAX="120"), calibration, LAB_MACHINE)
     rate = (1.4 - 1000 * (20.5 + 10.0) / 1000 / 90) / (0.1 + 0.08)
-    assert f"at most about {rate:.1f} holders/s on this machine" in "\n".join(small.reasoning), small.reasoning
+    assert f"at most about {rate:.1f} at the end of the ramp" in "\n".join(small.reasoning), small.reasoning
+    assert f"about {1.4 / (0.1 + 0.08):.1f} holders/s on this machine at first" in "\n".join(small.reasoning)
     assert small.workers == 1 and not small.warnings, small.warnings
+    # Where the holders in take all of the machine's CPU, the plan says so rather than a rate of 0.0.
+    said = "\n".join(plan.reasoning)
+    assert f"none by the end of the ramp, when the {fits:,} holders in take all of its CPU share" in said, said
+    assert "0.0 holders/s" not in said and "lower SPAWN_RATE" not in said, said
 
 
 def test_the_mediator_is_sized_and_one_acapy_process_that_cannot_keep_up_is_a_warning(calibration):
