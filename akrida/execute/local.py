@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from akrida import paths
@@ -40,6 +41,16 @@ def locust_command(settings: Settings, run_dir: Path) -> list[str]:
     else:
         command += HEADLESS
     return command
+
+
+def process_environment(
+    inherited: Mapping[str, str], settings: Settings, user_scenario: UserScenario | None = None
+) -> dict[str, str]:
+    """The Locust process's environment: akrida's own, with the run's settings as variables (locust_variables).
+    A setting's variable inherited from akrida's environment is dropped first, so that the process reads
+    what this run decided and nothing else (an unset COMMAND one, say, stays unset)."""
+    kept = {name: value for name, value in inherited.items() if name not in DECLARED_VARIABLES}
+    return {**kept, **locust_variables(settings, user_scenario)}
 
 
 def port_range_problem(settings: Settings, hosts: int = 1) -> str | None:
@@ -89,14 +100,8 @@ class LocalExecutor:
         pass
 
     def execute(self, settings: Settings, run_dir: Path, progress: Progress) -> Execution:
-        # A setting's variable left in akrida's own environment is not passed on: the process gets exactly the
-        # settings this run decided (a COMMAND one, say, is not Locust's to read).
-        inherited = {name: value for name, value in os.environ.items() if name not in DECLARED_VARIABLES}
-        environment = {
-            **inherited,
-            **locust_variables(settings, self.user_scenario),
-            paths.RUN_DIR_VARIABLE: str(run_dir),
-        }
+        environment = process_environment(os.environ, settings, self.user_scenario)
+        environment[paths.RUN_DIR_VARIABLE] = str(run_dir)
         if settings.ui:
             progress(f"Locust web UI: http://127.0.0.1:{settings.ui_port} (Ctrl-C to end)")
         else:

@@ -18,6 +18,7 @@ from locust.argument_parser import get_parser
 
 from akrida.cluster.state import Host
 from akrida.execute.distributed import dotenv_text, host_environment
+from akrida.execute.local import process_environment
 from akrida.execute.locust_command import locust_variables
 from akrida.scenarios.options import settings_from
 from akrida.settings import SETTINGS, Scope, Settings
@@ -93,7 +94,11 @@ def test_a_command_setting_is_neither_given_nor_read(monkeypatch):
 def test_what_a_local_run_gives_as_variables_is_what_the_process_reads(monkeypatch):
     run = a_run()
     env_file(HOLDERS_PER_PROCESS="1", AGENT_LISTEN_HOST="127.0.0.1")  # a user's ./.env loses to what is given
-    for name, value in locust_variables(run).items():
+    # akrida's own environment, with variables of settings this run did not take (--env-file, say).
+    inherited = {"PATH": "/usr/bin", "HOLDERS_PER_PROCESS": "2", "UI": "true"}
+    environment = process_environment(inherited, run)
+    assert environment["PATH"] == "/usr/bin" and "UI" not in environment
+    for name, value in environment.items():
         monkeypatch.setenv(name, value)
     assert read_locust_settings(settings_from(parse())) == read_locust_settings(run)
 
