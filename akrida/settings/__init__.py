@@ -1,8 +1,8 @@
 """One typed configuration, read from the environment and `.env`, validated before anything starts.
 
 Every setting is declared once, as a field of Settings: its variable name, parser, meaning, default
-and scope (Scope: where it applies, and so how it reaches a Locust process). SETTINGS lists them; `.env.example` and the settings page document the same list, and a
-test keeps them in step.
+and scope (Scope: where it applies, and so how it reaches a Locust process). SETTINGS lists them;
+`.env.example` and the settings page document the same list, and a test keeps them in step.
 Variables set in the environment win over `.env`.
 
 The package's modules, one job each: declaring.py (how a setting is declared), model.py (the settings

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from akrida.settings import SETTINGS, Scope, Settings, SettingsError, defaults, setting, table
+from akrida.settings import SETTINGS, Scope, Settings, SettingsError, defaults, table
+from akrida.settings import setting as declare
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -205,4 +206,4 @@ def test_every_setting_declares_exactly_one_scope():
     assert {"AGENT_ENDPOINT_HOST", "AGENT_LISTEN_HOST", "LEDGER_GENESIS_FILE"} == by_scope[Scope.HOST]
     assert {"UI", "RESULTS_DIR", "WORKERS"} <= by_scope[Scope.COMMAND]
     with pytest.raises(TypeError, match="scope"):  # a new setting cannot leave its route unsaid
-        setting("NEW_SETTING", str, "A setting without a scope.", default="")
+        declare("NEW_SETTING", str, "A setting without a scope.", default="")
