@@ -22,7 +22,14 @@ from akrida.cluster.remote import RemoteHost, connect
 from akrida.cluster.state import CloudDir, Cluster, Host
 from akrida.execute import Execution, Progress
 from akrida.execute.local import describe_load, port_range_problem
-from akrida.execute.locust_command import HEADLESS, LOCUST_FINISHED, STOP_TIMEOUT, locustfile, run_options
+from akrida.execute.locust_command import (
+    HEADLESS,
+    LOCUST_FINISHED,
+    STOP_TIMEOUT,
+    locust_variables,
+    locustfile,
+    run_options,
+)
 from akrida.exits import ExitCode
 from akrida.report.manifest import Manifest
 from akrida.report.progress import HISTORY_FILE, progress_line
@@ -70,20 +77,15 @@ USER_FILES_FOLDER = "scenario"  # in a host's run folder: the user's scenario fi
 def host_environment(
     settings: Settings, host: Host, folder: str, user_scenario: UserScenario | None = None
 ) -> dict[str, str]:
-    """The run's settings as one load host's Locust processes read them (its .env in `folder`)."""
+    """The run's settings as one load host's Locust processes are given them (its .env in `folder`)."""
     # Each host's holders announce the host's own address to the target (no load balancer).
     # They listen on the host's own address (behind a cloud's NAT, the private one), not every interface.
-    environment = {
-        **settings.as_environment(),
-        "AGENT_ENDPOINT_HOST": host.public_ip,
-        "AGENT_LISTEN_HOST": host.private_ip,
-    }
+    own = {"AGENT_ENDPOINT_HOST": host.public_ip, "AGENT_LISTEN_HOST": host.private_ip}
     if settings.ledger_genesis_file is not None:  # the holders read the ledger's genesis file locally
-        environment["LEDGER_GENESIS_FILE"] = f"{folder}/genesis.txn"
-    if user_scenario is not None:  # its file as shipped to this host, and its own settings
-        environment["SCENARIO"] = user_scenario.shipped_path(f"{folder}/{USER_FILES_FOLDER}")
-        environment.update(user_scenario.environment())
-    return environment
+        own["LEDGER_GENESIS_FILE"] = f"{folder}/genesis.txn"
+    if user_scenario is not None:  # its file as shipped to this host
+        own["SCENARIO"] = user_scenario.shipped_path(f"{folder}/{USER_FILES_FOLDER}")
+    return locust_variables(settings, user_scenario, own)
 
 
 def user_files(folder: str, user_scenario: UserScenario | None) -> list[tuple[str, str]]:
@@ -234,7 +236,7 @@ class ClusterExecutor:
                 remote.write(path, text, mode=0o644)
             if shipped:
                 progress(f"{host.name}: {len(shipped)} scenario file(s) shipped")
-            remote.write(f"{folder}/.env", "".join(f"{k}={_dotenv_quote(v)}\n" for k, v in environment.items()))
+            remote.write(f"{folder}/.env", dotenv_text(environment))
         expected = 0
         for host in cluster.workers:
             remote = remotes[host.name]
@@ -342,6 +344,11 @@ def _host_entry(host: Host, report: HostReport) -> dict:
     if report.problem:
         entry["problem"] = report.problem
     return entry
+
+
+def dotenv_text(variables: dict[str, str]) -> str:
+    """NAME=VALUE lines that akrida.scenarios.options reads back as they were (python-dotenv)."""
+    return "".join(f"{name}={_dotenv_quote(value)}\n" for name, value in variables.items())
 
 
 def _dotenv_quote(value: str) -> str:

@@ -8,23 +8,25 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from akrida import paths
 from akrida.agent.limits import check_open_files, raise_open_files_limit
 from akrida.catalog import scenario_of
 from akrida.execute import Execution, Progress
-from akrida.execute.locust_command import HEADLESS, LOCUST_FINISHED, locustfile, run_options
+from akrida.execute.locust_command import HEADLESS, LOCUST_FINISHED, locust_variables, locustfile, run_options
 from akrida.exits import ExitCode
 from akrida.report.manifest import Manifest
 from akrida.report.progress import progress_line
 from akrida.report.stats import locust_ran_its_course
-from akrida.settings import Settings, SettingsError
+from akrida.settings import SETTINGS, Settings, SettingsError
 from akrida.sockets import bindable
 from akrida.userscenario import UserScenario
 
 PROGRESS_INTERVAL = 5.0  # seconds between progress lines of a headless run
 LOCUST_EXIT_WAIT = 60  # seconds Locust gets to stop its users and write its files after Ctrl-C
+DECLARED_VARIABLES = frozenset(declared.env for declared in SETTINGS)
 
 
 def locust_command(settings: Settings, run_dir: Path) -> list[str]:
@@ -39,6 +41,16 @@ def locust_command(settings: Settings, run_dir: Path) -> list[str]:
     else:
         command += HEADLESS
     return command
+
+
+def process_environment(
+    inherited: Mapping[str, str], settings: Settings, user_scenario: UserScenario | None = None
+) -> dict[str, str]:
+    """The Locust process's environment: akrida's own, with the run's settings as variables (locust_variables).
+    A setting's variable inherited from akrida's environment is dropped first, so that the process reads
+    what this run decided and nothing else (an unset COMMAND one, say, stays unset)."""
+    kept = {name: value for name, value in inherited.items() if name not in DECLARED_VARIABLES}
+    return {**kept, **locust_variables(settings, user_scenario)}
 
 
 def port_range_problem(settings: Settings, hosts: int = 1) -> str | None:
@@ -88,9 +100,8 @@ class LocalExecutor:
         pass
 
     def execute(self, settings: Settings, run_dir: Path, progress: Progress) -> Execution:
-        environment = {**os.environ, **settings.as_environment(), paths.RUN_DIR_VARIABLE: str(run_dir)}
-        if self.user_scenario is not None:
-            environment.update(self.user_scenario.environment())  # the scenario file's own settings
+        environment = process_environment(os.environ, settings, self.user_scenario)
+        environment[paths.RUN_DIR_VARIABLE] = str(run_dir)
         if settings.ui:
             progress(f"Locust web UI: http://127.0.0.1:{settings.ui_port} (Ctrl-C to end)")
         else:

@@ -1,14 +1,18 @@
-"""The Locust command line of a run, in one place for both executors.
+"""The Locust command line of a run and the settings its processes are given, in one place for both executors.
 
 A run's test is carried out by one Locust process here (local.py) or by the master of Locust's
 distributed mode (distributed.py). Both are told the load, where their files go and how long holders
-get to stop in the same words; only where Locust runs and how it is reached differ.
+get to stop in the same words, and given the same settings; only where Locust runs and how it is
+reached differ.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from akrida.catalog import scenario_of
-from akrida.settings import Settings
+from akrida.settings import SETTINGS, Settings
+from akrida.userscenario import UserScenario
 
 STOP_TIMEOUT = 15  # seconds holders get to shut their agents down when the run time is up
 # Locust's exit codes of a test that ran its course: 1 is "requests failed" and 4 "SLO breached"
@@ -42,3 +46,21 @@ def run_options(settings: Settings, run_dir: str) -> list[str]:
         "--logfile", f"{run_dir}/locust.log",
         "--stop-timeout", str(STOP_TIMEOUT),
     ]  # fmt: skip
+
+
+def locust_variables(
+    settings: Settings, user_scenario: UserScenario | None = None, replacing: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """What every Locust process of a run is given, as NAME=VALUE: each setting whose scope reaches
+    Locust (every one but Scope.COMMAND), a load host's own values (`replacing`), then the scenario
+    file's own settings. The local executor hands them over as variables, the cluster executor as each
+    host's ./.env; either way akrida.scenarios.options.settings_from reads them back."""
+    given = {
+        declared.env: declared.show(getattr(settings, declared.attr))
+        for declared in SETTINGS
+        if declared.scope.reaches_locust
+    }
+    given.update(replacing or {})
+    if user_scenario is not None:
+        given.update(user_scenario.environment())
+    return given

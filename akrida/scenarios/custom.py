@@ -26,6 +26,7 @@ from locust.env import Environment
 
 from akrida import paths
 from akrida.parsers import InvalidValue
+from akrida.scenarios.options import env_file, read, variables  # also registers Akrida's settings as options
 from akrida.settings import SETTINGS
 
 T = TypeVar("T")
@@ -59,10 +60,8 @@ class OwnSetting(Generic[T]):
 
     def raw(self, environment: Environment | None = None) -> str:
         options = environment.parsed_options if environment is not None else None
-        value = getattr(options, self.destination, None) if options is not None else None
-        if value is None:
-            value = os.environ.get(self.name) or _env_file().get(self.name)
-        return str(value) if value not in (None, "") else self.default
+        value = read(options, [(self.name, self.destination)]).get(self.name)
+        return value if value else self.default
 
     def value(self, environment: Environment | None = None) -> T:
         """The setting's value in this Locust process (a user's `self.environment`)."""
@@ -94,16 +93,10 @@ def _add_own_settings(parser: Any, **_kwargs: Any) -> None:
         parser.add_argument(
             "--" + own.destination.replace("_", "-"),
             env_var=own.name,
-            default=_env_file().get(own.name) or own.default,
+            default=env_file().get(own.name) or own.default,
             help=own.help,
             is_secret=own.secret,
         )
-
-
-def _env_file() -> dict[str, str]:
-    from akrida.scenarios.options import env_file_values  # registers Akrida's settings on Locust's parser
-
-    return env_file_values()
 
 
 # --- loading -----------------------------------------------------------------------------------------
@@ -214,7 +207,7 @@ def _is_user_file(file: Path, folder: Path) -> bool:
 
 def scenario_class() -> type[User]:
     """The user class of SCENARIO's file, for locustfiles/custom.py; exits naming the problem otherwise."""
-    scenario = os.environ.get("SCENARIO") or _env_file().get("SCENARIO", "")
+    scenario = variables().get("SCENARIO", "")
     if not scenario.endswith(".py"):
         raise SystemExit(f"akrida: locustfiles/custom.py loads SCENARIO=path/to/file.py; SCENARIO is {scenario!r}")
     try:

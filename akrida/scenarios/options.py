@@ -1,39 +1,33 @@
-"""Akrida's settings as Locust arguments.
+"""How a Locust process reads Akrida's settings: the one reader (docs/settings.md, How a setting reaches Locust).
 
-Registered on Locust's own parser, each setting is read from its variable (MEDIATION_URL …) or its
-option (--mediation-url), appears in the web UI (secrets masked), and reaches the workers of a
-distributed run with Locust's spawn messages. So `locust -f locustfiles/<scenario>.py` works on its
-own, and `akrida run` is one way among others to start Locust.
+A setting's scope (akrida.settings.Scope) decides everything here. Each LOAD setting is registered on
+Locust's own parser, so it is read from its option (--mediation-url) or its variable (MEDIATION_URL),
+appears in the web UI (secrets masked), and reaches the workers of a distributed run with Locust's spawn
+messages. So `locust -f locustfiles/<scenario>.py` works on its own, and `akrida run` is one way among
+others to start Locust (it hands the process its settings with akrida.execute.locust_command.given).
+
+Precedence, lowest first: the declared default, ./.env, the process's variables, the option.
+Only LOAD settings have an option; COMMAND settings are never read here (they keep their defaults).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from locust import events
 
-from akrida.settings import SETTINGS, Setting, Settings, read_env_file
-
-# Settings that Locust has under its own names (-u, -r, -t); no holder reads them.
-LOCUST_OWN = frozenset({"USERS", "SPAWN_RATE", "RUN_TIME"})
-# Settings of akrida's own commands (the web UI's port, the run folder, the embedded target, the
-# cluster): Locust has no use for them.
-COMMAND_ONLY = frozenset(
-    {"UI", "UI_PORT", "RESULTS_DIR", "LOCAL_HOST", "LOCAL_BASE_PORT", "MEDIATOR_INVITATIONS", "CLOUD", "WORKERS",
-     "WORKER_PROCESSES", "LAB_CIDR", "OPERATOR_CIDR", "TARGET_CIDR", "AWS_REGION", "MASTER_INSTANCE_TYPE",
-     "WORKER_INSTANCE_TYPE"}
-)  # fmt: skip
-# Each load host's own value: as Locust arguments, the master's would replace every worker's.
-HOST_LOCAL = frozenset({"AGENT_ENDPOINT_HOST", "AGENT_LISTEN_HOST", "LEDGER_GENESIS_FILE"})
+from akrida.settings import SETTINGS, Scope, Setting, Settings, read_env_file
 
 ENV_FILE = Path(".env")
+READ_BY_LOCUST = frozenset(declared.env for declared in SETTINGS if declared.scope.reaches_locust)
 
 
-def locust_settings() -> list[Setting]:
-    """The settings registered as Locust arguments."""
-    return [s for s in SETTINGS if s.env not in LOCUST_OWN and s.env not in COMMAND_ONLY and s.env not in HOST_LOCAL]
+def option_settings() -> list[Setting]:
+    """The settings registered as Locust options: the LOAD ones."""
+    return [declared for declared in SETTINGS if declared.scope is Scope.LOAD]
 
 
 def option(declared: Setting) -> str:
@@ -46,9 +40,10 @@ def destination(declared: Setting) -> str:
 
 @events.init_command_line_parser.add_listener
 def add_settings(parser: argparse.ArgumentParser, **_kwargs) -> None:
-    from_file = _env_file()
+    from_file = env_file()
     base = Settings()
-    for declared in locust_settings():
+    for declared in option_settings():
+        # Locust's parser reads the option, else the variable, else this default: ./.env's value or the declared one.
         default = from_file.get(declared.env) or declared.show(getattr(base, declared.attr))
         parser.add_argument(
             option(declared),
@@ -59,22 +54,31 @@ def add_settings(parser: argparse.ArgumentParser, **_kwargs) -> None:
         )
 
 
-def settings_from(options: argparse.Namespace | None) -> Settings:
-    """The settings of one Locust process: its arguments, and the host's own variables and .env."""
-    if options is None:  # an Environment made without Locust's parser (a library user, a test)
-        return Settings.load()
-    raw = {**_env_file(), **os.environ}
-    for declared in locust_settings():
-        value = getattr(options, destination(declared), None)
+def variables() -> dict[str, str]:
+    """This process's variables over ./.env: what a setting without an option is read from, and every
+    setting before Locust has parsed its options (the load shape, the scenario file's class)."""
+    return {**env_file(), **os.environ}
+
+
+def read(options: argparse.Namespace | None, with_options: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The settings' texts in this process: `variables()`, each replaced by its option when it has one.
+    `with_options`: (NAME, destination) of the settings registered as options."""
+    raw = variables()
+    for name, dest in with_options:
+        value = getattr(options, dest, None) if options is not None else None
         if value is not None:
-            raw[declared.env] = str(value)
-    return Settings.from_mapping(raw)
+            raw[name] = str(value)
+    return raw
 
 
-def env_file_values() -> dict[str, str]:
-    """The variables of ./.env, as Locust processes read it (empty when there is none)."""
-    return _env_file()
+def settings_from(options: argparse.Namespace | None) -> Settings:
+    """The settings of one Locust process. `options` None: an Environment made without Locust's parser
+    (a library user, a test), which reads the variables and ./.env alone."""
+    raw = read(options, ((declared.env, destination(declared)) for declared in option_settings()))
+    # A COMMAND setting in ./.env or the environment is not this process's business: a wrong one must not stop it.
+    return Settings.from_mapping({name: raw[name] for name in READ_BY_LOCUST if name in raw})
 
 
-def _env_file() -> dict[str, str]:
+def env_file() -> dict[str, str]:
+    """The variables of ./.env (empty when there is none)."""
     return read_env_file(ENV_FILE) if ENV_FILE.is_file() else {}

@@ -19,7 +19,7 @@ from locust import LoadTestShape
 from akrida import paths
 from akrida.report.arrivals import Arrivals
 from akrida.report.limit import criterion_words
-from akrida.scenarios.options import env_file_values
+from akrida.scenarios.options import variables
 from akrida.scenarios.search import SearchShape
 from akrida.settings import Settings
 from akrida.slo import parse_gates
@@ -104,7 +104,7 @@ class ArrivalShape(LoadTestShape):
 
 def load_shape() -> type[LoadTestShape] | None:
     """The shape that STAGES, ARRIVAL_RATE or FIND_LIMIT asks for, or None: Locust's own ramp."""
-    environment = {**env_file_values(), **os.environ}
+    environment = variables()  # read at import, before Locust parses any option
     raw = {name: environment[name] for name in SHAPE_VARIABLES if name in environment}
     if not any(raw.get(name, "").strip() for name in ("STAGES", "ARRIVAL_RATE", "FIND_LIMIT")):
         return None

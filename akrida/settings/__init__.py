@@ -1,8 +1,8 @@
 """One typed configuration, read from the environment and `.env`, validated before anything starts.
 
-Every setting is declared once, as a field of Settings: its variable name, parser, meaning and
-default. SETTINGS lists them; `.env.example` and the settings page document the same list, and a
-test keeps them in step.
+Every setting is declared once, as a field of Settings: its variable name, parser, meaning, default
+and scope (Scope: where it applies, and so how it reaches a Locust process). SETTINGS lists them;
+`.env.example` and the settings page document the same list, and a test keeps them in step.
 Variables set in the environment win over `.env`.
 
 The package's modules, one job each: declaring.py (how a setting is declared), model.py (the settings
@@ -10,7 +10,7 @@ and their cross-checks), envfile.py (reading .env), files.py (files that setting
 (the invitation and search-time formulas), docs.py (the settings table and defaults).
 """
 
-from akrida.settings.declaring import Setting, SettingsError, setting
+from akrida.settings.declaring import Scope, Setting, SettingsError, setting
 from akrida.settings.docs import defaults, table
 from akrida.settings.envfile import read_env_file
 from akrida.settings.model import (
@@ -33,6 +33,7 @@ __all__ = [
     "SCENARIOS",
     "SECRET_VARIABLES",
     "SETTINGS",
+    "Scope",
     "Setting",
     "Settings",
     "SettingsError",

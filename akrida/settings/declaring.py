@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field
+from enum import Enum
 from typing import Any
 
 DECLARED = "akrida.setting"  # the key of a declared field's metadata
@@ -18,6 +19,27 @@ class SettingsError(ValueError):
         super().__init__("invalid settings:\n" + "\n".join(f"  - {problem}" for problem in problems))
 
 
+class Scope(Enum):
+    """Where a setting applies, and so how it reaches a Locust process (docs/settings.md, How a setting
+    reaches Locust). Every setting names one; nothing else decides its route."""
+
+    LOAD = "load"
+    """Read by every Locust process: also a Locust option (`--mediation-url`), shown in the web UI; in a
+    distributed run the master's value reaches every worker."""
+    LOCUST = "locust"
+    """Locust's own -u, -r, -t: akrida passes those options; the load shape reads the variable."""
+    HOST = "host"
+    """Each load host's own value, read from its variables or ./.env, never an option (as an option the
+    master's value would replace every worker's)."""
+    COMMAND = "command"
+    """Used by akrida's commands alone (the web UI's port, results, embedded target, cluster); a Locust
+    process is not given it and does not read it."""
+
+    @property
+    def reaches_locust(self) -> bool:
+        return self is not Scope.COMMAND
+
+
 @dataclass(frozen=True)
 class Setting:
     """How one environment variable becomes one attribute of Settings."""
@@ -25,6 +47,7 @@ class Setting:
     env: str
     parse: Callable[[str], Any]
     help: str
+    scope: Scope
     secret: bool = False
     format: Callable[[Any], str] | None = None  # how the value is written back; default format_value
     attr: str = ""  # the attribute of Settings, filled in from the field that declares it
@@ -38,13 +61,14 @@ def setting(
     parse: Callable[[str], Any],
     help: str,
     *,
+    scope: Scope,
     default: Any = MISSING,
     default_factory: Any = MISSING,
     secret: bool = False,
     show: Callable[[Any], str] | None = None,
 ) -> Any:
-    """Declares one setting: a field of Settings that knows its variable, parser and meaning."""
-    declared = Setting(env, parse, help, secret, show)
+    """Declares one setting: a field of Settings that knows its variable, parser, meaning and scope."""
+    declared = Setting(env, parse, help, scope, secret, show)
     return field(default=default, default_factory=default_factory, repr=not secret, metadata={DECLARED: declared})
 
 

@@ -15,7 +15,7 @@ from locust.argument_parser import get_parser
 from locust.env import Environment
 
 from akrida.scenarios.gating import gate, steps_of
-from akrida.scenarios.options import COMMAND_ONLY, HOST_LOCAL, LOCUST_OWN, locust_settings, settings_from
+from akrida.scenarios.options import settings_from
 from akrida.scenarios.runtime import renew_runtime, runtime_of
 from akrida.settings import SETTINGS
 from tests.unit.test_settings import invitation_url
@@ -31,12 +31,6 @@ def clean_environ(monkeypatch, tmp_path):
 
 def parse(*arguments: str) -> argparse.Namespace:
     return get_parser().parse_args(["-f", "locustfiles/mediator_ping.py", *arguments])
-
-
-def test_every_setting_is_a_locust_argument_or_deliberately_not_one():
-    registered = {declared.env for declared in locust_settings()}
-    assert registered | LOCUST_OWN | COMMAND_ONLY | HOST_LOCAL == {declared.env for declared in SETTINGS}
-    assert {"MEDIATION_URL", "SCENARIO", "SLO", "PICKUP_STRATEGY", "HOLDERS_PER_PROCESS"} <= registered
 
 
 def test_options_and_variables_both_set_a_setting(clean_environ, monkeypatch):

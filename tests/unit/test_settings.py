@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from akrida.settings import SETTINGS, Settings, SettingsError, defaults, table
+from akrida.settings import SETTINGS, Scope, Settings, SettingsError, defaults, table
+from akrida.settings import setting as declare
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -193,3 +194,16 @@ def test_schedule_names_its_choices_and_the_scenarios_that_offer_it():
     assert "set SCHEDULE=closed" in str(caught.value)
     with pytest.raises(SettingsError, match="which is 0: raise WAIT_MAX"):
         load(SCHEDULE="fixed", WAIT_MIN="0", WAIT_MAX="0")
+
+
+def test_every_setting_declares_exactly_one_scope():
+    """A setting's scope alone decides how it reaches Locust (docs/settings.md, How a setting reaches Locust)."""
+    for declared in SETTINGS:
+        assert isinstance(declared.scope, Scope), declared.env
+    by_scope = {scope: {d.env for d in SETTINGS if d.scope is scope} for scope in Scope}
+    assert sum(len(names) for names in by_scope.values()) == len(SETTINGS)
+    assert {"USERS", "SPAWN_RATE", "RUN_TIME"} == by_scope[Scope.LOCUST]
+    assert {"AGENT_ENDPOINT_HOST", "AGENT_LISTEN_HOST", "LEDGER_GENESIS_FILE"} == by_scope[Scope.HOST]
+    assert {"UI", "RESULTS_DIR", "WORKERS"} <= by_scope[Scope.COMMAND]
+    with pytest.raises(TypeError, match="scope"):  # a new setting cannot leave its route unsaid
+        declare("NEW_SETTING", str, "A setting without a scope.", default="")
