@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from akrida.userscenario import sha256_of
 from tests.cluster.conftest import (
     ROOT,
     akrida,
@@ -37,6 +38,7 @@ BASE_PORT = 8600
 # holders got the mediator's answers.
 RUN_SETTINGS = ("SCENARIO=mediator_ping", "USERS=4", "SPAWN_RATE=2", "RUN_TIME=30s", "WORKER_PROCESSES=1",
                 "AGENT_LOG_LEVEL=info")  # fmt: skip
+USER_SCENARIO = ROOT / "tests" / "cluster" / "scenario" / "pinger.py"
 PING_RESPONSE = "Received message with type 'https://didcomm.org/trust_ping/1.0/ping_response'"
 
 
@@ -142,16 +144,24 @@ def test_second_playbook_run_changes_nothing(lab):
     assert all("changed=0" in line and "failed=0" in line for line in recap), recap
 
 
-def test_distributed_run_brings_results_home_from_every_worker(lab):
+def test_distributed_run_of_a_users_own_scenario_brings_results_home_from_every_worker(lab):
+    """A scenario file of the user's own (and the module beside it) reaches every worker with its own
+    setting; every worker's results come home."""
     environment = lab.environment
-    result = make("run", environment, *RUN_SETTINGS)
+    result = make("run", environment, *RUN_SETTINGS, f"SCENARIO={USER_SCENARIO.relative_to(ROOT)}", "PINGER_STEP=hello")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-3000:]
     run_dir = run_dir_of(result.stdout)
     totals = aggregated(run_dir)
     assert int(totals["Request Count"]) > 0
     assert int(totals["Failure Count"]) == 0
+    with open(run_dir / "locust_stats.csv", newline="") as handle:
+        pings = {row["Name"]: int(row["Request Count"]) for row in csv.DictReader(handle)}
+    assert pings.get("pinger_hello", 0) > 0, pings  # the file's own step, named by its own setting
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["exit_code"] == 0
+    shipped = {Path(file["path"]).name: file["sha256"] for file in manifest["user_scenario"]["files"]}
+    assert shipped == {path.name: sha256_of(path) for path in USER_SCENARIO.parent.glob("*.py")}, shipped
+    assert manifest["user_scenario"]["settings"] == {"PINGER_STEP": "hello"}
     remote_hosts = {host["name"]: host for host in manifest["hosts"] if "results_fetched" in host}
     assert set(remote_hosts) == {"master", "worker-1", "worker-2"}
     assert all(host["results_fetched"] for host in remote_hosts.values())
