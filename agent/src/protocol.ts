@@ -31,7 +31,10 @@ type Fields<C extends CommandName> = Omit<Envelope, 'cmd' | 'id'> & Arguments[C]
  */
 export type CommandRequest<C extends CommandName> = { cmd: C; id?: RequestId } & { readonly [F in keyof Fields<C>]?: unknown }
 
-/** The names of the fields of C whose declared value is a T, so a reader of Ts reads only those. */
+/**
+ * The names of the fields of C whose declared value is a T, so a reader of Ts reads only those.
+ * (`& keyof Fields<C>` adds nothing but lets tsc see that such a name indexes a CommandRequest<C>.)
+ */
 type FieldOf<C extends CommandName, T> = { [F in keyof Fields<C>]-?: NonNullable<Fields<C>[F]> extends T ? F : never }[keyof Fields<C>] &
   keyof Fields<C> &
   string
