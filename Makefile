@@ -7,7 +7,7 @@ AKRIDA := $(VENV)/bin/akrida
 PYTEST := $(VENV)/bin/pytest
 RUFF   := $(VENV)/bin/ruff
 
-.PHONY: help setup setup-ledger setup-legacy-acapy setup-test-packages run provision teardown test lint clean
+.PHONY: help setup setup-ledger setup-legacy-acapy setup-test-packages run provision teardown test lint protocol-types clean
 
 help:
 	@echo "make setup   install everything (idempotent; fast the second time)"
@@ -19,6 +19,7 @@ help:
 	@echo "make teardown   destroy what provision made (safe to run twice)"
 	@echo "make test    run the test suite (unit, then integration with real ACA-Py and Credo)"
 	@echo "make lint    ruff (check, format), mypy, shellcheck, eslint and prettier (agent), terraform fmt and validate, ansible-lint"
+	@echo "make protocol-types  regenerate agent/src/protocol.generated.ts after changing agent/protocol.schema.json"
 	@echo "make clean   remove the environments, the build and local state (keeps results/)"
 
 setup:
@@ -54,6 +55,10 @@ lint: setup
 	CHECKPOINT_DISABLE=1 TF_CLI_CONFIG_FILE=/dev/null $(VENV)/bin/akrida-terraform fmt -check -recursive infra
 	scripts/terraform-validate.sh .akrida/terraform-mirror $(VENV)/bin/akrida-terraform infra/lab infra/aws
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH ANSIBLE_LINT_SKIP_SCHEMA_UPDATE=1 $(VENV)/bin/ansible-lint --offline --nocolor -q playbooks
+
+# The agent's TypeScript types of the protocol, from its schema; the output is committed (see agent/PROTOCOL.md).
+protocol-types:
+	python3 scripts/protocol_types.py
 
 clean:
 	@if [ -d .akrida/cluster/lab ] || [ -d .akrida/cluster/aws ]; then \

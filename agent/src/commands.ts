@@ -7,28 +7,40 @@ import { Holder, KeptWallet, parsePickupStrategy } from './holder'
 import { log, parseLogLevel, setLogLevel } from './log'
 import { DEFAULT_HANDLE, HolderHost } from './host'
 import { Stamps, takeLoopDelay } from './stamps'
-import { CommandError, Request, optionalBoolean, optionalInteger, optionalString, requiredString, requiredStrings } from './protocol'
+import {
+  CommandError,
+  CommandName,
+  CommandRequest,
+  Request,
+  Results,
+  optionalBoolean,
+  optionalInteger,
+  optionalString,
+  requiredString,
+  requiredStrings,
+} from './protocol'
 
 const MAX_TIMEOUT_MS = 3_600_000
 // The most messages one forward_messages command packs and posts.
 const MAX_FORWARDS = 1000
 
-/** What a handler is given: the request, the process's holders and the handle the request names. */
-export interface Context {
-  request: Request
+/** What a handler of command C is given: the request, the process's holders and the handle the request names. */
+export interface Context<C extends CommandName = CommandName> {
+  request: CommandRequest<C>
   host: HolderHost
   handle: string
   /** The command's stamps: a command that sends to the target and waits for its answer sets `sent` and `answered`. */
   stamps: Stamps
 }
 
-export type Handler = (context: Context) => Promise<unknown>
+/** A command's handler: tsc holds its result to the schema's, and its reads to the arguments the schema declares. */
+type Handler<C extends CommandName> = (context: Context<C>) => Promise<Results[C]>
 
 function timeoutOf({ request, host }: Context): number {
   return optionalInteger(request, 'timeoutMs', 1, MAX_TIMEOUT_MS) ?? host.defaultTimeoutMs
 }
 
-async function start(context: Context) {
+async function start(context: Context<'start'>): Promise<Results['start']> {
   const { request, host, handle } = context
   let logLevel: LogLevel
   try {
@@ -72,7 +84,7 @@ function keptWallet(path: string | undefined, key: string | undefined): KeptWall
   return { path, key }
 }
 
-const handlers: Record<string, Handler> = {
+const handlers: { [C in CommandName]: Handler<C> } = {
   start,
 
   async ping_mediator(context) {
@@ -142,7 +154,8 @@ const handlers: Record<string, Handler> = {
     return holder.deleteOutOfBandRecord(requiredString(context.request, 'outOfBandId'))
   },
 
-  async status({ host, handle }) {
+  // Its result type is declared, not inferred: tsc checks a returned literal for extra fields only against a declared type.
+  async status({ host, handle }): Promise<Results['status']> {
     // A named holder must exist; the process itself (no handle) answers even before any start.
     const holder = handle === DEFAULT_HANDLE ? host.peek(handle) : await host.get(handle, 'status')
     const memory = process.memoryUsage()
@@ -181,11 +194,22 @@ const handlers: Record<string, Handler> = {
 /** The names of every command, for the protocol's conformance checks and error messages. */
 export const COMMANDS = Object.keys(handlers)
 
-export function findHandler(command: string): Handler {
-  const handler = Object.prototype.hasOwnProperty.call(handlers, command) ? handlers[command] : undefined
-  if (!handler) {
-    throw new CommandError('request', `unknown command "${command}"; known commands: ${Object.keys(handlers).join(', ')}`)
+function isCommand(command: string): command is CommandName {
+  return Object.prototype.hasOwnProperty.call(handlers, command)
+}
+
+/** Runs the request's command. Its handler reads the arguments, checking each as it does. */
+export async function runCommand(context: Omit<Context, 'request'> & { request: Request }): Promise<unknown> {
+  const command = context.request.cmd
+  if (!isCommand(command)) {
+    throw new CommandError('request', `unknown command "${command}"; known commands: ${COMMANDS.join(', ')}`)
   }
   log(LogLevel.debug, `command ${command}`)
-  return handler
+  // The one place an unchecked request meets its command's type: cmd has just been checked, and its
+  // other fields stay `unknown` to the handler until a reader has checked them.
+  return dispatch(command, { ...context, request: context.request as CommandRequest<typeof command> })
+}
+
+function dispatch<C extends CommandName>(command: C, context: Context<C>): Promise<Results[C]> {
+  return handlers[command](context)
 }

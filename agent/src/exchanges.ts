@@ -4,6 +4,7 @@ import { Agent, CredentialEventTypes, CredentialState, ProofEventTypes, ProofSta
 import type { CredentialStateChangedEvent, ProofStateChangedEvent } from '@credo-ts/core'
 
 import { CommandError } from './protocol'
+import type { PresentationExchangeResult, ReceiveCredentialResult } from './protocol.generated'
 import { Inbox, withTimeout } from './wait'
 
 interface Arrival {
@@ -42,7 +43,7 @@ export class Exchanges {
   }
 
   /** Takes the next credential offer, accepts it and waits until the credential is stored. */
-  async receiveCredential(connectionId: string | undefined, timeoutMs: number) {
+  async receiveCredential(connectionId: string | undefined, timeoutMs: number): Promise<ReceiveCredentialResult> {
     const started = Date.now()
     const offer = await this.offers.take(
       (item) => connectionId === undefined || item.connectionId === connectionId,
@@ -67,7 +68,7 @@ export class Exchanges {
   }
 
   /** Takes the next proof request, answers it with matching credentials and waits until it is done. */
-  async presentationExchange(connectionId: string | undefined, timeoutMs: number) {
+  async presentationExchange(connectionId: string | undefined, timeoutMs: number): Promise<PresentationExchangeResult> {
     const started = Date.now()
     const request = await this.proofRequests.take(
       (item) => connectionId === undefined || item.connectionId === connectionId,

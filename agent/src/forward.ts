@@ -5,6 +5,7 @@ import { randomUUID } from 'crypto'
 
 import { log } from './log'
 import { CommandError } from './protocol'
+import type { ForwardMessagesResult } from './protocol.generated'
 import { withTimeout } from './wait'
 
 const BASIC_MESSAGE = 'https://didcomm.org/basicmessage/1.0/message'
@@ -16,13 +17,6 @@ interface Route {
   senderKey: Key
   recipientKeys: Key[]
   routingKeys: Key[]
-  endpoint: string
-}
-
-export interface Forwarded {
-  sent: number
-  packMs: number
-  postMs: number
   endpoint: string
 }
 
@@ -41,7 +35,11 @@ export class ForwardSender {
   constructor(private readonly agent: Agent) {}
 
   /** `to`: this agent's connection id, or the id of the single-use invitation the holder accepted. */
-  async forward(to: { connectionId?: string; outOfBandId?: string }, contents: string[], timeoutMs: number): Promise<Forwarded> {
+  async forward(
+    to: { connectionId?: string; outOfBandId?: string },
+    contents: string[],
+    timeoutMs: number,
+  ): Promise<ForwardMessagesResult> {
     const route = await this.route(await this.connectionIdOf(to))
     const started = Date.now()
     const envelopes = []

@@ -33,6 +33,7 @@ import { checkInvitationUrl } from './invitation'
 import { ModuleOptions, buildModules, prepareAnonCreds } from './modules'
 import { log } from './log'
 import { CommandError } from './protocol'
+import type * as Wire from './protocol.generated'
 import { Stamps } from './stamps'
 import { Inbox, withTimeout } from './wait'
 
@@ -87,12 +88,7 @@ interface Socket {
 }
 
 /** One TCP connection to the mediator, as the holder's side sees it. */
-export interface SocketAddress {
-  localAddress: string
-  localPort: number
-  remoteAddress: string
-  remotePort: number
-}
+type SocketAddress = Wire.MediatorSocketsResult['sockets'][number]
 
 const OPEN = 1 // WebSocket.OPEN
 
@@ -228,7 +224,7 @@ export class Holder {
       .catch((error) => log(LogLevel.warn, `deleting basic message record ${recordId} failed: ${(error as Error).message}`))
   }
 
-  async mediatorInfo(): Promise<Record<string, unknown> | null> {
+  async mediatorInfo(): Promise<Wire.StartResult['mediation']> {
     if (!this.options.mediatorInvitationUrl) return null
     const mediator = await this.agent.mediationRecipient.findDefaultMediator()
     return {
@@ -246,11 +242,7 @@ export class Holder {
    * message only when no response fills the session's one-message buffer, so this is how a holder
    * asks it for the next queued message.
    */
-  async pingMediator(
-    timeoutMs: number,
-    responseRequested = true,
-    stamps: Stamps = new Stamps(),
-  ): Promise<{ connectionId: string; roundTripMs: number }> {
+  async pingMediator(timeoutMs: number, responseRequested = true, stamps: Stamps = new Stamps()): Promise<Wire.PingMediatorResult> {
     if (!this.options.mediatorInvitationUrl) {
       throw new CommandError('request', 'ping_mediator needs a holder started with a mediatorInvitationUrl')
     }
@@ -280,7 +272,7 @@ export class Holder {
    * Asks the mediator which protocols it supports (DIDComm discover-features 1.0) whose id matches
    * `match` (`*` wildcards), and waits for its answer.
    */
-  async discoverMediatorFeatures(match: string, timeoutMs: number): Promise<{ protocols: string[]; ms: number }> {
+  async discoverMediatorFeatures(match: string, timeoutMs: number): Promise<Wire.DiscoverFeaturesResult> {
     if (!this.options.mediatorInvitationUrl) {
       throw new CommandError('request', 'discover_features needs a holder started with a mediatorInvitationUrl')
     }
@@ -337,7 +329,7 @@ export class Holder {
    * The open WebSockets to the mediator, by their TCP addresses: what a packet filter needs to silence
    * this holder's connection alone, leaving the socket open on both sides (a phone gone quiet).
    */
-  mediatorSocketAddresses(): { sockets: SocketAddress[] } {
+  mediatorSocketAddresses(): Wire.MediatorSocketsResult {
     this.needsMediation('mediator_sockets')
     const sockets: SocketAddress[] = []
     for (const socket of this.mediatorSockets()) {
@@ -354,7 +346,7 @@ export class Holder {
    * Drops the holder's WebSocket to the mediator with message pickup left running, so Credo
    * reconnects by itself; waits until a socket to the mediator is open again.
    */
-  async dropConnection(timeoutMs: number): Promise<{ closedSockets: number; reconnectMs: number | null }> {
+  async dropConnection(timeoutMs: number): Promise<Wire.DropConnectionResult> {
     this.needsMediation('drop_connection')
     if (!this.online) throw new CommandError('request', 'drop_connection: the holder is offline (go_online first)')
     const started = Date.now()
@@ -366,7 +358,7 @@ export class Holder {
   }
 
   /** Stops message pickup and closes the sockets to the mediator; the wallet and connections stay. */
-  async goOffline(timeoutMs: number): Promise<{ closedSockets: number }> {
+  async goOffline(timeoutMs: number): Promise<Wire.GoOfflineResult> {
     this.needsMediation('go_offline')
     if (!this.online) return { closedSockets: 0 }
     this.online = false
@@ -376,7 +368,7 @@ export class Holder {
   }
 
   /** Starts message pickup again with the holder's strategy: queued messages come in from here. */
-  async goOnline(timeoutMs: number): Promise<{ ms: number }> {
+  async goOnline(timeoutMs: number): Promise<Wire.GoOnlineResult> {
     this.needsMediation('go_online')
     if (this.online) throw new CommandError('request', 'go_online: the holder is already online')
     const started = Date.now()
@@ -390,7 +382,7 @@ export class Holder {
    * holder with one, and finds the connection by the invitation's id. A holder with a mediator would
    * invite through it (its routing keys and endpoint), as a wallet showing a QR code does.
    */
-  async createInvitation(): Promise<{ invitationUrl: string; outOfBandId: string }> {
+  async createInvitation(): Promise<Wire.CreateInvitationResult> {
     const record = await this.agent.oob.createInvitation({
       handshakeProtocols: [HandshakeProtocol.DidExchange],
       autoAcceptConnection: true,
@@ -401,12 +393,16 @@ export class Holder {
   private sender: ForwardSender | null = null
 
   /** Sends basic messages over `connectionId` by packing forward messages here (see ForwardSender). */
-  async forwardMessages(to: { connectionId?: string; outOfBandId?: string }, contents: string[], timeoutMs: number) {
+  async forwardMessages(
+    to: { connectionId?: string; outOfBandId?: string },
+    contents: string[],
+    timeoutMs: number,
+  ): Promise<Wire.ForwardMessagesResult> {
     this.sender ??= new ForwardSender(this.agent)
     return this.sender.forward(to, contents, timeoutMs)
   }
 
-  async receiveInvitation(invitationUrl: string, timeoutMs: number) {
+  async receiveInvitation(invitationUrl: string, timeoutMs: number): Promise<Wire.ReceiveInvitationResult> {
     checkInvitationUrl(invitationUrl, 'invitationUrl')
     const started = Date.now()
     const { outOfBandRecord, connectionRecord } = await withTimeout(
@@ -431,7 +427,7 @@ export class Holder {
     }
   }
 
-  async receiveMessage(connectionId: string | undefined, timeoutMs: number) {
+  async receiveMessage(connectionId: string | undefined, timeoutMs: number): Promise<Wire.ReceiveMessageResult> {
     const message = await this.messages.take(
       (item) => connectionId === undefined || item.connectionId === connectionId,
       timeoutMs,
@@ -441,7 +437,7 @@ export class Holder {
   }
 
   /** A did:key for the holder to be the subject of W3C credentials. */
-  async createDidKey(): Promise<{ did: string }> {
+  async createDidKey(): Promise<Wire.CreateDidKeyResult> {
     const result = await this.agent.dids.create({ method: 'key', options: { keyType: KeyType.Ed25519 } })
     if (result.didState.state !== 'finished' || !result.didState.did) {
       throw new CommandError('local', `creating a did:key failed: ${JSON.stringify(result.didState)}`)
@@ -449,7 +445,7 @@ export class Holder {
     return { did: result.didState.did }
   }
 
-  async deleteOutOfBandRecord(outOfBandId: string): Promise<{ deleted: string }> {
+  async deleteOutOfBandRecord(outOfBandId: string): Promise<Wire.DeleteOobRecordByIdResult> {
     const record = await this.agent.oob.findById(outOfBandId)
     if (!record) throw new CommandError('request', `no out-of-band record with id "${outOfBandId}"`)
     await this.agent.oob.deleteById(outOfBandId)

@@ -1,7 +1,7 @@
 import './console'
 import { installEgressGuard, refusalSince, refusalsSoFar } from './guard'
 
-import { findHandler } from './commands'
+import { runCommand } from './commands'
 import { DEFAULT_HANDLE, HolderHost, handleOf } from './host'
 import { log } from './log'
 import { LogLevel } from '@credo-ts/core'
@@ -54,7 +54,7 @@ async function handle(line: string, read: number): Promise<void> {
   const refusals = refusalsSoFar()
   try {
     handle = handleOf(request)
-    const result = await findHandler(request.cmd)({ request, host, handle, stamps })
+    const result = await runCommand({ request, host, handle, stamps })
     reply = { error: 0, result }
     echo(reply, request)
   } catch (error) {

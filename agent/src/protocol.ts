@@ -1,5 +1,8 @@
-// The wire format of the agent protocol. agent/PROTOCOL.md is the specification; keep both in step.
-import type { Timing } from './stamps'
+// The wire format of the agent protocol. agent/PROTOCOL.md is the specification and
+// agent/protocol.schema.json its machine-readable form, from which protocol.generated.ts is made.
+import type { Arguments, CommandName, Envelope, Reply } from './protocol.generated'
+
+export type { CommandName, Reply, Results } from './protocol.generated'
 
 /**
  * Why a command failed, so the driver can tell its own faults from the target's:
@@ -8,25 +11,33 @@ import type { Timing } from './stamps'
  * - timeout: a wait for the remote party ran out;
  * - failed:  the exchange with the remote party failed (refused, abandoned, problem report).
  */
-export type ErrorKind = 'request' | 'local' | 'timeout' | 'failed'
+export type ErrorKind = NonNullable<Reply['kind']>
 
-export type RequestId = string | number
+export type RequestId = NonNullable<Envelope['id']>
 
+/** A request as parsed from its line: `cmd` and `id` are checked, every other field is as the driver sent it. */
 export interface Request {
   cmd: string
   id?: RequestId
-  [argument: string]: unknown
+  [field: string]: unknown
 }
 
-export interface Reply {
-  error: 0 | 1
-  result: unknown
-  cmd?: string
-  id?: RequestId
-  holder?: string
-  kind?: ErrorKind
-  timing?: Timing
-}
+/** The fields a request for command C may carry besides `cmd` and `id`: the envelope's and C's arguments. */
+type Fields<C extends CommandName> = Omit<Envelope, 'cmd' | 'id'> & Arguments[C]
+
+/**
+ * A request for command C: only the fields the schema declares for C can be read, and each is still
+ * unchecked (`unknown`) until one of the readers below reads it, checking its value.
+ */
+export type CommandRequest<C extends CommandName> = { cmd: C; id?: RequestId } & { readonly [F in keyof Fields<C>]?: unknown }
+
+/**
+ * The names of the fields of C whose declared value is a T, so a reader of Ts reads only those.
+ * (`& keyof Fields<C>` adds nothing but lets tsc see that such a name indexes a CommandRequest<C>.)
+ */
+type FieldOf<C extends CommandName, T> = { [F in keyof Fields<C>]-?: NonNullable<Fields<C>[F]> extends T ? F : never }[keyof Fields<C>] &
+  keyof Fields<C> &
+  string
 
 export class CommandError extends Error {
   constructor(
@@ -85,8 +96,8 @@ export function salvageId(line: string): RequestId | undefined {
   return undefined
 }
 
-export function optionalString(request: Request, name: string): string | undefined {
-  const value = request[name]
+export function optionalString<C extends CommandName>(request: CommandRequest<C>, name: FieldOf<C, string>): string | undefined {
+  const value: unknown = request[name]
   if (value === undefined || value === null) return undefined
   if (typeof value !== 'string' || value === '') {
     throw new CommandError('request', `"${name}" must be a non-empty string`)
@@ -94,21 +105,26 @@ export function optionalString(request: Request, name: string): string | undefin
   return value
 }
 
-export function requiredString(request: Request, name: string): string {
+export function requiredString<C extends CommandName>(request: CommandRequest<C>, name: FieldOf<C, string>): string {
   const value = optionalString(request, name)
   if (value === undefined) throw new CommandError('request', `"${name}" is required for ${request.cmd}`)
   return value
 }
 
-export function optionalBoolean(request: Request, name: string): boolean | undefined {
-  const value = request[name]
+export function optionalBoolean<C extends CommandName>(request: CommandRequest<C>, name: FieldOf<C, boolean>): boolean | undefined {
+  const value: unknown = request[name]
   if (value === undefined || value === null) return undefined
   if (typeof value !== 'boolean') throw new CommandError('request', `"${name}" must be true or false`)
   return value
 }
 
-export function optionalInteger(request: Request, name: string, min: number, max: number): number | undefined {
-  const value = request[name]
+export function optionalInteger<C extends CommandName>(
+  request: CommandRequest<C>,
+  name: FieldOf<C, number>,
+  min: number,
+  max: number,
+): number | undefined {
+  const value: unknown = request[name]
   if (value === undefined || value === null) return undefined
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new CommandError('request', `"${name}" must be an integer from ${min} to ${max}`)
@@ -116,8 +132,8 @@ export function optionalInteger(request: Request, name: string, min: number, max
   return value
 }
 
-export function requiredStrings(request: Request, name: string, most: number): string[] {
-  const value = request[name]
+export function requiredStrings<C extends CommandName>(request: CommandRequest<C>, name: FieldOf<C, string[]>, most: number): string[] {
+  const value: unknown = request[name]
   if (!Array.isArray(value) || value.length === 0 || value.length > most || !value.every((item) => typeof item === 'string')) {
     throw new CommandError('request', `"${name}" must be a list of 1 to ${most} strings`)
   }

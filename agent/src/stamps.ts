@@ -1,5 +1,7 @@
 import { IntervalHistogram, monitorEventLoopDelay, performance } from 'perf_hooks'
 
+import type { EventLoopDelayResult, Reply } from './protocol.generated'
+
 /**
  * When a command's line was read, when its message left for the target and when the target's answer
  * came, all on this process's monotonic clock (performance.now(), ms). The driver times a command from
@@ -22,10 +24,7 @@ export class Stamps {
   }
 }
 
-export interface Timing {
-  agentMs: number
-  targetMs?: number
-}
+export type Timing = NonNullable<Reply['timing']>
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000
 
@@ -51,16 +50,8 @@ export function watchEventLoop(): void {
   }, RESOLUTION_MS).unref()
 }
 
-export interface LoopDelay {
-  p50Ms: number
-  p99Ms: number
-  maxMs: number
-  meanMs: number
-  periodMs: number
-}
-
 /** The event loop's delay since the previous call (or since the start), then a new period begins. */
-export function takeLoopDelay(): LoopDelay {
+export function takeLoopDelay(): EventLoopDelayResult {
   const now = performance.now()
   const periodMs = round(now - periodStart)
   periodStart = now
