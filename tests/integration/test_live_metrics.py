@@ -29,6 +29,7 @@ from akrida import paths
 from akrida.report.delivery import read_delivery
 from akrida.report.exposition import LATENCY_BUCKETS_S
 from akrida.report.health import judge, read_health
+from akrida.report.limit import read_limit
 from akrida.report.stats import read_steps
 from akrida.target.samples import SAMPLES_FILE, TARGET_DIR
 from tests.conftest import ROOT
@@ -294,3 +295,31 @@ def test_a_masters_endpoint_serves_its_workers_figures(target, tmp_path):
     assert seen, f"the workers' 4 holders never reached the master's endpoint; last page:\n{page[-3000:]}"
     assert set(seen) == {"master", "worker-0", "worker-1"} and seen["master"] == 0, seen
     assert locust.returncode == 0, errors[-3000:]
+
+
+def test_a_limit_search_on_a_master_judges_its_workers_holders(target, tmp_path):
+    """FIND_LIMIT under plain `locust --processes 2`: the search runs on the master, which holds no holder.
+    It sees the workers' starts and pings only through their statistics reports: without them no step
+    would ever join, and the hold would have nothing to judge."""
+    master_port = free_port()
+    environment = {k: v for k, v in os.environ.items() if k not in ("RESULTS_DIR", "SLO")}
+    environment.update(MEDIATION_URL=target.mediation_url, FIND_LIMIT="4/10s", USERS="4", SPAWN_RATE="4",
+                       RUN_TIME="2m", WAIT_MIN="0.5", WAIT_MAX="1", SLO="p95(ping_mediator) < 10000ms",
+                       AKRIDA_RUN_DIR=str(tmp_path))  # fmt: skip
+    command = [
+        sys.executable, "-m", "locust", "-f", str(paths.LOCUSTFILES / "mediator_ping.py"), "--headless",
+        "--stop-timeout", "15", "--processes", "2",
+        "--master-bind-host", "127.0.0.1", "--master-bind-port", str(master_port),
+        "--master-host", "127.0.0.1", "--master-port", str(master_port),
+    ]  # fmt: skip
+    locust = subprocess.run(command, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=180)
+    record = read_limit(tmp_path)
+    assert record is not None, locust.stderr[-3000:]
+    assert [(step.holders, step.verdict) for step in record.steps] == [(4, "held")], (
+        record.lines(),
+        locust.stderr[-3000:],
+    )
+    assert record.ended == "every step held up to USERS=4"
+    # The hold was judged on the workers' pings, added up on the master.
+    pings = next(line for line in record.steps[0].figures if line.startswith("ping_mediator:"))
+    assert int(pings.split()[1]) >= 10 and " 0 failed " in pings, pings
