@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import re
 import socket
+import subprocess
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -46,14 +50,37 @@ EXPECTED_STEPS = {
 
 
 # Dense: five holders packed into agent processes of three (so two processes); and one per process.
-@pytest.mark.parametrize("holders_per_process", ["3", "1"], ids=["dense", "process-per-holder"])
+MODES = {"dense": "3", "process-per-holder": "1"}
+
+
+@pytest.fixture(scope="module")
+def scenario_runs(target, tmp_path_factory) -> Callable[[str], dict[str, tuple[subprocess.CompletedProcess, Path]]]:
+    """Each scenario's runs in both modes, made side by side on first use (both against the session's
+    target) and kept for the other mode's test."""
+    made: dict[str, dict[str, tuple[subprocess.CompletedProcess, Path]]] = {}
+
+    def runs_of(scenario: str) -> dict[str, tuple[subprocess.CompletedProcess, Path]]:
+        if scenario not in made:
+            folders = {mode: tmp_path_factory.mktemp(f"{scenario}-{mode}") for mode in MODES}
+
+            def run(mode: str) -> subprocess.CompletedProcess:
+                return akrida("run", results=folders[mode], SCENARIO=scenario, USERS="5", SPAWN_RATE="5",
+                              RUN_TIME="20s", WAIT_MIN="0.5", WAIT_MAX="1", CONNECTIONS_PER_USER="2",
+                              HOLDERS_PER_PROCESS=MODES[mode], ISSUE_WEIGHT="1", PRESENT_WEIGHT="1")  # fmt: skip
+
+            with ThreadPoolExecutor(len(MODES)) as pool:
+                results = dict(zip(MODES, pool.map(run, MODES), strict=True))
+            made[scenario] = {mode: (results[mode], folders[mode]) for mode in MODES}
+        return made[scenario]
+
+    return runs_of
+
+
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("scenario", sorted(EXPECTED_STEPS))
-def test_scenario_runs_clean(scenario, holders_per_process, target, tmp_path):
-    settings = {"SCENARIO": scenario, "USERS": "5", "SPAWN_RATE": "5", "RUN_TIME": "20s", "WAIT_MIN": "0.5",
-                "WAIT_MAX": "1", "CONNECTIONS_PER_USER": "2", "HOLDERS_PER_PROCESS": holders_per_process,
-                "ISSUE_WEIGHT": "1", "PRESENT_WEIGHT": "1"}  # fmt: skip
-    result = akrida("run", results=tmp_path, **settings)
-    run_dir = only_run_dir(tmp_path)
+def test_scenario_runs_clean(scenario, mode, scenario_runs):
+    result, results = scenario_runs(scenario)[mode]
+    run_dir = only_run_dir(results)
     assert result.returncode == 0, describe(result, run_dir)
     assert "embedded target: already running" in result.stdout  # the session's target was used
     for name in LOCUST_FILES:
