@@ -1,15 +1,16 @@
 """One typed configuration, read from the environment and `.env`, validated before anything starts.
 
-Every setting is declared once, as a field of the settings (model.py): its variable name, parser, meaning, default
-and scope (Scope: where it applies, and so how it reaches a Locust process). SETTINGS lists them;
-`.env.example` and the settings page document the same list, and a test keeps them in step.
+Every setting is declared once, as a field of the settings (model.py): its variable name, parser,
+meaning, default and scope (Scope: where it applies, and so how it reaches a Locust process).
+SETTINGS lists them; `.env.example` and the settings page document the same list, and a test keeps
+them in step.
 Variables set in the environment win over `.env`.
 
-The package's modules, one job each, each importing only those before it: declaring.py (how a setting
-is declared), model.py (every setting's declaration), checks.py (the checks between settings),
-loading.py (Settings: reading, parsing and checking them), envfile.py (reading .env), files.py (files
-that settings name), sizing.py (the invitation and search-time formulas), docs.py (the settings table
-and defaults).
+The package's modules, one job each: declaring.py (how a setting is declared), model.py (every
+setting's declaration), checks.py (the checks between settings, which read the declarations),
+loading.py (Settings: the declarations read, parsed and checked; it imports both), envfile.py
+(reading .env), files.py (files that settings name), sizing.py (the invitation and search-time
+formulas), docs.py (the settings table and defaults).
 """
 
 from akrida.settings.declaring import Scope, Setting, SettingsError, setting
