@@ -90,53 +90,53 @@ const handlers: { [C in CommandName]: Handler<C> } = {
   async ping_mediator(context) {
     const responseRequested = optionalBoolean(context.request, 'responseRequested') ?? true
     const holder = await context.host.get(context.handle, 'ping_mediator')
-    return holder.pingMediator(timeoutOf(context), responseRequested, context.stamps)
+    return holder.mediator.ping(timeoutOf(context), responseRequested, context.stamps)
   },
 
   async discover_features(context) {
     const holder = await context.host.get(context.handle, 'discover_features')
-    return holder.discoverMediatorFeatures(optionalString(context.request, 'match') ?? '*', timeoutOf(context))
+    return holder.mediator.discoverFeatures(optionalString(context.request, 'match') ?? '*', timeoutOf(context))
   },
 
   async drop_connection(context) {
-    return (await context.host.get(context.handle, 'drop_connection')).dropConnection(timeoutOf(context))
+    return (await context.host.get(context.handle, 'drop_connection')).connectivity.dropConnection(timeoutOf(context))
   },
 
   async mediator_sockets(context) {
-    return (await context.host.get(context.handle, 'mediator_sockets')).mediatorSocketAddresses()
+    return (await context.host.get(context.handle, 'mediator_sockets')).connectivity.mediatorSocketAddresses()
   },
 
   async go_offline(context) {
-    return (await context.host.get(context.handle, 'go_offline')).goOffline(timeoutOf(context))
+    return (await context.host.get(context.handle, 'go_offline')).connectivity.goOffline(timeoutOf(context))
   },
 
   async go_online(context) {
-    return (await context.host.get(context.handle, 'go_online')).goOnline(timeoutOf(context))
+    return (await context.host.get(context.handle, 'go_online')).connectivity.goOnline(timeoutOf(context))
   },
 
   async create_invitation(context) {
-    return (await context.host.get(context.handle, 'create_invitation')).createInvitation()
+    return (await context.host.get(context.handle, 'create_invitation')).connections.createInvitation()
   },
 
   async forward_messages(context) {
     const holder = await context.host.get(context.handle, 'forward_messages')
     const { request } = context
     const to = { connectionId: optionalString(request, 'connectionId'), outOfBandId: optionalString(request, 'outOfBandId') }
-    return holder.forwardMessages(to, requiredStrings(request, 'contents', MAX_FORWARDS), timeoutOf(context))
+    return holder.connections.forwardMessages(to, requiredStrings(request, 'contents', MAX_FORWARDS), timeoutOf(context))
   },
 
   async receiveInvitation(context) {
     const holder = await context.host.get(context.handle, 'receiveInvitation')
-    return holder.receiveInvitation(requiredString(context.request, 'invitationUrl'), timeoutOf(context))
+    return holder.connections.receiveInvitation(requiredString(context.request, 'invitationUrl'), timeoutOf(context))
   },
 
   async receiveMessage(context) {
     const holder = await context.host.get(context.handle, 'receiveMessage')
-    return holder.receiveMessage(optionalString(context.request, 'connectionId'), timeoutOf(context))
+    return holder.connections.receiveMessage(optionalString(context.request, 'connectionId'), timeoutOf(context))
   },
 
   async createDidKey(context) {
-    return (await context.host.get(context.handle, 'createDidKey')).createDidKey()
+    return (await context.host.get(context.handle, 'createDidKey')).exchanges.createDidKey()
   },
 
   async receiveCredential(context) {
@@ -151,7 +151,7 @@ const handlers: { [C in CommandName]: Handler<C> } = {
 
   async deleteOobRecordById(context) {
     const holder = await context.host.get(context.handle, 'deleteOobRecordById')
-    return holder.deleteOutOfBandRecord(requiredString(context.request, 'outOfBandId'))
+    return holder.connections.deleteOutOfBandRecord(requiredString(context.request, 'outOfBandId'))
   },
 
   // Its result type is declared, not inferred: tsc checks a returned literal for extra fields only against a declared type.
@@ -167,7 +167,7 @@ const handlers: { [C in CommandName]: Handler<C> } = {
       uptimeMs: Date.now() - host.startedAt,
       rssBytes: memory.rss,
       heapUsedBytes: memory.heapUsed,
-      pendingMessages: holder?.messages.size ?? 0,
+      pendingMessages: holder?.connections.messages.size ?? 0,
       versions: { node: process.versions.node, credo: credoVersion },
     }
   },

@@ -1,10 +1,10 @@
-// Credential and proof exchanges of one holder: offers and proof requests are buffered as they
-// arrive, so a command that waits for one never misses one that came first.
-import { Agent, CredentialEventTypes, CredentialState, ProofEventTypes, ProofState } from '@credo-ts/core'
+// Credential and proof exchanges of one holder, and the did:key a W3C credential names it by: offers and
+// proof requests are buffered as they arrive, so a command that waits for one never misses one that came first.
+import { Agent, CredentialEventTypes, CredentialState, KeyType, ProofEventTypes, ProofState } from '@credo-ts/core'
 import type { CredentialStateChangedEvent, ProofStateChangedEvent } from '@credo-ts/core'
 
 import { CommandError } from './protocol'
-import type { PresentationExchangeResult, ReceiveCredentialResult } from './protocol.generated'
+import type { CreateDidKeyResult, PresentationExchangeResult, ReceiveCredentialResult } from './protocol.generated'
 import { Inbox, withTimeout } from './wait'
 
 interface Arrival {
@@ -105,6 +105,15 @@ export class Exchanges {
       'the verifier to acknowledge the presentation',
     )
     return { proofExchangeId: request.id, threadId: request.threadId, ms: Date.now() - requestedAt }
+  }
+
+  /** A did:key for the holder to be the subject of W3C credentials. */
+  async createDidKey(): Promise<CreateDidKeyResult> {
+    const result = await this.agent.dids.create({ method: 'key', options: { keyType: KeyType.Ed25519 } })
+    if (result.didState.state !== 'finished' || !result.didState.did) {
+      throw new CommandError('local', `creating a did:key failed: ${JSON.stringify(result.didState)}`)
+    }
+    return { did: result.didState.did }
   }
 
   private async waitFor<S extends string>(

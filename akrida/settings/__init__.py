@@ -1,18 +1,22 @@
 """One typed configuration, read from the environment and `.env`, validated before anything starts.
 
-Every setting is declared once, as a field of Settings: its variable name, parser, meaning, default
-and scope (Scope: where it applies, and so how it reaches a Locust process). SETTINGS lists them;
-`.env.example` and the settings page document the same list, and a test keeps them in step.
+Every setting is declared once, as a field of the settings (model.py): its variable name, parser,
+meaning, default and scope (Scope: where it applies, and so how it reaches a Locust process).
+SETTINGS lists them; `.env.example` and the settings page document the same list, and a test keeps
+them in step.
 Variables set in the environment win over `.env`.
 
-The package's modules, one job each: declaring.py (how a setting is declared), model.py (the settings
-and their cross-checks), envfile.py (reading .env), files.py (files that settings name), sizing.py
-(the invitation and search-time formulas), docs.py (the settings table and defaults).
+The package's modules, one job each: declaring.py (how a setting is declared), model.py (every
+setting's declaration), checks.py (the checks between settings, which read the declarations),
+loading.py (Settings: the declarations read, parsed and checked; it imports both), envfile.py
+(reading .env), files.py (files that settings name), sizing.py (the invitation and search-time
+formulas), docs.py (the settings table and defaults).
 """
 
 from akrida.settings.declaring import Scope, Setting, SettingsError, setting
 from akrida.settings.docs import defaults, table
 from akrida.settings.envfile import read_env_file
+from akrida.settings.loading import Settings
 from akrida.settings.model import (
     DEFAULT_SPAWN_RATE,
     LOCAL_PORT_SPAN,
@@ -20,7 +24,6 @@ from akrida.settings.model import (
     SCENARIOS,
     SECRET_VARIABLES,
     SETTINGS,
-    Settings,
 )
 from akrida.settings.sizing import HOLDERS_PER_INVITATION, MAX_MEDIATOR_INVITATIONS, auto_invitations
 

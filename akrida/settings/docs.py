@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from akrida.settings.declaring import Scope
-from akrida.settings.model import SETTINGS, Settings
+from akrida.settings.model import SETTINGS, DeclaredSettings
 
 # The table's Scope column: where a setting applies, in the words of docs/settings.md, How a setting reaches Locust.
 SCOPE_WORDS = {Scope.LOAD: "load", Scope.LOCUST: "Locust's own", Scope.HOST: "host", Scope.COMMAND: "command"}
@@ -11,7 +11,7 @@ SCOPE_WORDS = {Scope.LOAD: "load", Scope.LOCUST: "Locust's own", Scope.HOST: "ho
 
 def table() -> str:
     """Every setting as a Markdown table row (docs/settings.md holds this table; a test compares)."""
-    base = Settings()
+    base = DeclaredSettings()
     lines = ["| Setting | Default | Scope | Meaning |", "|---|---|---|---|"]
     for declared in SETTINGS:
         default = declared.show(getattr(base, declared.attr))
@@ -23,5 +23,5 @@ def table() -> str:
 
 def defaults() -> dict[str, str]:
     """Every setting's default as it would be written in .env."""
-    base = Settings()
+    base = DeclaredSettings()
     return {setting.env: setting.show(getattr(base, setting.attr)) for setting in SETTINGS}

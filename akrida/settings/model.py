@@ -1,18 +1,17 @@
-"""The settings: every one declared once, as a field of Settings, and checked against each other."""
+"""The settings' declarations: every one declared once, as a field of DeclaredSettings, with what is worked
+out of them (the load's duration, the mediator's invitations, the variables for a child process).
+
+Settings (loading.py) adds their construction; checks.py checks them against each other."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from akrida.catalog import KNOWN_NETWORKS, SEED_SCENARIOS, is_scenario_file, scenario_of
+from akrida.catalog import KNOWN_NETWORKS, SEED_SCENARIOS, is_scenario_file
 from akrida.catalog import SCENARIOS as _SCENARIOS
-from akrida.cloud_metadata import metadata_host
 from akrida.parsers import (
-    MAX_DURATION_S,
     InvalidValue,
     choice,
     format_exporter_urls,
@@ -42,14 +41,11 @@ from akrida.parsers import (
     parse_stages,
     parse_text,
 )
-from akrida.settings.declaring import DECLARED, Scope, Setting, SettingsError, setting
-from akrida.settings.envfile import read_env_file
-from akrida.settings.files import genesis_file_problems, query_file_problems
+from akrida.settings.declaring import DECLARED, Scope, Setting, setting
 from akrida.settings.sizing import (
     HOLDERS_PER_INVITATION,
     MAX_MEDIATOR_INVITATIONS,
     auto_invitations,
-    search_time_needed,
 )
 
 SCENARIOS = tuple(_SCENARIOS)
@@ -84,8 +80,9 @@ def parse_scenario(raw: str) -> str:
 
 
 @dataclass(frozen=True)
-class Settings:
-    """The validated configuration, each setting declared once below. Build it with `Settings.load()`."""
+class DeclaredSettings:
+    """Every setting, declared once below. Settings (loading.py) is this with its construction: build one
+    with `Settings.load()`."""
 
     scenario: str = setting(
         "SCENARIO",
@@ -616,226 +613,6 @@ class Settings:
         default="c7i.2xlarge",
     )
 
-    @classmethod
-    def load(
-        cls, environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env", required: bool = False
-    ) -> Settings:
-        """Reads `env_file` and then `environ` (default: os.environ), which wins. A missing file is
-        no settings, unless `required` (the user named it; `--env-file /dev/null` names none)."""
-        raw: dict[str, str] = {}
-        if env_file is not None:
-            path = Path(env_file)
-            if path.exists():  # a file, or /dev/null for none
-                raw.update(read_env_file(path))
-            elif required:
-                raise SettingsError([f"{path}: no such settings file (--env-file): check the path"])
-        raw.update(os.environ if environ is None else environ)
-        return cls.from_mapping(raw)
-
-    @classmethod
-    def from_mapping(cls, raw: Mapping[str, str]) -> Settings:
-        values: dict[str, Any] = {}
-        problems: list[str] = []
-        for declared in SETTINGS:
-            text = raw.get(declared.env)
-            if text is None or text.strip() == "":
-                continue  # unset or empty: the default
-            try:
-                values[declared.attr] = declared.parse(text)
-            except InvalidValue as error:
-                shown = REDACTED if declared.secret else repr(text)
-                problems.append(f"{declared.env}={shown}: {error}")
-        settings = cls(**values)
-        problems.extend(settings._cross_check())
-        if problems:
-            raise SettingsError(problems)
-        return settings
-
-    def _cross_check(self) -> list[str]:
-        problems = []
-        if self.stages and sum(seconds for seconds, _users in self.stages) > MAX_DURATION_S:
-            problems.append(f"STAGES last {self.duration}s in all: at most 30 days ({MAX_DURATION_S}s); split the runs")
-        if self.wait_max < self.wait_min:
-            problems.append(f"WAIT_MAX={self.wait_max:g} is below WAIT_MIN={self.wait_min:g}: raise WAIT_MAX")
-        problems += self._schedule_problems()
-        if self.credential_format == "indy" and scenario_of(self.scenario).credentials:
-            if not self.cred_def_id and not self.uses_embedded_target:
-                problems.append(
-                    "CREDENTIAL_FORMAT=indy needs CRED_DEF_ID: create one with `akrida target bootstrap --format indy`"
-                )
-            if self.ledger_genesis_file is not None:
-                problems.extend(genesis_file_problems(self.ledger_genesis_file))
-            if self.ledger_genesis_file is None and not self.ledger_network and not self.uses_embedded_target:
-                problems.append(
-                    "CREDENTIAL_FORMAT=indy needs the issuer's ledger: set LEDGER_GENESIS_FILE (its genesis file) "
-                    "or LEDGER_NETWORK (a name or a genesis URL)"
-                )
-        if self.scenario == "issue_revoke":
-            if self.credential_format != "indy":
-                problems.append(
-                    "SCENARIO=issue_revoke needs CREDENTIAL_FORMAT=indy (revocation is AnonCreds only here)"
-                )
-            elif not self.revocable_cred_def_id and not self.uses_embedded_target:
-                problems.append("SCENARIO=issue_revoke needs REVOCABLE_CRED_DEF_ID, a revocable credential definition")
-        if self.issuer_type == "acapy" and self.credential_format != "indy" and scenario_of(self.scenario).credentials:
-            problems.append("ISSUER_TYPE=acapy (the 1.0 protocols) carries AnonCreds only: set CREDENTIAL_FORMAT=indy")
-        if self.proof_non_revoked and self.credential_format != "indy":
-            problems.append("PROOF_NON_REVOKED=true needs CREDENTIAL_FORMAT=indy (revocation is AnonCreds only here)")
-        if self.ledger_network and self.ledger_genesis_file is not None:
-            problems.append("LEDGER_NETWORK and LEDGER_GENESIS_FILE are both set: keep one")
-        if self.local_host in WILDCARD_ADDRESSES:
-            problems.append(
-                f"LOCAL_HOST={self.local_host} would open the embedded target's admin APIs on every interface: "
-                "give one address, such as 127.0.0.1"
-            )
-        problems.extend(self._address_problems())
-        problems.extend(self._load_shape_problems())
-        problems.extend(self._storm_problems())
-        problems.extend(self._silence_problems())
-        problems.extend(self._target_metrics_problems())
-        problems.extend(self._profile_problems())
-        problems.extend(self._agent_problems())
-        if self.issue_weight + self.present_weight == 0:
-            problems.append("ISSUE_WEIGHT and PRESENT_WEIGHT are both 0: give at least one a positive weight")
-        if scenario_of(self.scenario).needs_mediator and not self.with_mediation:
-            problems.append(f"SCENARIO={self.scenario} needs WITH_MEDIATION=true")
-        return problems
-
-    def _address_problems(self) -> list[str]:
-        """Targets that are no target (a cloud metadata service), and a web UI on the embedded target's ports."""
-        problems = []
-        for name, urls in (("ISSUER_URL", (self.issuer_url,)), ("MEDIATION_URL", self.mediation_urls)):
-            for url in urls:
-                host = metadata_host(url) if url else None
-                if host is not None and host.lower() not in {allowed.lower() for allowed in self.egress_allow}:
-                    problems.append(
-                        f"{name} points at {host}, a cloud metadata service (it hands out this machine's "
-                        f"credentials), not a target; nothing was sent to it: correct {name}, or name {host} in "
-                        "EGRESS_ALLOW if you really mean to load it"
-                    )
-        first, last = self.local_base_port, self.local_base_port + LOCAL_PORT_SPAN - 1
-        if self.ui and self.uses_embedded_target and first <= self.ui_port <= last:
-            problems.append(
-                f"UI_PORT={self.ui_port} is one of the embedded target's ports ({first}-{last}, from LOCAL_BASE_PORT): "
-                "choose another UI_PORT or LOCAL_BASE_PORT"
-            )
-        port = self.prometheus_port
-        if port is not None and self.uses_embedded_target and first <= port <= last:
-            problems.append(
-                f"PROMETHEUS_PORT={port} is one of the embedded target's ports ({first}-{last}, from "
-                "LOCAL_BASE_PORT): choose another PROMETHEUS_PORT or LOCAL_BASE_PORT"
-            )
-        if port is not None and self.ui and port == self.ui_port:
-            problems.append(f"PROMETHEUS_PORT={port} is UI_PORT too: give the metrics endpoint a port of its own")
-        return problems
-
-    def _agent_problems(self) -> list[str]:
-        if self.agent_protocol != "seed":
-            return []
-        if self.agent_script is None:
-            return ["AGENT_PROTOCOL=seed needs AGENT_SCRIPT, the agent that speaks it (Akrida's own speaks `akrida`)"]
-        problems = []
-        if not is_scenario_file(self.scenario) and self.scenario not in SEED_SCENARIOS:
-            problems.append(
-                f"SCENARIO={self.scenario} needs holder commands that AGENT_PROTOCOL=seed does not carry (it has "
-                "start, ping_mediator, receiveInvitation, shutdown): choose one of "
-                + ", ".join(SEED_SCENARIOS)
-                + ", or a scenario file of your own"
-            )
-        for name, value, why in (
-            ("STORM_AT", self.storm_at is not None, "drops connections with a command the seed lacks"),
-            ("HOLDER_WALLETS=keep", self.holder_wallets == "keep", "needs wallets kept on disk"),
-            (f"PICKUP_STRATEGY={self.pickup_strategy}", self.pickup_strategy != "implicit", "is not sent to it"),
-        ):
-            if value:
-                problems.append(f"{name} {why}: AGENT_PROTOCOL=seed cannot serve it; unset it")
-        return problems
-
-    def _profile_problems(self) -> list[str]:
-        if self.target_profile_pid is not None and not self.target_profile:
-            return ["TARGET_PROFILE_PID names a process to profile, but TARGET_PROFILE is off: set TARGET_PROFILE=1"]
-        # A target of one's own without TARGET_PROFILE_PID is told at the run (Run._profile_target), not
-        # here: a run aimed at the embedded target is re-read with its MEDIATION_URL, and looks like one's own.
-        return []
-
-    def _target_metrics_problems(self) -> list[str]:
-        if not self.target_prometheus:
-            unused = [name for name, value in (("TARGET_PROMETHEUS_SELECTOR", self.target_prometheus_selector),
-                      ("TARGET_PROMETHEUS_QUERIES", self.target_prometheus_queries)) if value]  # fmt: skip
-            return [f"{name} is set but TARGET_PROMETHEUS is not: set the Prometheus server's URL" for name in unused]
-        return query_file_problems(self.target_prometheus_queries) if self.target_prometheus_queries else []
-
-    def _silence_problems(self) -> list[str]:
-        if self.churn_disconnect != "silent":
-            return []
-        if self.scenario != "mediator_churn":
-            return [f"CHURN_DISCONNECT=silent applies to SCENARIO=mediator_churn, not {self.scenario}: unset it"]
-        if self.pickup_strategy not in SOCKET_PICKUPS:
-            return [
-                f"CHURN_DISCONNECT=silent silences the holder's open WebSocket, and PICKUP_STRATEGY="
-                f"{self.pickup_strategy} keeps none open: use {' or '.join(SOCKET_PICKUPS)}"
-            ]
-        return []
-
-    def _schedule_problems(self) -> list[str]:
-        if self.schedule == "closed":
-            return []
-        if not scenario_of(self.scenario).scheduled:
-            offered = ", ".join(name for name, scenario in _SCENARIOS.items() if scenario.scheduled)
-            return [f"SCHEDULE={self.schedule} is offered by {offered}; SCENARIO={self.scenario} runs its closed "
-                    "loop: set SCHEDULE=closed"]  # fmt: skip
-        if self.scenario != "mediator_hold" and self.wait_max <= 0:
-            return [f"SCHEDULE={self.schedule} spaces each holder's requests by the mean of WAIT_MIN and WAIT_MAX, "
-                    "which is 0: raise WAIT_MAX"]  # fmt: skip
-        return []
-
-    def _storm_problems(self) -> list[str]:
-        if self.storm_at is None:
-            return []
-        if self.storm_at >= self.duration:
-            ends = "the stages end" if self.stages else f"RUN_TIME={self.run_time}s ends the run"
-            return [
-                f"STORM_AT={self.storm_at}s is not within the run ({ends} after {self.duration}s): "
-                "give a time before the end"
-            ]
-        scenario = scenario_of(self.scenario)
-        if not scenario.needs_mediator and not (scenario.file and self.with_mediation):
-            return [f"STORM_AT drops the holders' connections to the mediator; SCENARIO={self.scenario} has none"]
-        return []
-
-    def _load_shape_problems(self) -> list[str]:
-        problems = self._search_problems()
-        if self.arrival_rate is None:
-            return problems
-        if self.stages:
-            problems.append(
-                "ARRIVAL_RATE and STAGES are both set: keep one (STAGES shapes the whole run; ARRIVAL_RATE "
-                "starts holders at a fixed rate up to USERS)"
-            )
-        # SPAWN_RATE at its default is the same as unset (.env.example writes it out): only another value conflicts.
-        if self.spawn_rate != DEFAULT_SPAWN_RATE:
-            problems.append(
-                f"ARRIVAL_RATE={self.arrival_rate:g} and SPAWN_RATE={self.spawn_rate:g} both say how fast holders "
-                "start: keep ARRIVAL_RATE and unset SPAWN_RATE"
-            )
-        return problems
-
-    def _search_problems(self) -> list[str]:
-        if self.find_limit is None:
-            return []
-        for name, set_ in (("STAGES", bool(self.stages)), ("ARRIVAL_RATE", self.arrival_rate is not None)):
-            if set_:
-                return [f"FIND_LIMIT and {name} both shape the load: keep one"]
-        needed = search_time_needed(self.find_limit, self.users, self.spawn_rate)
-        if self.run_time < needed:
-            step_holders, step_seconds = self.find_limit
-            return [
-                f"RUN_TIME={self.run_time}s is too short for FIND_LIMIT={step_holders}/{step_seconds}s up to "
-                f"USERS={self.users}: every step held needs at least {needed}s in all: raise RUN_TIME to {needed}s or "
-                "more (it caps the search; the search stops by itself at the limit)"
-            ]
-        return []
-
     @property
     def start_rate(self) -> float:
         """Holders started per second: ARRIVAL_RATE, or SPAWN_RATE."""
@@ -899,6 +676,6 @@ class Settings:
 
 # Every setting, in the order declared (the order of .env.example and the settings table).
 SETTINGS: tuple[Setting, ...] = tuple(
-    replace(f.metadata[DECLARED], attr=f.name) for f in fields(Settings) if DECLARED in f.metadata
+    replace(f.metadata[DECLARED], attr=f.name) for f in fields(DeclaredSettings) if DECLARED in f.metadata
 )
 SECRET_VARIABLES = frozenset(declared.env for declared in SETTINGS if declared.secret)
