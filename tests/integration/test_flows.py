@@ -5,7 +5,9 @@ Each holder's requests and results are checked against agent/protocol.schema.jso
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -74,7 +76,7 @@ def test_connect_through_an_issuer_invitation(holder, target, issuer):
         holder.delete_oob_record(connected.out_of_band_id)
 
 
-def test_receive_basic_messages_through_the_mediator(holder, target, issuer):
+def test_receive_basic_messages_through_the_mediator(holder, target, issuer, tmp_path):
     holder.start(StartOptions(mediator_invitation_url=target.mediation_url))
     invitation = issuer.create_invitation()
     connected = holder.receive_invitation(invitation.url)
@@ -82,23 +84,32 @@ def test_receive_basic_messages_through_the_mediator(holder, target, issuer):
     contents = [f"hello {uuid.uuid4()}" for _ in range(3)]
     for content in contents:
         issuer.send_message(issuer_connection, content)
-    received = [receive_asking(holder, connected.connection_id) for _ in contents]
+    try:
+        received = [receive_asking(holder, connected.connection_id) for _ in contents]
+    except CommandFailed as error:
+        raise AssertionError(f"{error}; the agent's log ends:\n{agent_log_tail(tmp_path)}") from error
     assert sorted(received) == sorted(contents)
 
 
-def receive_asking(holder: HolderClient, connection_id: str, asks: int = 3) -> str:
+def agent_log_tail(folder: Path, lines: int = 60) -> str:
+    logs = sorted(folder.rglob("*.log*"))
+    return "\n".join(line for path in logs for line in path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def receive_asking(holder: HolderClient, connection_id: str, asks: int = 4) -> str:
     """The next message, asked for again with a trust ping when it is slow to come. ACA-Py 1.7 queues a
     message forwarded while the holder's socket is down (Credo reconnects it when a loaded machine let
     the mediator's heartbeat lapse) and hands back one queued message per message the holder sends: a
     wallet that waits in silence waits forever (docs/scenarios.md, mediator_churn)."""
     for _ in range(asks):
         try:
-            return holder.receive_message(connection_id, timeout_ms=20_000).content
+            return holder.receive_message(connection_id, timeout_ms=15_000).content
         except CommandFailed as error:
             if error.kind != "timeout":
                 raise
-            holder.ping_mediator()
-    return holder.receive_message(connection_id, timeout_ms=20_000).content
+        with contextlib.suppress(CommandFailed):  # a ping lost on a socket going down: the next ask retries
+            holder.ping_mediator(timeout_ms=15_000)
+    return holder.receive_message(connection_id, timeout_ms=15_000).content
 
 
 def test_connect_without_mediation_on_an_inbound_port(holder, issuer):
