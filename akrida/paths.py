@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 # AKRIDA_HOME lets an installed copy point at a checkout; by default the package sits in one.
@@ -18,5 +19,12 @@ LOCAL_STATE_DIR = Path(os.environ.get("AKRIDA_LOCAL_STATE_DIR") or STATE_DIR / "
 LOCUSTFILES = ROOT / "locustfiles"
 # The run folder of a Locust process started by `akrida run`: agent logs, health and delivery go there.
 RUN_DIR_VARIABLE = "AKRIDA_RUN_DIR"
+# A load host's name in the cluster (master, worker-1 …), given to its Locust processes by the driver.
+HOST_NAME_VARIABLE = "AKRIDA_HOST_NAME"
 # The pid of the `akrida run` that started a Locust process: Locust quits when it is no longer its parent.
 PARENT_PID_VARIABLE = "AKRIDA_PARENT_PID"
+
+
+def host_name() -> str:
+    """This load host's name: its name in the cluster where the driver gave one, else the machine's."""
+    return os.environ.get(HOST_NAME_VARIABLE) or socket.gethostname()

@@ -31,6 +31,7 @@ from akrida.execute.locust_command import (
     run_options,
 )
 from akrida.exits import ExitCode
+from akrida.paths import HOST_NAME_VARIABLE, RUN_DIR_VARIABLE
 from akrida.report.manifest import Manifest
 from akrida.report.progress import HISTORY_FILE, progress_line
 from akrida.report.stats import LOCUST_EXIT_FILE
@@ -106,7 +107,7 @@ def worker_command(settings: Settings, worker: Host, master: Host, processes: in
         "--processes", str(processes),
         "--logfile", f"{run_dir}/locust-worker.log",
     ]  # fmt: skip
-    return _detached(command, run_dir, "worker")
+    return _detached(command, run_dir, "worker", worker.name)
 
 
 def master_command(settings: Settings, master: Host, expected_workers: int, run_dir: str) -> str:
@@ -119,21 +120,23 @@ def master_command(settings: Settings, master: Host, expected_workers: int, run_
         "--expect-workers-max-wait", str(EXPECT_WORKERS_WAIT),
         *run_options(settings, run_dir),
     ]  # fmt: skip
-    return _detached(command, run_dir, "master")
+    return _detached(command, run_dir, "master", master.name)
 
 
-def _detached(command: list[str], run_dir: str, role: str) -> str:
+def _detached(command: list[str], run_dir: str, role: str, host_name: str) -> str:
     """A shell line that starts `command` in its own session and returns at once with its pid.
 
     `cd X && cmd &` would background a subshell that holds the SSH channel open, so run() would
     wait for the whole run; `cd X || exit` and full redirection let the channel close. The exit code
     lands in a file for the driver to read, and the pid of the shell that runs it in `ROLE.pid`,
-    the root of the process tree that stop_command() ends.
+    the root of the process tree that stop_command() ends. The host's name in the cluster names its
+    samples (lab hosts are namespaces of one machine, which all have its host name).
     """
     quoted = shlex.quote(run_dir)
     inner = f"echo $$ > {quoted}/{role}.pid; {shlex.join(command)}; echo $? > {quoted}/{role}.exit"
     return (
-        f"cd {quoted} || exit 1; AKRIDA_RUN_DIR={quoted} setsid nohup bash -c {shlex.quote(inner)} "
+        f"cd {quoted} || exit 1; {RUN_DIR_VARIABLE}={quoted} {HOST_NAME_VARIABLE}={shlex.quote(host_name)} "
+        f"setsid nohup bash -c {shlex.quote(inner)} "
         f"> {quoted}/{role}.out 2>&1 < /dev/null & echo $!"
     )
 

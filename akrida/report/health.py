@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import csv
 import os
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import psutil
+
+from akrida import paths
 
 HEALTH_DIR = "health"
 INTERVAL_SECONDS = 3.0
@@ -69,7 +70,7 @@ class HealthSampler:
         self.process = psutil.Process()
         self.live_holders = live_holders
         self.agent_hosts = agent_hosts
-        self.host = socket.gethostname()
+        self.host = paths.host_name()
         self.cores = psutil.cpu_count() or 1
         self._cpu_seconds: dict[int, float] = {}
         self._main_seconds: dict[int, float] = {}
@@ -157,7 +158,7 @@ class HealthLog:
     def __init__(self, run_dir: Path):
         folder = run_dir / HEALTH_DIR
         folder.mkdir(parents=True, exist_ok=True)
-        self.path = folder / f"{socket.gethostname()}-{os.getpid()}.csv"
+        self.path = folder / f"{paths.host_name()}-{os.getpid()}.csv"
         self._names = [field.name for field in fields(HealthSample)]
         with open(self.path, "w", newline="") as handle:
             csv.writer(handle).writerow(self._names)

@@ -175,12 +175,11 @@ def test_distributed_run_of_a_users_own_scenario_brings_results_home_from_every_
         received = [path for path in agent_logs if PING_RESPONSE in path.read_text(errors="replace")]
         assert received, f"no holder on {worker} logged a ping response: {[str(p) for p in agent_logs]}"
         # ... and this worker's own generator sampled its live holders.
-        holders = [
-            int(row["live_holders"])
-            for path in (folder / "health").glob("*.csv")
-            for row in csv.DictReader(path.read_text().splitlines())
-        ]
-        assert max(holders, default=0) > 0, f"{worker} sampled no live holders"
+        files = (folder / "health").glob("*.csv")
+        rows = [row for path in files for row in csv.DictReader(path.read_text().splitlines())]
+        assert max((int(row["live_holders"]) for row in rows), default=0) > 0, f"{worker} sampled no live holders"
+        # ... under its own name: lab hosts all share this machine's host name.
+        assert {row["host"] for row in rows} == {worker}, {row["host"] for row in rows}
         assert not (folder / ".env").exists(), "the settings file with secrets stays on the host"
     for name in ("report.html", "summary.html", "locust_stats_history.csv"):
         assert (run_dir / name).is_file(), name

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,7 +17,8 @@ from akrida.cluster import archive
 from akrida.cluster.errors import ClusterError
 from akrida.cluster.provision import cluster_from_outputs
 from akrida.cluster.state import CloudDir, Host
-from akrida.execute.distributed import _dotenv_quote, stop_command
+from akrida.execute.distributed import _detached, _dotenv_quote, stop_command
+from akrida.report.health import HealthSampler
 
 OUTPUTS = {
     "master_public_ip": "198.51.100.10",
@@ -80,6 +83,21 @@ def test_stopping_a_run_ends_its_process_trees_and_nothing_else(tmp_path: Path):
     finally:
         worker.kill()
         other.kill()
+
+
+def test_a_hosts_processes_know_its_run_folder_and_its_name_in_the_cluster(tmp_path: Path, monkeypatch):
+    """Lab hosts are namespaces of one machine, all with its host name: the name each host's samples
+    carry is the one the driver gives (worker-1), so the summary tells the hosts apart."""
+    command = [sys.executable, "-c", "from akrida.report.health import HealthSampler; print(HealthSampler().host)"]
+    line = _detached(command, str(tmp_path), "worker", "worker-1")
+    subprocess.run(["bash", "-c", line], capture_output=True, timeout=30, check=True)
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "worker.exit").is_file() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert (tmp_path / "worker.exit").read_text().strip() == "0", (tmp_path / "worker.out").read_text()
+    assert (tmp_path / "worker.out").read_text().strip() == "worker-1"
+    monkeypatch.delenv(paths.HOST_NAME_VARIABLE, raising=False)
+    assert HealthSampler().host == socket.gethostname()  # a process the driver did not start
 
 
 def test_stopping_a_run_that_started_nothing_succeeds(tmp_path: Path):
