@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -137,8 +138,30 @@ class AcapyAdmin:
         body: dict[str, Any] = {"schema_id": schema_id, "tag": tag, "support_revocation": revocable}
         if revocable:
             body["revocation_registry_size"] = REVOCATION_REGISTRY_SIZE
-        created = self.request("POST", "/credential-definitions", json=body, timeout=max(self.timeout, 120))
+        try:
+            created = self.request("POST", "/credential-definitions", json=body, timeout=max(self.timeout, 120))
+        except ControllerError as error:
+            # ACA-Py 1.7 answers 504 when a new revocable credential definition's revocation registries are
+            # not active within its own 60 s (the tails files), yet it goes on making them: the credential
+            # definition exists, so wait for its registries instead of failing (seen on a loaded machine).
+            pending = PENDING_REVOCATION_SETUP.search(str(error)) if revocable else None
+            if pending is None:
+                raise
+            cred_def_id = pending.group(1)
+            self.wait_for_revocation_registries(cred_def_id, REVOCATION_SETUP_WAIT_S)
+            return cred_def_id
         return created["credential_definition_id"]
+
+    def wait_for_revocation_registries(self, cred_def_id: str, timeout: float) -> None:
+        """Waits until the credential definition has an active revocation registry."""
+        deadline = time.monotonic() + timeout
+        params = {"cred_def_id": cred_def_id, "state": "active"}
+        while not self.request("GET", "/revocation/registries/created", params=params).get("rev_reg_ids"):
+            if time.monotonic() > deadline:
+                raise ControllerTimeout(
+                    f"{cred_def_id} has no active revocation registry {timeout:g}s after ACA-Py began making them"
+                )
+            time.sleep(2)
 
     def check_credential_definition(self, cred_def_id: str) -> None:
         """Raises ControllerError, naming CRED_DEF_ID, unless the issuer knows the credential definition."""
@@ -235,6 +258,11 @@ class AcapyAdmin:
 
 # Credentials per revocation registry; ACA-Py opens a new registry when one fills up.
 REVOCATION_REGISTRY_SIZE = 1000
+# ACA-Py's answer when a revocable credential definition was made but its registries are still being made.
+PENDING_REVOCATION_SETUP = re.compile(
+    r"Timeout waiting for revocation setup completion for credential definition (\S+?)\.(?:\s|$)"
+)
+REVOCATION_SETUP_WAIT_S = 240
 
 # ACA-Py and Credo agree on Ed25519Signature2018 for did:key; Credo's did:key resolver gives 2018
 # verification keys, so 2020 signatures fail to verify on the holder.

@@ -24,6 +24,7 @@ import requests
 from akrida import ledgers, paths
 from akrida.agent import AgentConfig, HolderClient, StartOptions
 from akrida.controllers import AcapyAdmin, AcapyAdminV1
+from akrida.controllers.base import ControllerTimeout
 from akrida.local.acapy import ISSUER_ARGS
 from akrida.local.ledger import TRUSTEE_SEED
 from akrida.local.processes import running_with, terminate
@@ -72,6 +73,16 @@ def test_ledger_target_starts_and_bootstraps(ledger, tmp_path):
     jsonld = akrida("target", "bootstrap", results=tmp_path, **LEDGER_SETTINGS)
     assert jsonld.returncode == 0, describe(jsonld)
     assert re.fullmatch(r"ISSUER_DID=did:key:z6Mk\w+\n", jsonld.stdout)
+
+
+def test_a_revocable_credential_definitions_registries_are_awaited(ledger, tmp_path):
+    """What `local up --ledger` does when ACA-Py answers 504 while it still makes the registries: wait."""
+    status = json.loads(akrida("local", "status", results=tmp_path, **LEDGER_SETTINGS).stdout)
+    state = json.loads((Path(LEDGER_SETTINGS["AKRIDA_LOCAL_STATE_DIR"]) / "state.json").read_text())
+    issuer = AcapyAdmin(status["issuer_admin_url"], {"x-api-key": state["admin_api_key"]}, timeout=30)
+    issuer.wait_for_revocation_registries(state["revocable_cred_def_id"], 30)  # active: returns at once
+    with pytest.raises(ControllerTimeout, match="has no active revocation registry 3s after"):
+        issuer.wait_for_revocation_registries(state["cred_def_id"], 3)  # not revocable: never any
 
 
 @pytest.mark.parametrize("scenario", ["issue", "present", "issue_revoke"])

@@ -2,6 +2,7 @@
 
 import http.server
 import inspect
+import json
 import threading
 
 import pytest
@@ -71,3 +72,50 @@ def test_an_error_page_that_echoes_the_headers_does_not_leak_them(echo_url):
 def test_an_answer_that_is_not_json_names_the_setting(echo_url):
     with pytest.raises(ControllerError, match=r"not JSON \(text/html\): is ISSUER_URL an ACA-Py admin API"):
         AcapyAdmin(echo_url, {}).request("GET", "/html")
+
+
+PENDING_CRED_DEF = "V4SGRU86Z58d6TV7PBUe6f:3:CL:10:revocable"
+
+
+class _SlowRevocationSetup(http.server.BaseHTTPRequestHandler):
+    """ACA-Py 1.7's answers when a revocable credential definition's registries outlast its own 60 s wait.
+    A real ACA-Py does this only on a loaded machine (seen once in CI), so its answers are replayed here,
+    word for word; tests/integration/test_ledger.py waits for real registries."""
+
+    registry_asks = 0
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self._answer(504, (f"504: Timeout waiting for revocation setup completion for credential definition "
+                           f"{PENDING_CRED_DEF}. Expected 2 active revocation registries, but 0 were active within "
+                           "60.0 seconds. Note: Revocation registry creation may still be in progress in the "
+                           "background.").encode(), "text/plain")  # fmt: skip
+
+    def do_GET(self):
+        type(self).registry_asks += 1
+        ready = type(self).registry_asks >= 2  # active from the second ask on
+        ids = [f"V4SGRU86Z58d6TV7PBUe6f:4:{PENDING_CRED_DEF}:CL_ACCUM:1"] if ready else []
+        self._answer(200, json.dumps({"rev_reg_ids": ids}).encode(), "application/json")
+
+    def _answer(self, status: int, body: bytes, kind: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args):
+        pass
+
+
+def test_a_revocable_credential_definition_whose_registries_come_late_is_awaited_not_failed():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowRevocationSetup)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        admin = AcapyAdmin(f"http://127.0.0.1:{server.server_address[1]}", {})
+        assert admin.create_credential_definition("schema", "revocable", revocable=True) == PENDING_CRED_DEF
+        assert _SlowRevocationSetup.registry_asks == 2
+        with pytest.raises(ControllerError, match="failed \\(504\\)"):  # not revocable: nothing to wait for
+            admin.create_credential_definition("schema", "akrida", revocable=False)
+    finally:
+        server.shutdown()
