@@ -7,8 +7,6 @@ Importing akrida.scenarios.options registers the settings on Locust's parser.
 
 from __future__ import annotations
 
-import argparse
-
 import gevent
 import pytest
 from locust.argument_parser import get_parser
@@ -17,23 +15,13 @@ from locust.env import Environment
 from akrida.scenarios.gating import gate, steps_of
 from akrida.scenarios.options import settings_from
 from akrida.scenarios.runtime import renew_runtime, runtime_of
-from akrida.settings import SETTINGS
+from tests.locust_side.locust_options import clean_environ, parse  # noqa: F401 (a fixture, used by name)
 from tests.unit.test_settings import invitation_url
 
-
-@pytest.fixture
-def clean_environ(monkeypatch, tmp_path):
-    """No setting from the machine's environment or a .env file leaks into these tests."""
-    for declared in SETTINGS:
-        monkeypatch.delenv(declared.env, raising=False)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("clean_environ")
 
 
-def parse(*arguments: str) -> argparse.Namespace:
-    return get_parser().parse_args(["-f", "locustfiles/mediator_ping.py", *arguments])
-
-
-def test_options_and_variables_both_set_a_setting(clean_environ, monkeypatch):
+def test_options_and_variables_both_set_a_setting(monkeypatch):
     url = invitation_url("http://127.0.0.1:8100")
     assert settings_from(parse("--mediation-url", url, "--holders-per-process", "7")).holders_per_process == 7
     monkeypatch.setenv("PICKUP_STRATEGY", "pickup_v2")
@@ -49,7 +37,7 @@ def test_secrets_are_masked_in_the_web_ui():
     assert "mediation_url" not in parser.secret_args_included_in_web_ui
 
 
-def test_host_local_settings_come_from_the_host_not_the_master(clean_environ, monkeypatch):
+def test_host_local_settings_come_from_the_host_not_the_master(monkeypatch):
     monkeypatch.setenv("AGENT_ENDPOINT_HOST", "127.0.0.9")
     options = parse()
     # A worker's parsed options after the master's spawn message: the master's values for its arguments.
@@ -59,7 +47,7 @@ def test_host_local_settings_come_from_the_host_not_the_master(clean_environ, mo
         parse("--agent-endpoint-host", "10.0.0.1")
 
 
-def test_a_bad_value_names_the_setting(clean_environ):
+def test_a_bad_value_names_the_setting():
     with pytest.raises(ValueError, match="HOLDERS_PER_PROCESS='0'"):
         settings_from(parse("--holders-per-process", "0"))
 
@@ -73,7 +61,7 @@ def locust_environment(slo: str) -> Environment:
     return environment
 
 
-def test_the_runtime_lives_on_the_environment_and_is_renewed_per_test(clean_environ):
+def test_the_runtime_lives_on_the_environment_and_is_renewed_per_test():
     environment = Environment(parsed_options=parse("--holders-per-process", "3"))
     first = runtime_of(environment)
     assert runtime_of(environment) is first and first.settings.holders_per_process == 3
@@ -82,7 +70,7 @@ def test_the_runtime_lives_on_the_environment_and_is_renewed_per_test(clean_envi
     assert runtime_of(environment) is not first
 
 
-def test_users_arriving_together_share_one_pool_of_agent_hosts(clean_environ, monkeypatch):
+def test_users_arriving_together_share_one_pool_of_agent_hosts(monkeypatch):
     # Making the pool asks the issuer for its endpoints, which yields to the other users' greenlets,
     # as a network call does in Locust. Each first user must still get the same pool.
     import akrida.scenarios.runtime as runtime_module
@@ -98,7 +86,7 @@ def test_users_arriving_together_share_one_pool_of_agent_hosts(clean_environ, mo
     assert runtime.hosts.config.extra_env == {"AKRIDA_AGENT_ALLOWED_HOSTS": "127.0.0.1"}
 
 
-def test_live_stats_become_the_report_steps(clean_environ):
+def test_live_stats_become_the_report_steps():
     (ping,) = steps_of(locust_environment("").stats)
     assert (ping.request_type, ping.name, ping.count, ping.failures) == ("didcomm", "ping_mediator", 10, 1)
     assert ping.median_ms == 100 and ping.latency("max") == 900
@@ -113,12 +101,12 @@ def test_live_stats_become_the_report_steps(clean_environ):
         ("fail_ratio < 0.2", 0),  # gates decide: the failure alone does not fail the run
     ],
 )
-def test_gates_set_locusts_exit_code(clean_environ, slo, code):
+def test_gates_set_locusts_exit_code(slo, code):
     environment = locust_environment(slo)
     gate(environment)
     assert environment.process_exit_code == code
 
 
-def test_no_gates_leave_locusts_exit_code_alone(clean_environ):
+def test_no_gates_leave_locusts_exit_code_alone():
     environment = locust_environment("")
     assert gate(environment) == [] and environment.process_exit_code is None

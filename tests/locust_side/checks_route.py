@@ -10,7 +10,6 @@ Run by tests/unit/test_locust_side.py in a pytest process of its own (Locust fir
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pytest
@@ -22,22 +21,12 @@ from akrida.execute.local import process_environment
 from akrida.execute.locust_command import locust_variables
 from akrida.scenarios.options import settings_from
 from akrida.settings import SETTINGS, Scope, Settings
+from tests.locust_side.locust_options import clean_environ, parse  # noqa: F401 (a fixture, used by name)
 from tests.unit.test_settings import invitation_url
 
+pytestmark = pytest.mark.usefixtures("clean_environ")
+
 URL = invitation_url("http://127.0.0.1:8100")
-
-
-@pytest.fixture(autouse=True)
-def clean_environ(monkeypatch, tmp_path):
-    """No setting from the machine's environment or a .env file leaks into these tests."""
-    for declared in SETTINGS:
-        monkeypatch.delenv(declared.env, raising=False)
-    monkeypatch.chdir(tmp_path)
-
-
-def parse(*arguments: str) -> argparse.Namespace:
-    """A Locust process's options, parsed now (Locust's parser reads the variables and ./.env as it parses)."""
-    return get_parser().parse_args(["-f", "locustfiles/mediator_ping.py", *arguments])
 
 
 def env_file(**values: str) -> None:

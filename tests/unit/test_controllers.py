@@ -40,14 +40,18 @@ class _Echo(http.server.BaseHTTPRequestHandler):
             body, status, kind = b"<html>a login page</html>", 200, "text/html"
         else:
             body, status, kind = f"bad request; you sent:\n{self.headers}".encode(), 500, "text/plain"
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        _reply(self, status, body, kind)
 
     def log_message(self, *_args):
         pass
+
+
+def _reply(handler: http.server.BaseHTTPRequestHandler, status: int, body: bytes, kind: str) -> None:
+    handler.send_response(status)
+    handler.send_header("Content-Type", kind)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
 
 
 @pytest.fixture
@@ -86,7 +90,7 @@ class _SlowRevocationSetup(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         self.rfile.read(int(self.headers["Content-Length"]))
-        self._answer(504, (f"504: Timeout waiting for revocation setup completion for credential definition "
+        _reply(self, 504, (f"504: Timeout waiting for revocation setup completion for credential definition "
                            f"{PENDING_CRED_DEF}. Expected 2 active revocation registries, but 0 were active within "
                            "60.0 seconds. Note: Revocation registry creation may still be in progress in the "
                            "background.").encode(), "text/plain")  # fmt: skip
@@ -95,14 +99,7 @@ class _SlowRevocationSetup(http.server.BaseHTTPRequestHandler):
         type(self).registry_asks += 1
         ready = type(self).registry_asks >= 2  # active from the second ask on
         ids = [f"V4SGRU86Z58d6TV7PBUe6f:4:{PENDING_CRED_DEF}:CL_ACCUM:1"] if ready else []
-        self._answer(200, json.dumps({"rev_reg_ids": ids}).encode(), "application/json")
-
-    def _answer(self, status: int, body: bytes, kind: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        _reply(self, 200, json.dumps({"rev_reg_ids": ids}).encode(), "application/json")
 
     def log_message(self, *_args):
         pass
