@@ -29,7 +29,7 @@ export interface Context<C extends CommandName = CommandName> {
   request: CommandRequest<C>
   host: HolderHost
   handle: string
-  /** The command's stamps: a command that sends to the target and waits for its answer sets `sent` and `answered`. */
+  /** The command's stamps: a command that waits on the target adds each wait (Stamps.waited). */
   stamps: Stamps
 }
 
@@ -63,7 +63,7 @@ async function start(context: Context<'start'>): Promise<Results['start']> {
   }
   setLogLevel(logLevel)
   const began = Date.now()
-  const holder = await host.start(handle, () => Holder.start(options))
+  const holder = await host.start(handle, () => Holder.start(options, context.stamps))
   return {
     holder: handle === DEFAULT_HANDLE ? null : handle,
     label: holder.options.label,
@@ -127,7 +127,7 @@ const handlers: { [C in CommandName]: Handler<C> } = {
 
   async receiveInvitation(context) {
     const holder = await context.host.get(context.handle, 'receiveInvitation')
-    return holder.connections.receiveInvitation(requiredString(context.request, 'invitationUrl'), timeoutOf(context))
+    return holder.connections.receiveInvitation(requiredString(context.request, 'invitationUrl'), timeoutOf(context), context.stamps)
   },
 
   async receiveMessage(context) {
@@ -141,12 +141,12 @@ const handlers: { [C in CommandName]: Handler<C> } = {
 
   async receiveCredential(context) {
     const holder = await context.host.get(context.handle, 'receiveCredential')
-    return holder.exchanges.receiveCredential(optionalString(context.request, 'connectionId'), timeoutOf(context))
+    return holder.exchanges.receiveCredential(optionalString(context.request, 'connectionId'), timeoutOf(context), context.stamps)
   },
 
   async presentationExchange(context) {
     const holder = await context.host.get(context.handle, 'presentationExchange')
-    return holder.exchanges.presentationExchange(optionalString(context.request, 'connectionId'), timeoutOf(context))
+    return holder.exchanges.presentationExchange(optionalString(context.request, 'connectionId'), timeoutOf(context), context.stamps)
   },
 
   async deleteOobRecordById(context) {

@@ -9,6 +9,9 @@ import { checkInvitationUrl } from './invitation'
 import { log } from './log'
 import { CommandError } from './protocol'
 import type * as Wire from './protocol.generated'
+import { KEYLIST } from './roundTrips'
+import type { RoundTrips } from './roundTrips'
+import type { Stamps } from './stamps'
 import { Inbox, withTimeout } from './wait'
 
 export interface ReceivedMessage {
@@ -26,6 +29,7 @@ export class Connections {
   constructor(
     private readonly agent: Agent,
     private readonly label: string,
+    private readonly roundTrips: RoundTrips,
   ) {
     agent.events.on<BasicMessageStateChangedEvent>(BasicMessageEventTypes.BasicMessageStateChanged, ({ payload }) => {
       if (payload.basicMessageRecord.role !== BasicMessageRole.Receiver) return
@@ -70,7 +74,11 @@ export class Connections {
     return this.sender.forward(to, contents, timeoutMs)
   }
 
-  async receiveInvitation(invitationUrl: string, timeoutMs: number): Promise<Wire.ReceiveInvitationResult> {
+  /**
+   * Connects by DID exchange; `stamps` gets the target's time: a mediated holder's keylist update for its
+   * new key, and the request sent to the response received.
+   */
+  async receiveInvitation(invitationUrl: string, timeoutMs: number, stamps: Stamps): Promise<Wire.ReceiveInvitationResult> {
     checkInvitationUrl(invitationUrl, 'invitationUrl')
     const started = Date.now()
     const { outOfBandRecord, connectionRecord } = await withTimeout(
@@ -86,6 +94,8 @@ export class Connections {
       timeoutMs - (Date.now() - started),
       'completing the connection',
     )
+    this.roundTrips.addTo(stamps, 'keylist', KEYLIST) // a mediated holder's new key, before the request
+    this.roundTrips.addTo(stamps, 'connection', connected.id)
     return {
       connectionId: connected.id,
       outOfBandId: outOfBandRecord.id,

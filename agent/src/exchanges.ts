@@ -3,14 +3,19 @@
 import { Agent, CredentialEventTypes, CredentialState, KeyType, ProofEventTypes, ProofState } from '@credo-ts/core'
 import type { CredentialStateChangedEvent, ProofStateChangedEvent } from '@credo-ts/core'
 
+import { performance } from 'perf_hooks'
+
 import { CommandError } from './protocol'
 import type { CreateDidKeyResult, PresentationExchangeResult, ReceiveCredentialResult } from './protocol.generated'
+import type { RoundTrips } from './roundTrips'
+import type { Stamps } from './stamps'
 import { Inbox, withTimeout } from './wait'
 
 interface Arrival {
   id: string
   threadId: string
   connectionId?: string
+  at: number // performance.now() when Credo handed it over
 }
 
 const CREDENTIAL_FAILED = [CredentialState.Abandoned, CredentialState.Declined]
@@ -23,12 +28,15 @@ export class Exchanges {
   private readonly proofStates = new Map<string, { state: ProofState; error?: string }>()
   private readonly settled = new Set<() => void>()
 
-  constructor(private readonly agent: Agent) {
+  constructor(
+    private readonly agent: Agent,
+    private readonly roundTrips: RoundTrips,
+  ) {
     agent.events.on<CredentialStateChangedEvent>(CredentialEventTypes.CredentialStateChanged, ({ payload }) => {
       const record = payload.credentialRecord
       this.credentialStates.set(record.id, { state: record.state, error: record.errorMessage })
       if (record.state === CredentialState.OfferReceived) {
-        this.offers.push({ id: record.id, threadId: record.threadId, connectionId: record.connectionId })
+        this.offers.push({ id: record.id, threadId: record.threadId, connectionId: record.connectionId, at: performance.now() })
       }
       this.notify()
     })
@@ -36,14 +44,18 @@ export class Exchanges {
       const record = payload.proofRecord
       this.proofStates.set(record.id, { state: record.state, error: record.errorMessage })
       if (record.state === ProofState.RequestReceived) {
-        this.proofRequests.push({ id: record.id, threadId: record.threadId, connectionId: record.connectionId })
+        this.proofRequests.push({ id: record.id, threadId: record.threadId, connectionId: record.connectionId, at: performance.now() })
       }
       this.notify()
     })
   }
 
-  /** Takes the next credential offer, accepts it and waits until the credential is stored. */
-  async receiveCredential(connectionId: string | undefined, timeoutMs: number): Promise<ReceiveCredentialResult> {
+  /**
+   * Takes the next credential offer, accepts it and waits until the credential is stored. `stamps` gets
+   * the target's time: waiting for the offer after the command came, and from the request sent to the
+   * credential received.
+   */
+  async receiveCredential(connectionId: string | undefined, timeoutMs: number, stamps: Stamps): Promise<ReceiveCredentialResult> {
     const started = Date.now()
     const offer = await this.offers.take(
       (item) => connectionId === undefined || item.connectionId === connectionId,
@@ -64,11 +76,17 @@ export class Exchanges {
       remaining(started, timeoutMs),
       'the credential to be issued and stored',
     )
+    stamps.waited(stamps.read, Math.max(stamps.read, offer.at))
+    this.roundTrips.addTo(stamps, 'credential', offer.id)
     return { credentialExchangeId: offer.id, threadId: offer.threadId, ms: Date.now() - offeredAt }
   }
 
-  /** Takes the next proof request, answers it with matching credentials and waits until it is done. */
-  async presentationExchange(connectionId: string | undefined, timeoutMs: number): Promise<PresentationExchangeResult> {
+  /**
+   * Takes the next proof request, answers it with matching credentials and waits until it is done.
+   * `stamps` gets the target's time: waiting for the request after the command came, and from the
+   * presentation sent to the verifier's acknowledgement.
+   */
+  async presentationExchange(connectionId: string | undefined, timeoutMs: number, stamps: Stamps): Promise<PresentationExchangeResult> {
     const started = Date.now()
     const request = await this.proofRequests.take(
       (item) => connectionId === undefined || item.connectionId === connectionId,
@@ -104,6 +122,8 @@ export class Exchanges {
       remaining(started, timeoutMs),
       'the verifier to acknowledge the presentation',
     )
+    stamps.waited(stamps.read, Math.max(stamps.read, request.at))
+    this.roundTrips.addTo(stamps, 'proof', request.id)
     return { proofExchangeId: request.id, threadId: request.threadId, ms: Date.now() - requestedAt }
   }
 

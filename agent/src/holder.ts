@@ -19,6 +19,8 @@ import { Connectivity } from './connectivity'
 import { Exchanges } from './exchanges'
 import { checkInvitationUrl } from './invitation'
 import { MediatorRequests } from './mediatorRequests'
+import { RoundTrips } from './roundTrips'
+import type { Stamps } from './stamps'
 import { ModuleOptions, buildModules, prepareAnonCreds } from './modules'
 import { log } from './log'
 import { CommandError } from './protocol'
@@ -71,6 +73,8 @@ export class Holder {
   readonly connectivity: Connectivity
   readonly mediator: MediatorRequests
   readonly exchanges: Exchanges
+  /** When its protocol steps left for the target and were answered, for its commands' stamps. */
+  readonly roundTrips: RoundTrips
   /** Started from a kept wallet that already existed: its connections and mediation were reused. */
   returning = false
 
@@ -80,13 +84,15 @@ export class Holder {
     readonly options: StartOptions,
     ws: WsOutboundTransport,
   ) {
-    this.connections = new Connections(agent, options.label)
+    this.roundTrips = new RoundTrips(agent)
+    this.connections = new Connections(agent, options.label, this.roundTrips)
     this.connectivity = new Connectivity(agent, ws)
     this.mediator = new MediatorRequests(agent, Boolean(options.mediatorInvitationUrl))
-    this.exchanges = new Exchanges(agent)
+    this.exchanges = new Exchanges(agent, this.roundTrips)
   }
 
-  static async start(options: StartOptions): Promise<Holder> {
+  /** Starts a holder; `stamps` gets the target's time: the connection to the mediator and its grant. */
+  static async start(options: StartOptions, stamps: Stamps): Promise<Holder> {
     if (options.mediatorInvitationUrl) checkInvitationUrl(options.mediatorInvitationUrl, 'mediatorInvitationUrl')
     const withMediation = options.mediatorInvitationUrl !== undefined
     if (!withMediation && options.inboundPort === undefined) {
@@ -145,6 +151,9 @@ export class Holder {
         throw new CommandError('failed', `mediation was not granted (state: ${mediator ? mediator.state : 'no mediation record'})`)
       }
       holder.connectivity.mediatedBy(mediator.connectionId)
+      // A returning wallet made neither now: its stamps have no ends, and add nothing.
+      holder.roundTrips.addTo(stamps, 'connection', mediator.connectionId)
+      holder.roundTrips.addTo(stamps, 'mediation', mediator.id)
     }
     return holder
   }

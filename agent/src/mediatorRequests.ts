@@ -40,7 +40,7 @@ export class MediatorRequests {
     const started = Date.now()
     // The target's round trip starts as the ping is handed to Credo: packing it is a few milliseconds of
     // this process's work, but the send itself may wait on the target (a WebSocket to open again).
-    stamps.sent = performance.now()
+    const sent = performance.now()
     const ping = await withTimeout(
       this.agent.connections.sendPing(connection.id, { responseRequested }),
       timeoutMs,
@@ -52,7 +52,7 @@ export class MediatorRequests {
         timeoutMs - (Date.now() - started),
         'mediator trust ping response',
       )
-      stamps.answered = response.at
+      stamps.waited(sent, response.at)
     }
     return { connectionId: connection.id, roundTripMs: Date.now() - started }
   }

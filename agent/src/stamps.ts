@@ -3,23 +3,28 @@ import { IntervalHistogram, monitorEventLoopDelay, performance } from 'perf_hook
 import type { EventLoopDelayResult, Reply } from './protocol.generated'
 
 /**
- * When a command's line was read, when its message left for the target and when the target's answer
- * came, all on this process's monotonic clock (performance.now(), ms). The driver times a command from
- * its own side, which adds its queueing (gevent, the pipe, this process's event loop shared by every
- * holder here); these stamps let it tell the target's round trip apart from that.
+ * When a command's line was read, and how long within it the command waited on the target: from the
+ * moment each of its messages left for the target to the moment the answer came, all on this process's
+ * monotonic clock (performance.now(), ms). The driver times a command from its own side, which adds its
+ * queueing (gevent, the pipe, this process's event loop shared by every holder here); these stamps let
+ * it tell the target's time apart from that.
  */
 export class Stamps {
-  sent?: number
-  answered?: number
+  private targetMs = 0
+  private waits = 0
 
   constructor(readonly read: number = performance.now()) {}
 
-  /** The reply's `timing`: this agent's whole handling, and the target's round trip when both ends were stamped. */
+  /** The command waited on the target from `sent` until `answered` (a start waits twice: connection, grant). */
+  waited(sent: number, answered: number): void {
+    this.targetMs += Math.max(0, answered - sent)
+    this.waits += 1
+  }
+
+  /** The reply's `timing`: this agent's whole handling, and the target's time when the command waited on it. */
   timing(): Timing {
     const timing: Timing = { agentMs: round(performance.now() - this.read) }
-    if (this.sent !== undefined && this.answered !== undefined) {
-      timing.targetMs = round(Math.max(0, this.answered - this.sent))
-    }
+    if (this.waits > 0) timing.targetMs = round(this.targetMs)
     return timing
   }
 }

@@ -286,7 +286,7 @@ class LoopDelay:
 @dataclass(frozen=True)
 class Timing:
     """A reply's stamps (PROTOCOL.md, "Timing stamps"): the agent's whole handling of the command and,
-    for a command that waited on the target, the target's round trip (None otherwise)."""
+    for a command that waited on the target, the sum of its waits for the target's answers (None otherwise)."""
 
     agent_ms: float
     target_ms: float | None = None

@@ -8,7 +8,8 @@ the generator woke it late) is counted late and timed from when it was due, so t
 the percentiles as much as it weighed on the holders.
 
 Separately, every request the agent stamped (PROTOCOL.md, "Timing stamps") splits into the target's
-round trip and the generator's queueing: the driver's own time less the target's.
+time (its waits for the target's answers) and the generator's queueing: the driver's own time less the
+target's.
 
 Each Locust process writes schedule/<host>-<pid>.json; the summary adds them up.
 """
@@ -72,7 +73,7 @@ class ScheduleCounts:
 
 @dataclass
 class LatencySplit:
-    """Per step: the target's round trip and the generator's queueing, in Locust's rounded ms."""
+    """Per step: the target's time and the generator's queueing, in Locust's rounded ms."""
 
     target: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
     queueing: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
@@ -142,8 +143,8 @@ def timing_lines(record: ScheduleRecord | None, loop: list[LoopSample]) -> list[
     lines += [f"agents' event loop: {line}" for line in loop_lines(loop)]
     if record is not None and record.split.target:  # last: the table of the split follows it
         lines.append(
-            "the target's round trip (from the agents' stamps: ping handed to Credo to answer handed over) and the "
-            "generator's queueing (the driver's time from the send, less that: gevent, the pipe, the agent's event "
-            "loop), in ms:"
+            "the target's time (from the agents' stamps: each message handed to Credo to its answer handed over) and "
+            "the generator's queueing (the driver's time for the holder's command, less that: gevent, the pipe, the "
+            "agent's event loop, the holder's own crypto), in ms:"
         )
     return lines

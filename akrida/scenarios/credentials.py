@@ -63,7 +63,9 @@ class CredentialUser(HolderUser):
                 exchange = issuer.offer_indy_credential(connection, cred_def, indy_attributes(sequence))
             else:
                 exchange = issuer.offer_ld_credential(connection, offer)
-            self.holder.client.receive_credential(self.holder.facts["holder_connection_id"])
+            self.holder.timed(
+                "receive_credential", HolderClient.receive_credential, self.holder.facts["holder_connection_id"]
+            )
         return exchange
 
 
@@ -91,7 +93,8 @@ class PresentUser(CredentialUser):
                 exchange = verifier.request_indy_presentation(connection, request)
             else:
                 exchange = verifier.request_ld_presentation(connection, presentation_definition(), str(uuid.uuid4()))
-            self.holder.client.presentation_exchange(self.holder.facts["holder_connection_id"])
+            connection_id = self.holder.facts["holder_connection_id"]
+            self.holder.timed("present_proof", HolderClient.presentation_exchange, connection_id)
             state, verified = verifier.wait_for_verification(exchange, self.settings.agent_timeout)
             if not verified:
                 raise TargetFailure(f"the verifier did not verify the presentation (state {state})")

@@ -114,7 +114,7 @@ class Holder:
                 )
             self.agent = self.runtime.hosts.open()
             try:
-                self.facts = {"start": self.agent.start(options)}
+                self.facts = {"start": self.timed(name, HolderClient.start, options)}
             except AgentError:
                 self.broken = True
                 raise
@@ -134,14 +134,19 @@ class Holder:
         """Runs one command of the holder's client as the step `name`, for example
         `holder.call("receive_invitation", HolderClient.receive_invitation, url)`. A scheduled iteration's
         first step is timed from when it was due."""
+        with step(self.environment, name, request_type, started=self.take_due()):
+            return self.timed(name, command, *arguments)
+
+    def timed(self, name: str, command: Callable[..., T], *arguments: Any) -> T:
+        """Runs one command of the holder's client inside a step that times more than the command (an
+        admin call first, for example): the agent's stamps split the command's own time, as `name`, into
+        the target's time and our queueing."""
         agent = self.agent
         assert agent is not None, "ensure_started() first"
         sent = time.perf_counter()
         try:
-            with step(self.environment, name, request_type, started=self.take_due()):
-                return command(agent, *arguments)
+            return command(agent, *arguments)
         finally:
-            # The agent's stamps split the driver's time into the target's round trip and our queueing.
             if agent.timing is not None and agent.timing.target_ms is not None:
                 self.runtime.schedule.split.record(name, (time.perf_counter() - sent) * 1000, agent.timing.target_ms)
 

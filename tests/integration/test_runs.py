@@ -20,6 +20,7 @@ from akrida.report.arrivals import read_arrivals
 from akrida.report.bundle import rebuild
 from akrida.report.delivery import read_delivery
 from akrida.report.health import judge, read_health
+from akrida.report.schedule import read_schedule
 from akrida.report.stats import read_failures
 from akrida.report.windows import read_user_counts
 from akrida.sockets import listening
@@ -47,6 +48,18 @@ EXPECTED_STEPS = {
     "present": {("didcomm", "startup"), ("didcomm", "receive_credential"), ("didcomm", "present_proof")},
     "mix": {("didcomm", "receive_credential"), ("didcomm", "present_proof")},
 }  # fmt: skip
+
+# The steps whose time the agents' stamps split into the target's and the generator's queueing.
+STAMPED_STEPS = {
+    "mediator_ping": {"startup", "ping_mediator"},
+    "mediator_hold": {"startup", "ping_mediator"},
+    "mediator_message": {"startup", "receive_invitation"},
+    "connection": {"startup", "receive_invitation"},
+    "liveness": set(),
+    "issue": {"startup", "receive_invitation", "receive_credential"},
+    "present": {"startup", "receive_credential", "present_proof"},
+    "mix": {"receive_credential", "present_proof"},
+}
 
 
 # Dense: five holders packed into agent processes of three (so two processes); and one per process.
@@ -90,6 +103,9 @@ def test_scenario_runs_clean(scenario, mode, scenario_runs):
     assert all(step.failures == 0 for step in steps.values()), describe(result, run_dir)
     assert not any(step.harness for step in steps.values())
     assert "failures of the system under test: 0" in result.stdout
+    record = read_schedule(run_dir)
+    stamped = set(record.split.target) if record is not None else set()
+    assert STAMPED_STEPS[scenario] <= stamped, f"not split by the agents' stamps: {STAMPED_STEPS[scenario] - stamped}"
     if scenario == "mediator_message":
         delivery = read_delivery(run_dir)
         assert delivery.sent > 0 and delivery.lost == 0 and delivery.delivered + delivery.late == delivery.sent

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ import gevent
 import pytest
 
 from akrida.agent import AgentConfig, HolderClient, HostPool, StartOptions
+from akrida.agent.messages import Timing
 from akrida.local.stack import TargetInfo
 from akrida.report.loop_delay import read_loop_samples
 from akrida.report.schedule import read_schedule
@@ -149,6 +151,54 @@ def test_stamps_tell_the_targets_round_trip_from_the_generators_queueing(target)
         with contextlib.suppress(ProcessLookupError):
             os.kill(target.pids["mediator"], signal.SIGCONT)
         pool.kill_all()
+
+
+def test_a_start_and_a_connection_are_stamped_with_the_targets_time(target, issuer):
+    """A start waits on the mediator twice (connection, grant), a connection once (the issuer's response
+    comes through the mediator): a mediator stopped meanwhile is the target's time, the holder's own
+    work is not."""
+    pool = HostPool(AgentConfig(timeout=30), holders_per_process=1)
+    holder = pool.open()
+    try:
+        holder.event_loop_delay()  # the agent process is up: the stop falls on the start alone
+        options = StartOptions(mediator_invitation_url=target.mediation_url)
+        driver_ms, timing = timed(holder, target.pids["mediator"], HolderClient.start, options)
+        assert timing is not None and timing.target_ms is not None, timing
+        assert timing.target_ms >= 0.9 * STOP_S * 1000, (driver_ms, timing)
+        assert timing.target_ms < timing.agent_ms <= driver_ms, (driver_ms, timing)  # creating the wallet was ours
+
+        invitation = issuer.create_invitation()
+        driver_ms, timing = timed(holder, target.pids["mediator"], HolderClient.receive_invitation, invitation.url)
+        assert timing is not None and timing.target_ms is not None, timing
+        assert timing.target_ms >= 0.9 * STOP_S * 1000, (driver_ms, timing)
+        assert timing.target_ms <= timing.agent_ms <= driver_ms, (driver_ms, timing)
+
+        agent_pid = holder.host.pid
+        assert agent_pid is not None
+        invitation = issuer.create_invitation()
+        driver_ms, timing = timed(holder, agent_pid, HolderClient.receive_invitation, invitation.url)
+        assert timing is not None and timing.target_ms is not None, timing
+        assert driver_ms - timing.target_ms >= 0.9 * STOP_S * 1000, (driver_ms, timing)  # the stop was ours
+        assert timing.target_ms < 0.5 * STOP_S * 1000, (driver_ms, timing)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(target.pids["mediator"], signal.SIGCONT)
+        pool.kill_all()
+
+
+STOP_S = 3.0
+
+
+def timed(
+    holder: HolderClient, pause_pid: int, command: Callable[..., object], *arguments: object
+) -> tuple[float, Timing | None]:
+    """Runs `holder`'s command with `pause_pid` stopped for its first STOP_S; the driver's time and the stamps."""
+    with paused(pause_pid):
+        began = time.perf_counter()
+        running = gevent.spawn(command, holder, *arguments)
+        gevent.sleep(STOP_S)
+    running.get(timeout=60)
+    return (time.perf_counter() - began) * 1000, holder.timing
 
 
 def timed_ping(holder: HolderClient, pause_pid: int) -> tuple[float, object]:
