@@ -22,6 +22,7 @@ from akrida.agent.messages import Timing
 from akrida.local.stack import TargetInfo
 from akrida.report.loop_delay import read_loop_samples
 from akrida.report.schedule import read_schedule
+from akrida.scenarios.credential_content import credential
 from tests.integration.helpers import akrida, describe, only_run_dir, run_dirs, steps_by_key
 
 pytestmark = pytest.mark.integration
@@ -183,6 +184,31 @@ def test_a_start_and_a_connection_are_stamped_with_the_targets_time(target, issu
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(target.pids["mediator"], signal.SIGCONT)
+        pool.kill_all()
+
+
+def test_a_credential_is_stamped_with_the_issuers_time(target, issuer):
+    """The offer is in before the command: what the holder then waits for is the issuer answering its
+    request, so an issuer stopped meanwhile is the target's time."""
+    pool = HostPool(AgentConfig(timeout=30), holders_per_process=1)
+    holder = pool.open()
+    try:
+        holder.start(StartOptions(mediator_invitation_url=target.mediation_url))
+        invitation = issuer.create_invitation()
+        connected = holder.receive_invitation(invitation.url)
+        connection = issuer.wait_for_connection(invitation.invitation_id, timeout=30)
+        offer = credential(issuer.create_did_key(), holder.create_did_key().did, 1)
+        issuer.offer_ld_credential(connection, offer)
+        time.sleep(2)  # the offer reaches the holder, which keeps it for the command
+        driver_ms, timing = timed(
+            holder, target.pids["issuer"], HolderClient.receive_credential, connected.connection_id
+        )
+        assert timing is not None and timing.target_ms is not None, timing
+        assert timing.target_ms >= 0.9 * STOP_S * 1000, (driver_ms, timing)
+        assert timing.target_ms <= timing.agent_ms <= driver_ms, (driver_ms, timing)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(target.pids["issuer"], signal.SIGCONT)
         pool.kill_all()
 
 
