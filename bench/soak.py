@@ -290,7 +290,7 @@ def report(arguments, warm_up: float, run_dir: Path | None, samples: list[Sample
         health = judge(read_health(run_dir))
         caveat = " (the figures are not a clean measurement)" if health.saturated else ""
         print(
-            f"generator: peak host CPU {health.peak_host_cpu:.0f}%, saturated in "
+            f"generator: peak host CPU {health.peak_cpu:.0f}%, saturated in "
             f"{health.saturated_share:.0%} of its samples{caveat}"
         )
     for problem in problems:

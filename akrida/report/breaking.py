@@ -345,11 +345,13 @@ def generator_causes(samples: list[HealthSample], at: int) -> list[str]:
     causes = []
     for host in sorted({s.host for s in near}):
         mine = [s for s in near if s.host == host]
-        level = statistics.median(s.host_cpu_percent for s in mine)
-        own = statistics.median(s.generator_cpu_percent for s in mine)
+        # The CPU the generator may use: the host's, or its own cores when pinned (HealthSample.cpu_percent).
+        level = statistics.median(s.cpu_percent for s in mine)
+        own = statistics.median(s.generator_share_percent for s in mine)
         if level >= HOST_CPU_OUT_PERCENT:
             whose = "Locust and its agents" if own >= level / 2 else "mostly other processes (a target beside it)"
-            causes.append(f"host {host} out of CPU ({level:.0f} %; {whose}: Locust and agents {own:.0f} %)")
+            where = mine[-1].cpu_name() if mine[-1].pinned else f"host {host}"
+            causes.append(f"{where} out of CPU ({level:.0f} %; {whose}: Locust and agents {own:.0f} %)")
             continue
         pegged = pegged_processes(mine, host)  # one event loop out of CPU, on a host with cores to spare
         if pegged:

@@ -61,6 +61,34 @@ class HealthSample:
     # Locust's own CPU warning (its `cpu_warning` event: its process above 90 % of a core over 10 s) since
     # the last sample: the CPU usage it measured, in percent; 0: no warning.
     locust_cpu_warning: float = 0.0
+    # How busy the cores this process may run on were, 0-100 (-1: not recorded, a bundle older than it).
+    allowed_cpu_percent: float = -1.0
+
+    @property
+    def pinned(self) -> bool:
+        """Locust and its agents may run on fewer of the host's cores than it has (taskset), whose load is known."""
+        return 0 < self.allowed_cores < self.host_cores and self.allowed_cpu_percent >= 0
+
+    @property
+    def cpu_percent(self) -> float:
+        """How busy the CPU the generator may use was: its own cores when pinned, else the host's.
+
+        Pinned apart from a target on the same host, the generator is out of CPU when its own cores are,
+        whatever the target's cores do; and the host can be far from full while its cores are."""
+        return self.allowed_cpu_percent if self.pinned else self.host_cpu_percent
+
+    @property
+    def generator_share_percent(self) -> float:
+        """Locust and its agents' CPU as a share of the CPU they may use (cpu_percent's scale), 0-100."""
+        if self.pinned:
+            return min(100.0, self.generator_cpu_percent * self.host_cores / self.allowed_cores)
+        return self.generator_cpu_percent
+
+    def cpu_name(self) -> str:
+        """What cpu_percent measured, in words."""
+        if self.pinned:
+            return f"host {self.host}'s {self.allowed_cores} core(s) Locust and its agents may run on"
+        return f"host {self.host}'s CPU"
 
 
 class HealthSampler:
@@ -77,7 +105,8 @@ class HealthSampler:
         self._warning = 0.0
         self._last = time.monotonic()
         self._last_wall = time.time()
-        psutil.cpu_percent(interval=None)  # the first call only sets the baseline
+        psutil.cpu_percent(interval=None)  # the first calls only set the baselines
+        psutil.cpu_percent(interval=None, percpu=True)
 
     def locust_warned(self, cpu_usage: float) -> None:
         """Locust's `cpu_warning` event fired (its own monitor, every 10 s)."""
@@ -122,6 +151,9 @@ class HealthSampler:
         agents = {pid: cores for pid, cores in main_cores.items() if pid != self.process.pid}
         busiest = max(agents, key=lambda pid: agents[pid], default=0)
         warning, self._warning = self._warning, 0.0
+        allowed = sorted(os.sched_getaffinity(0))
+        per_core = psutil.cpu_percent(interval=None, percpu=True)
+        on_allowed = [per_core[core] for core in allowed if core < len(per_core)]
         return HealthSample(
             timestamp=time.time(),
             host=self.host,
@@ -134,12 +166,13 @@ class HealthSampler:
             live_holders=self.live_holders(),
             agent_hosts=self.agent_hosts(),
             host_cores=self.cores,
-            allowed_cores=len(os.sched_getaffinity(0)),
+            allowed_cores=len(allowed),
             locust_pid=self.process.pid,
             locust_cores=round(main_cores.get(self.process.pid, 0.0), 3),
             busiest_agent_cores=round(agents.get(busiest, 0.0), 3),
             busiest_agent_pid=busiest,
             locust_cpu_warning=warning,
+            allowed_cpu_percent=round(sum(on_allowed) / len(on_allowed), 1) if on_allowed else -1.0,
         )
 
 
@@ -195,6 +228,7 @@ def read_health(run_dir: Path) -> list[HealthSample]:
                             busiest_agent_cores=float(row.get("busiest_agent_cores") or 0),
                             busiest_agent_pid=int(row.get("busiest_agent_pid") or 0),
                             locust_cpu_warning=float(row.get("locust_cpu_warning") or 0),
+                            allowed_cpu_percent=float(row.get("allowed_cpu_percent") or -1),
                         )
                     )
                 except (KeyError, ValueError):
@@ -206,7 +240,7 @@ def read_health(run_dir: Path) -> list[HealthSample]:
 class HealthVerdict:
     samples: int
     saturated_share: float
-    peak_host_cpu: float
+    peak_cpu: float  # of the CPU the generator may use: the host's, or its own cores when pinned
     peak_generator_cpu: float
     peak_pss_bytes: int
     peak_uss_bytes: int
@@ -215,6 +249,9 @@ class HealthVerdict:
     peak_agent_hosts: int
     pss_per_holder_bytes: int  # PSS of Locust and its agents over live holders, when the most were live
     generator_share_when_hot: float = 0.0  # Locust and agents' share of the host's busy CPU while saturated, 0-1
+    # >0: Locust and its agents were pinned to this many cores (taskset), and the CPU figures above are
+    # those cores' rather than the host's.
+    pinned_cores: int = 0
 
     @property
     def saturated(self) -> bool:
@@ -241,16 +278,15 @@ def judge(samples: list[HealthSample]) -> HealthVerdict:
         everywhere.setdefault(moment, []).append(sample)
     busiest = max(everywhere.values(), key=lambda g: sum(s.live_holders for s in g))
     peak_holders = sum(s.live_holders for s in busiest)
-    hot_groups = [g for g in by_moment.values() if max(s.host_cpu_percent for s in g) > SATURATED_CPU_PERCENT]
+    # Judged on the CPU the generator may use: its own cores when pinned (HealthSample.cpu_percent).
+    hot_groups = [g for g in by_moment.values() if max(s.cpu_percent for s in g) > SATURATED_CPU_PERCENT]
     hot = len(hot_groups)
-    shares = [
-        min(1.0, sum(s.generator_cpu_percent for s in g) / max(s.host_cpu_percent for s in g)) for g in hot_groups
-    ]
+    shares = [min(1.0, sum(s.generator_share_percent for s in g) / max(s.cpu_percent for s in g)) for g in hot_groups]
     return HealthVerdict(
         samples=len(by_moment),
         saturated_share=hot / len(by_moment),
-        peak_host_cpu=max(s.host_cpu_percent for s in samples),
-        peak_generator_cpu=max(sum(s.generator_cpu_percent for s in g) for g in by_moment.values()),
+        peak_cpu=max(s.cpu_percent for s in samples),
+        peak_generator_cpu=max(sum(s.generator_share_percent for s in g) for g in by_moment.values()),
         peak_pss_bytes=max(sum(s.pss_bytes for s in g) for g in everywhere.values()),
         peak_uss_bytes=max(sum(s.uss_bytes for s in g) for g in everywhere.values()),
         peak_open_files=max(sum(s.open_files for s in g) for g in by_moment.values()),
@@ -258,4 +294,5 @@ def judge(samples: list[HealthSample]) -> HealthVerdict:
         peak_agent_hosts=max(sum(s.agent_hosts for s in g) for g in everywhere.values()),
         pss_per_holder_bytes=sum(s.pss_bytes for s in busiest) // peak_holders if peak_holders else 0,
         generator_share_when_hot=sum(shares) / len(shares) if shares else 0.0,
+        pinned_cores=min((s.allowed_cores for s in samples if s.pinned), default=0),
     )

@@ -88,7 +88,8 @@ class Findings:
         elif self.health.saturated_by_generator:
             verdict += " (not a valid measurement of the target: the load generator saturated)"
         elif self.health.saturated:
-            verdict += " (not a valid measurement of the target: the generator's host ran out of CPU)"
+            where = "the cores the load generator may run on" if self.health.pinned_cores else "the generator's host"
+            verdict += f" (not a valid measurement of the target: {where} ran out of CPU)"
         elif self.validity is not None:
             verdict += self.validity.verdict_note()
         return verdict
@@ -230,9 +231,11 @@ def health_lines(findings: Findings) -> list[str]:
     h = findings.health
     if not h.samples:
         return ["no generator health samples were taken"]
+    # Pinned to some of the host's cores (taskset), the generator's CPU is judged on those cores alone.
+    cpu = f"the {h.pinned_cores} core(s) Locust and agents may run on" if h.pinned_cores else "the host"
     lines = [
-        f"host CPU above {SATURATED_CPU_PERCENT:.0f}% in {h.saturated_share:.0%} of samples "
-        f"(peak {h.peak_host_cpu:.0f}%; Locust and agents peaked at {h.peak_generator_cpu:.0f}% of the host)",
+        f"CPU of {cpu} above {SATURATED_CPU_PERCENT:.0f}% in {h.saturated_share:.0%} of samples "
+        f"(peak {h.peak_cpu:.0f}%; Locust and agents peaked at {h.peak_generator_cpu:.0f}% of it)",
         f"memory of Locust and agents: peak PSS {h.peak_pss_bytes / MIB:.0f} MiB, USS {h.peak_uss_bytes / MIB:.0f} MiB",
         f"peak open files {h.peak_open_files} (on one host), peak live holders {h.peak_live_holders} "
         f"in {h.peak_agent_hosts} agent process(es)",
@@ -247,10 +250,11 @@ def health_lines(findings: Findings) -> list[str]:
         )
     elif h.saturated:
         lines.append(
-            "WARNING: the generator's host ran out of CPU, mostly to other processes (Locust and agents used "
+            f"WARNING: the CPU of {cpu} ran out, mostly to other processes (Locust and agents used "
             f"{h.generator_share_when_hot:.0%} of it meanwhile): the latencies include the holders' wait for CPU, so "
-            "this run is not a valid measurement of the target. A target on the same host (the embedded one) "
-            "competes with its own load: run the target or the load elsewhere."
+            "this run is not a valid measurement of the target. A target on the same "
+            + ("cores (pin it to others)" if h.pinned_cores else "host (the embedded one)")
+            + " competes with its own load: run the target or the load elsewhere."
         )
     return lines + (findings.validity.lines() if findings.validity is not None else [])
 

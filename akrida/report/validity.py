@@ -11,10 +11,11 @@ misses three ways a generator spoils a measurement:
 
 So each stretch the figures are read over is judged on its own: the steady-state windows when the run
 has them, else consecutive SLICE_S slices of it. In a stretch, a sample is out when its host's CPU was
-above SATURATED_CPU_PERCENT, when Locust's main thread or an agent's was at PEGGED_CORES of a core, or
-when Locust itself warned (its `cpu_warning` event). A stretch out in SATURATED_SHARE of its sampled
-moments or more is not a valid measurement of the target; shorter bursts are named with their time.
-Locust's own CPU warnings, as its logs wrote them, are listed too.
+above SATURATED_CPU_PERCENT (pinned with taskset: the cores the generator may run on), when Locust's
+main thread or an agent's was at PEGGED_CORES of a core, or when Locust itself warned (its
+`cpu_warning` event). A stretch out in SATURATED_SHARE of its sampled moments or more is not a valid
+measurement of the target; shorter bursts are named with their time. Locust's own CPU warnings, as
+its logs wrote them, are listed too.
 """
 
 from __future__ import annotations
@@ -126,10 +127,10 @@ def judge_validity(samples: list[HealthSample], windows: list[SteadyWindow], run
 def _outs(sample: HealthSample) -> list[tuple[str, float, str]]:
     """(what, how far out on its own scale, the reading in words) of each resource out in one sample."""
     outs = []
-    host = sample.host_cpu_percent
-    if host > SATURATED_CPU_PERCENT:
-        share = min(1.0, sample.generator_cpu_percent / host)
-        outs.append((f"host {sample.host}'s CPU", host, f"{host:.0f}% busy, Locust and agents {share:.0%} of it"))
+    busy = sample.cpu_percent  # the host's, or the generator's own cores when pinned (taskset)
+    if busy > SATURATED_CPU_PERCENT:
+        share = min(1.0, sample.generator_share_percent / busy)
+        outs.append((sample.cpu_name(), busy, f"{busy:.0f}% busy, Locust and agents {share:.0%} of it"))
     if sample.locust_cores >= PEGGED_CORES:
         outs.append((f"Locust process {sample.locust_pid} on {sample.host}", sample.locust_cores,
                      f"main thread at {sample.locust_cores:.2f} core"))  # fmt: skip

@@ -56,7 +56,7 @@ def test_a_cool_generator_is_not_saturated():
     verdict = judge(run_of([20.0, 35.0, 50.0, 40.0]))
     assert verdict.samples == 4 and verdict.saturated_share == 0.0
     assert not verdict.saturated
-    assert verdict.peak_host_cpu == 50.0
+    assert verdict.peak_cpu == 50.0
 
 
 def test_cpu_at_the_threshold_is_not_hot_and_just_above_it_is():
@@ -102,7 +102,7 @@ def test_processes_on_one_host_at_one_moment_count_once_and_add_up():
     assert verdict.peak_pss_bytes == 240 * MB and verdict.peak_uss_bytes == 170 * MB
     assert verdict.peak_open_files == 80 and verdict.peak_agent_hosts == 3
     assert verdict.pss_per_holder_bytes == 240 * MB // 8
-    assert verdict.peak_host_cpu == 95.0
+    assert verdict.peak_cpu == 95.0
     assert verdict.peak_generator_cpu == (95.0 + 60.0) / 2
 
 
@@ -214,3 +214,34 @@ def test_the_holders_and_memory_of_a_cluster_are_all_its_hosts_together():
     assert verdict.pss_per_holder_bytes == 440 * MB // 440
     assert verdict.peak_open_files == 400  # the busiest host's, not the sum
     assert verdict.samples == 6 and verdict.saturated_share == 0.5
+
+
+def pinned(moment: int, host_cpu: float, own_cores_cpu: float, generator_cpu: float) -> HealthSample:
+    """Locust and its agents pinned to 1 of the host's 2 cores (taskset), the target on the other."""
+    return sample(moment, host_cpu, generator_cpu_percent=generator_cpu, host_cores=2, allowed_cores=1,
+                  allowed_cpu_percent=own_cores_cpu)  # fmt: skip
+
+
+def test_pinned_apart_a_full_host_is_not_the_generators_when_its_own_core_has_room():
+    # The target's core full, the generator's core at 60 %: the host reads 80-95 % busy.
+    verdict = judge([pinned(moment, 95.0, 60.0, 30.0) for moment in range(8)])
+    assert not verdict.saturated
+    assert verdict.pinned_cores == 1 and verdict.peak_cpu == 60.0
+    assert verdict.peak_generator_cpu == 60.0  # 30 % of the host is 60 % of its one core
+
+
+def test_pinned_its_own_full_core_is_the_generators_limit_though_the_host_is_not_full():
+    # The generator's core full (its own work), the target's core idle: the host reads about 50 %.
+    verdict = judge([pinned(moment, 52.0, 97.0, 47.0) for moment in range(8)])
+    assert verdict.saturated and verdict.saturated_by_generator
+    assert verdict.peak_cpu == 97.0
+
+
+def test_pinned_its_core_taken_by_others_is_not_blamed_on_the_generator():
+    verdict = judge([pinned(moment, 98.0, 96.0, 10.0) for moment in range(8)])
+    assert verdict.saturated and not verdict.saturated_by_generator
+
+
+def test_a_sample_of_a_bundle_older_than_the_core_figure_is_judged_on_the_host():
+    old = sample(0, 95.0, host_cores=2, allowed_cores=1)  # allowed_cpu_percent not recorded
+    assert not old.pinned and old.cpu_percent == 95.0

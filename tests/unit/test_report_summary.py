@@ -28,7 +28,7 @@ def test_the_verdict_names_who_saturated_the_host(tmp_path):
         writer.writerow(["Type", "Name", "Request Count", "Failure Count", "Requests/s", "50%", "95%", "99%"])
         writer.writerow(["didcomm", "ping_mediator", 10, 0, 1.0, 100, 200, 300])
     findings: Findings = gather(tmp_path, [], complete=True)
-    hot = replace(findings.health, samples=4, saturated_share=1.0, peak_host_cpu=100.0)
+    hot = replace(findings.health, samples=4, saturated_share=1.0, peak_cpu=100.0)
     by_generator = replace(findings, health=replace(hot, generator_share_when_hot=0.8))
     by_others = replace(findings, health=replace(hot, generator_share_when_hot=0.3))
     assert by_generator.verdict.endswith("the load generator saturated)")

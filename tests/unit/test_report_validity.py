@@ -19,6 +19,7 @@ from pathlib import Path
 from akrida.report.health import HEALTH_DIR, INTERVAL_SECONDS, HealthSample, HealthSampler, judge, read_health
 from akrida.report.manifest import Manifest
 from akrida.report.summary import gather, render_markdown, render_text
+from akrida.report.validity import judge_validity
 from tests.unit.test_report_windows import START, write_history
 
 CORES = 8
@@ -154,3 +155,27 @@ def test_the_sampler_finds_a_busy_agent_by_its_main_thread():
     # On a shared machine the spinner gets less than a core, but it is the busiest agent whatever it got.
     assert sample.busiest_agent_pid == spinner.pid and sample.busiest_agent_cores > 0
     assert sample.locust_pid == os.getpid()
+
+
+def test_pinned_apart_from_its_target_the_generator_is_judged_on_its_own_core():
+    """Locust and agents pinned to one core of two (taskset), the target on the other: a full target core
+    keeps the host busy, and that is not the generator's; its own core full is, though the host is not."""
+
+    def minute(own_core: float, host: float) -> list[HealthSample]:
+        return [HealthSample(START + offset, "loadhost", host, 45.0, 0, 0, 10, 3, 40, 2, 2, 1, LOCUST_PID, 0.5, 0.4,
+                             AGENT_PID, allowed_cpu_percent=own_core) for offset in range(3, 61, 3)]  # fmt: skip
+
+    validity = judge_validity(minute(own_core=60.0, host=95.0), [])
+    assert not validity.invalid, validity.lines()
+    validity = judge_validity(minute(own_core=97.0, host=55.0), [])
+    assert [s.label for s in validity.invalid] == ["slice 0s-60s"], validity.lines()
+    assert "host loadhost's 1 core(s) Locust and its agents may run on out for" in "\n".join(validity.lines())
+
+
+def test_the_sampler_records_how_busy_the_cores_it_may_run_on_were():
+    sampler = HealthSampler()
+    sampler.sample()
+    time.sleep(0.5)
+    sample = sampler.sample()
+    assert sample.allowed_cores == len(os.sched_getaffinity(0))
+    assert 0.0 <= sample.allowed_cpu_percent <= 100.0
