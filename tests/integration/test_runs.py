@@ -7,6 +7,7 @@ import re
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -65,33 +66,33 @@ STAMPED_STEPS = {
 MODES = {"dense": "3", "process-per-holder": "1"}
 
 
-# Runs made at once by scenario_runs: each run is light (5 holders), so four side by side take little
-# longer than one, and the suite's time is what CI waits for.
-SIDE_BY_SIDE = 4
-
-
 @pytest.fixture(scope="module")
-def scenario_runs(target, tmp_path_factory) -> dict[tuple[str, str], tuple[subprocess.CompletedProcess, Path]]:
-    """Every scenario's run in both modes, made SIDE_BY_SIDE at a time against the session's target on
-    first use, and kept for the tests."""
-    cases = [(scenario, mode) for scenario in sorted(EXPECTED_STEPS) for mode in MODES]
-    folders = {case: tmp_path_factory.mktemp("-".join(case)) for case in cases}
+def scenario_runs(target, tmp_path_factory) -> Callable[[str], dict[str, tuple[subprocess.CompletedProcess, Path]]]:
+    """Each scenario's runs in both modes, made side by side on first use (both against the session's
+    target) and kept for the other mode's test."""
+    made: dict[str, dict[str, tuple[subprocess.CompletedProcess, Path]]] = {}
 
-    def run(case: tuple[str, str]) -> subprocess.CompletedProcess:
-        scenario, mode = case
-        return akrida("run", results=folders[case], SCENARIO=scenario, USERS="5", SPAWN_RATE="5",
-                      RUN_TIME="20s", WAIT_MIN="0.5", WAIT_MAX="1", CONNECTIONS_PER_USER="2",
-                      HOLDERS_PER_PROCESS=MODES[mode], ISSUE_WEIGHT="1", PRESENT_WEIGHT="1")  # fmt: skip
+    def runs_of(scenario: str) -> dict[str, tuple[subprocess.CompletedProcess, Path]]:
+        if scenario not in made:
+            folders = {mode: tmp_path_factory.mktemp(f"{scenario}-{mode}") for mode in MODES}
 
-    with ThreadPoolExecutor(SIDE_BY_SIDE) as pool:
-        results = dict(zip(cases, pool.map(run, cases), strict=True))
-    return {case: (results[case], folders[case]) for case in cases}
+            def run(mode: str) -> subprocess.CompletedProcess:
+                return akrida("run", results=folders[mode], SCENARIO=scenario, USERS="5", SPAWN_RATE="5",
+                              RUN_TIME="20s", WAIT_MIN="0.5", WAIT_MAX="1", CONNECTIONS_PER_USER="2",
+                              HOLDERS_PER_PROCESS=MODES[mode], ISSUE_WEIGHT="1", PRESENT_WEIGHT="1")  # fmt: skip
+
+            with ThreadPoolExecutor(len(MODES)) as pool:
+                results = dict(zip(MODES, pool.map(run, MODES), strict=True))
+            made[scenario] = {mode: (results[mode], folders[mode]) for mode in MODES}
+        return made[scenario]
+
+    return runs_of
 
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("scenario", sorted(EXPECTED_STEPS))
 def test_scenario_runs_clean(scenario, mode, scenario_runs):
-    result, results = scenario_runs[(scenario, mode)]
+    result, results = scenario_runs(scenario)[mode]
     run_dir = only_run_dir(results)
     assert result.returncode == 0, describe(result, run_dir)
     assert "embedded target: already running" in result.stdout  # the session's target was used
