@@ -25,7 +25,7 @@ from akrida.lifecycle import Run
 from akrida.local.aim import aimed_at_running_target
 from akrida.local.errors import LocalTargetError
 from akrida.local.stack import LocalTarget, bootstrap_anoncreds
-from akrida.preflight import check_target
+from akrida.preflight import check_silence_here, check_target
 from akrida.redact import protect_output
 from akrida.report import bundle, compare
 from akrida.report.summary import render_text
@@ -298,6 +298,8 @@ def _check(arguments: argparse.Namespace) -> int:
     try:
         for line in check_target(settings, probe_dir).lines:
             print(f"check: {line}")
+        if silence := check_silence_here(settings):  # as a run here would (a cluster's workers check theirs)
+            print(f"check: {silence}")
         passed = True
     finally:
         # Kept only when a probe failed and left a log, which the message names (the newest few).

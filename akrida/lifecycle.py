@@ -26,7 +26,7 @@ from akrida.local.acapy import ACAPY_VERSION
 from akrida.local.aim import ignored_local_settings, pointed_at
 from akrida.local.errors import LocalTargetError
 from akrida.local.stack import LocalTarget, TargetInfo, mediator_connections, run_invitations
-from akrida.preflight import TargetCheck, check_target
+from akrida.preflight import TargetCheck, check_silence_here, check_target
 from akrida.preload import preload
 from akrida.profile_triggers import ProfileTrigger
 from akrida.redact import protect_output
@@ -218,6 +218,8 @@ class Run:
         # refuses, or a single-use invitation, fails here in seconds, not as thousands of timeouts.
         probe_dir = None if self.settings.uses_embedded_target else run_dir / "preflight"
         checked = self.check(settings, probe_dir)
+        if self.executor.role == "generator" and (silence := check_silence_here(settings)):
+            checked.lines.append(silence)  # a cluster's workers check their own (ClusterExecutor)
         for line in checked.lines:
             self.progress(f"check: {line}")
         manifest.target.update(checked.target)

@@ -33,6 +33,18 @@ class TargetCheck:
     acapy_version: str | None = None
 
 
+def check_silence_here(settings: Settings) -> str | None:
+    """CHURN_DISCONNECT=silent on a run whose Locust runs on this machine: can its packet filter silence
+    holders' connections? Raises SettingsError saying what to do. A cluster run checks each worker host
+    instead (akrida/execute/remote_silence.py): the filter acts where the holders are."""
+    if settings.churn_disconnect != "silent":
+        return None
+    try:
+        return silence.probe()
+    except silence.SilenceUnavailable as error:
+        raise SettingsError([str(error)]) from None
+
+
 def check_target(settings: Settings, probe_dir: Path | None = None) -> TargetCheck:
     """Checks every part of the target the scenario uses; raises TargetUnreachable at the first failure.
 
@@ -52,11 +64,6 @@ def check_target(settings: Settings, probe_dir: Path | None = None) -> TargetChe
             checked.lines.append(probe_mediation(settings, probe_dir))
         if settings.pickup_strategy in PICKUP_PROTOCOLS:
             checked.lines.append(check_pickup(settings, probe_dir))
-    if settings.churn_disconnect == "silent":
-        try:
-            checked.lines.append(silence.probe())
-        except silence.SilenceUnavailable as error:
-            raise SettingsError([str(error)]) from None
     if scenario.needs_issuer:
         if not settings.issuer_url:
             raise TargetUnreachable(f"SCENARIO={scenario.name} needs ISSUER_URL (the issuer's admin API URL)")

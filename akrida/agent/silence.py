@@ -77,8 +77,9 @@ def table_name(pid: int | None = None) -> str:
 def _ruleset(table: str) -> str:
     # Both directions of each silenced connection, in both hooks: on loopback a packet passes output
     # and then input; between hosts the holder's own packets pass output and the mediator's input.
-    match_out = f"ip saddr . tcp sport . ip daddr . tcp dport @{SET} drop"
-    match_in = f"ip daddr . tcp dport . ip saddr . tcp sport @{SET} drop"
+    # The counters show what was dropped (`nft list table inet akrida_silence_<pid>` on the load host).
+    match_out = f"ip saddr . tcp sport . ip daddr . tcp dport @{SET} counter drop"
+    match_in = f"ip daddr . tcp dport . ip saddr . tcp sport @{SET} counter drop"
     return f"""table inet {table} {{
     set {SET} {{
         type ipv4_addr . inet_service . ipv4_addr . inet_service

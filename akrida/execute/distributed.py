@@ -30,6 +30,7 @@ from akrida.execute.locust_command import (
     locustfile,
     run_options,
 )
+from akrida.execute.remote_silence import check_silence, remove_stale_silence
 from akrida.exits import ExitCode
 from akrida.paths import HOST_NAME_VARIABLE, RUN_DIR_VARIABLE
 from akrida.report.manifest import Manifest
@@ -174,6 +175,7 @@ class ClusterExecutor:
         self.remotes: dict[str, RemoteHost] = {}
         self.reports = {host.name: HostReport(host.name) for host in cluster.hosts}
         self.started: set[str] = set()  # hosts where Locust was started: their files must come home
+        self.silent = False  # CHURN_DISCONNECT=silent: the workers' packet filters are in play
 
     def check(self, settings: Settings) -> None:
         problems = []
@@ -201,6 +203,7 @@ class ClusterExecutor:
         manifest.target["cluster"] = f"{self.cluster.cloud}: 1 master, {len(self.cluster.workers)} workers"
 
     def execute(self, settings: Settings, run_dir: Path, progress: Progress) -> Execution:
+        self.silent = settings.churn_disconnect == "silent"
         folder = CloudDir(self.cluster.cloud)
         for host in self.cluster.hosts:
             self.remotes[host.name] = connect(host, self.cluster, folder)
@@ -210,6 +213,8 @@ class ClusterExecutor:
     def collect(self, run_dir: Path, manifest: Manifest, progress: Progress) -> list[str]:
         """Stops every remote process and fetches what the hosts gathered, whatever happened before."""
         _stop_all(self.cluster, self.remotes, run_dir.name, progress)
+        if self.silent:
+            _remove_stale_silence(self.cluster, self.remotes, progress)
         _fetch_all(self.cluster, self.remotes, run_dir, self.reports, progress)
         for remote in self.remotes.values():
             with contextlib.suppress(Exception):
@@ -240,6 +245,9 @@ class ClusterExecutor:
             if shipped:
                 progress(f"{host.name}: {len(shipped)} scenario file(s) shipped")
             remote.write(f"{folder}/.env", dotenv_text(environment))
+        if self.silent:  # where the holders are: this machine's filter plays no part
+            for host in cluster.workers:
+                progress(f"check: {check_silence(remotes[host.name], host)}")
         expected = 0
         for host in cluster.workers:
             remote = remotes[host.name]
@@ -293,6 +301,22 @@ def _stop_all(cluster: Cluster, remotes: dict[str, RemoteHost], run_id: str, pro
             remote.run(stop_command(remote_run_dir(host, run_id)), timeout=60)
         except ClusterError as error:
             progress(f"{host.name}: could not stop its processes: {error}", file=sys.stderr)
+
+
+def _remove_stale_silence(cluster: Cluster, remotes: dict[str, RemoteHost], progress) -> None:
+    """Silenced connections expire by themselves, but a Locust process killed by the stop (or that
+    crashed) leaves its empty table in the worker's packet filter: deleted here."""
+    for host in cluster.workers:
+        remote = remotes.get(host.name)
+        if remote is None:
+            continue
+        try:
+            removed = remove_stale_silence(remote, host)
+        except ClusterError as error:
+            progress(f"{host.name}: could not delete the silence tables of stopped processes: {error}", file=sys.stderr)
+            continue
+        if removed:
+            progress(f"{host.name}: deleted the silence tables of killed Locust processes: {', '.join(removed)}")
 
 
 def _fetch_all(cluster: Cluster, remotes: dict[str, RemoteHost], run_dir: Path, reports, progress) -> None:

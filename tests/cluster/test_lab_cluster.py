@@ -8,10 +8,12 @@ Traffic stays on this machine: loopback and the namespaces these tests make.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import ipaddress
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -20,6 +22,9 @@ from pathlib import Path
 
 import pytest
 
+from akrida.agent.silence import TABLE_PREFIX
+from akrida.report.delivery import DELIVERY_DIR, read_delivery
+from akrida.report.stats import read_steps
 from akrida.userscenario import sha256_of
 from tests.cluster.conftest import (
     ROOT,
@@ -39,6 +44,10 @@ BASE_PORT = 8600
 RUN_SETTINGS = ("SCENARIO=mediator_ping", "USERS=4", "SPAWN_RATE=2", "RUN_TIME=30s", "WORKER_PROCESSES=1",
                 "AGENT_LOG_LEVEL=info")  # fmt: skip
 USER_SCENARIO = ROOT / "tests" / "cluster" / "scenario" / "pinger.py"
+# Phones that vanish: one holder per worker, each silenced by the packet filter in its own namespace.
+SILENT_SETTINGS = ("SCENARIO=mediator_churn", "CHURN_DISCONNECT=silent", "USERS=2", "SPAWN_RATE=2",
+                   "RUN_TIME=35s", "WORKER_PROCESSES=1", "CHURN_ONLINE=2s", "CHURN_OFFLINE=8s", "CHURN_MESSAGES=2",
+                   "AGENT_TIMEOUT=5")  # fmt: skip
 PING_RESPONSE = "Received message with type 'https://didcomm.org/trust_ping/1.0/ping_response'"
 
 
@@ -91,6 +100,27 @@ class Lab:
         )  # fmt: skip
         with socket.create_connection((self.address(host), 22), timeout=10) as connection:
             assert connection.recv(64).startswith(b"SSH-2.0-"), f"{host}: sshd does not answer"
+
+
+def silence_tables_in(namespace: str) -> list[str]:
+    """The silence tables (akrida/agent/silence.py) in a lab host's own packet filter."""
+    listed = nft_in(namespace, "list", "tables", "inet")
+    return re.findall(rf"^table inet ({TABLE_PREFIX}\d+)$", listed, flags=re.MULTILINE)
+
+
+def dropped_in(namespace: str) -> int:
+    """Packets the silence tables of a lab host have dropped so far (their rules' counters)."""
+    dropped = 0
+    for table in silence_tables_in(namespace):
+        with contextlib.suppress(subprocess.CalledProcessError):  # its process ended meanwhile
+            listed = nft_in(namespace, "list", "table", "inet", table)
+            dropped += sum(int(count) for count in re.findall(r"counter packets (\d+) bytes \d+ drop", listed))
+    return dropped
+
+
+def nft_in(namespace: str, *arguments: str) -> str:
+    command = ["ip", "netns", "exec", namespace, "nft", *arguments]
+    return subprocess.run(command, capture_output=True, text=True, check=True, timeout=30).stdout
 
 
 def commands_in(namespace: str) -> list[str]:
@@ -189,6 +219,60 @@ def test_distributed_run_of_a_users_own_scenario_brings_results_home_from_every_
     for host in ("master", "worker-1", "worker-2"):
         pids = subprocess.run(["ip", "netns", "pids", f"{PREFIX}-{host}"], capture_output=True, text=True).stdout
         assert len(pids.split()) == 1, f"{host} still runs {pids.split()}"
+
+
+def test_phones_that_vanish_on_lab_hosts_are_silenced_in_each_workers_namespace(lab):
+    """CHURN_DISCONNECT=silent on a cluster: each worker's Locust drops its own holders' packets in its
+    own host's packet filter; every message sent meanwhile is counted, and no filter is left behind."""
+    workers = ("worker-1", "worker-2")
+    command = ["make", "--no-print-directory", "run", *SILENT_SETTINGS]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=lab.environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    dropped = dict.fromkeys(workers, 0)
+    planted = None
+    try:
+        deadline = time.monotonic() + 300
+        while process.poll() is None and time.monotonic() < deadline:
+            for worker in workers:
+                dropped[worker] = max(dropped[worker], dropped_in(f"{PREFIX}-{worker}"))
+            if planted is None and silence_tables_in(f"{PREFIX}-worker-1"):
+                # What a Locust process killed mid-run leaves: its table, named by a pid that is gone.
+                gone = subprocess.Popen(["true"])
+                gone.wait()
+                planted = f"{TABLE_PREFIX}{gone.pid}"
+                nft_in(f"{PREFIX}-worker-1", "add", "table", "inet", planted)
+            time.sleep(1)
+        text, _ = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:  # the test failed before the run ended: stop it as Ctrl-C would
+            process.send_signal(signal.SIGINT)
+            process.communicate(timeout=120)
+    output = text[-5000:]
+    left = {host: silence_tables_in(f"{PREFIX}-{host}") for host in ("master", *workers)}
+    assert not any(left.values()), f"{left}\n{output}"  # the planted one too
+    assert planted is not None, output
+    assert f"worker-1: deleted the silence tables of killed Locust processes: {planted}" in text, output
+    # Each worker checked its own packet filter before the load, and dropped its holders' packets.
+    for worker in workers:
+        assert f"check: {worker}: the packet filter (nftables) can silence" in text, output
+    assert all(dropped.values()), f"packets dropped in each worker's namespace: {dropped}\n{output}"
+    run_dir = run_dir_of(text)
+    steps = {(step.request_type, step.name): step for step in read_steps(run_dir)}
+    silenced, back = steps.get(("didcomm", "go_silent")), steps.get(("didcomm", "come_back"))
+    assert silenced is not None and back is not None, output
+    assert silenced.count >= 2 and silenced.failures == 0 and back.failures == 0, output
+    assert ("didcomm", "go_offline") not in steps, output  # nothing was closed
+    assert not [step for step in steps.values() if step.harness], output
+    for worker in workers:  # each worker's own count came home
+        assert list((run_dir / "hosts" / worker / DELIVERY_DIR).glob("*.json")), f"{worker}: no delivery file"
+    counts = read_delivery(run_dir)
+    assert counts is not None and counts.sent > 0, output
+    # Every message is one of delivered, stranded, late or lost: none is counted twice or missed.
+    assert counts.delivered + counts.stranded + counts.late + counts.lost == counts.sent, counts
+    summary = (run_dir / "summary.md").read_text()
+    assert f"messages sent {counts.sent}, delivered in time {counts.delivered}" in summary, summary
+    print(f"silent churn on lab hosts ({dropped} packets dropped): {counts.line()}")
 
 
 def test_a_worker_host_killed_mid_run_keeps_the_results_gathered(lab):

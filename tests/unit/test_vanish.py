@@ -4,11 +4,21 @@ drops real packets)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import cast
+
 import pytest
 
 from akrida.agent.messages import COMMANDS, MediatorSockets, SocketAddress, from_wire
 from akrida.agent.silence import Connection, SilenceUnavailable
+from akrida.cluster.remote import RemoteHost
+from akrida.cluster.state import Host
+from akrida.execute.remote_silence import check_silence, remove_stale_silence
 from akrida.settings import Settings, SettingsError
+from tests.conftest import ROOT
 
 
 def load(**values: str) -> Settings:
@@ -46,3 +56,29 @@ def test_the_packet_filter_is_given_the_holders_one_connection_both_ends_exactly
     assert connection.loopback
     with pytest.raises(SilenceUnavailable, match="IPv6 connection"):
         Connection.of(SocketAddress("::1", 40312, "::1", 13101))
+
+
+class LocalShell:
+    """A load host's shell, here: runs what the cluster run would send over SSH (akrida.cluster.remote)."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def run(self, command: str, timeout: float = 60, check: bool = True) -> str:
+        environment = {**os.environ, "PATH": self.path}
+        shell = ["/bin/bash", "-c", command]
+        done = subprocess.run(shell, capture_output=True, text=True, env=environment, timeout=timeout)
+        assert done.returncode == 0 or not check, done.stderr
+        return done.stdout
+
+
+def test_a_cluster_run_refuses_a_worker_that_cannot_silence_naming_it_and_what_to_do(tmp_path):
+    # The worker's release, as the playbook lays it out: its venv's Python and its home.
+    (tmp_path / "current").mkdir()
+    (tmp_path / "current" / "venv").symlink_to(Path(sys.prefix))
+    (tmp_path / "current" / "home").symlink_to(ROOT)
+    worker = Host("worker-2", "10.0.0.12", "10.0.0.12", str(tmp_path))
+    without_nft = LocalShell(str(tmp_path))  # a PATH with no nft in it
+    with pytest.raises(SettingsError, match=r"worker-2: CHURN_DISCONNECT=silent .* `nft` is not installed: install"):
+        check_silence(cast(RemoteHost, without_nft), worker)
+    assert remove_stale_silence(cast(RemoteHost, without_nft), worker) == []  # nothing to clean without nft
