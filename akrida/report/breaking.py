@@ -349,7 +349,7 @@ def generator_causes(samples: list[HealthSample], at: int) -> list[str]:
         level = statistics.median(s.cpu_percent for s in mine)
         own = statistics.median(s.generator_share_percent for s in mine)
         if level >= HOST_CPU_OUT_PERCENT:
-            whose = "Locust and its agents" if own >= level / 2 else "mostly other processes (a target beside it)"
+            whose = "the generator's own" if own >= level / 2 else "mostly other processes (a target beside it)"
             where = mine[-1].cpu_name() if mine[-1].pinned else f"host {host}"
             causes.append(f"{where} out of CPU ({level:.0f} %; {whose}: Locust and agents {own:.0f} %)")
             continue
