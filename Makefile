@@ -43,8 +43,11 @@ setup-legacy-acapy: setup
 setup-test-packages:
 	@scripts/install-test-packages.sh
 
+# The self-contained tests (unit, infra) run on two workers; the integration and cluster tests share one
+# embedded target, fixed test ports and the lab's fixed names, so they run one at a time after them.
 test: setup-test-packages setup setup-ledger setup-legacy-acapy
-	$(PYTEST) $(PYTEST_ARGS)
+	$(PYTEST) -n 2 --dist loadfile tests/unit tests/infra $(PYTEST_ARGS)
+	$(PYTEST) tests/integration tests/cluster $(PYTEST_ARGS)
 
 lint: setup
 	$(RUFF) check .
