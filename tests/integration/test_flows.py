@@ -5,7 +5,6 @@ Each holder's requests and results are checked against agent/protocol.schema.jso
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from akrida.agent import AgentConfig, CommandFailed, HolderClient, StartOptions
-from tests.integration.helpers import invitation_to
+from tests.integration.helpers import invitation_to, receive_asking
 from tests.protocol import CheckedHost
 
 pytestmark = pytest.mark.integration
@@ -97,24 +96,6 @@ def test_receive_basic_messages_through_the_mediator(holder, target, issuer, tmp
 def agent_log_tail(folder: Path, lines: int = 60) -> str:
     logs = sorted(folder.rglob("*.log*"))
     return "\n".join(line for path in logs for line in path.read_text(errors="replace").splitlines()[-lines:])
-
-
-def receive_asking(holder: HolderClient, connection_id: str, asks: int = 4) -> str:
-    """The next message, asked for again as a wallet with implicit pickup must ask ACA-Py 1.7.
-
-    The mediator's WebSocket session holds one outgoing message at a time; a message forwarded while
-    that place is taken goes to its undelivered queue, and it hands one queued message back after each
-    inbound message that needs no reply (docs/scenarios.md, mediator_churn). So the ask is a trust ping
-    that asks no answer: one that asks an answer fills the place itself and brings nothing."""
-    for _ in range(asks):
-        try:
-            return holder.receive_message(connection_id, timeout_ms=5_000).content
-        except CommandFailed as error:
-            if error.kind != "timeout":
-                raise
-        with contextlib.suppress(CommandFailed):  # a ping lost on a socket going down: the next ask retries
-            holder.ping_mediator(timeout_ms=15_000, response_requested=False)
-    return holder.receive_message(connection_id, timeout_ms=15_000).content
 
 
 def test_connect_without_mediation_on_an_inbound_port(holder, issuer):
