@@ -27,7 +27,9 @@ from tests.integration.helpers import akrida, describe, only_run_dir, run_dirs, 
 
 pytestmark = pytest.mark.integration
 
-PAUSE_S = 10.0
+# Under ACA-Py's 10 s deadline for opening a wallet session (acapy_agent/askar/profile.py): a stop that
+# long makes the mediator drop the message it was opening a session for, a failure this test is not about.
+PAUSE_S = 8.0
 SCHEDULES = ("fixed", "closed")
 
 
@@ -108,8 +110,8 @@ def test_a_paused_mediator_shows_on_a_clock_and_hides_in_the_closed_loop(paused_
     p99_ms = ping.latency("99%")
     if schedule == "fixed":
         counts = record.counts
-        # About 10 s / 0.3 s = 33 pings per holder fell due in the pause: all went out late, behind.
-        assert counts.late >= 2 * 25 and counts.late_behind >= 2 * 25, counts
+        # About 8 s / 0.3 s = 26 pings per holder fell due in the pause: all went out late, behind.
+        assert counts.late >= 2 * 20 and counts.late_behind >= 2 * 20, counts
         assert counts.worst_late_ms >= 0.9 * PAUSE_S * 1000, counts
         assert 0.8 * PAUSE_S * 1000 <= p99_ms <= 2.5 * PAUSE_S * 1000, ping
         assert f"fixed schedule: {counts.due} requests came due, {counts.late} went out late" in summary
