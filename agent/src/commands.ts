@@ -122,7 +122,8 @@ const handlers: { [C in CommandName]: Handler<C> } = {
     const holder = await context.host.get(context.handle, 'forward_messages')
     const { request } = context
     const to = { connectionId: optionalString(request, 'connectionId'), outOfBandId: optionalString(request, 'outOfBandId') }
-    return holder.connections.forwardMessages(to, requiredStrings(request, 'contents', MAX_FORWARDS), timeoutOf(context))
+    const contents = requiredStrings(request, 'contents', MAX_FORWARDS)
+    return holder.connections.forwardMessages(to, contents, timeoutOf(context), context.stamps)
   },
 
   async receiveInvitation(context) {

@@ -11,14 +11,14 @@ import { CommandError } from './protocol'
 import type * as Wire from './protocol.generated'
 import { KEYLIST } from './roundTrips'
 import type { RoundTrips } from './roundTrips'
-import type { Stamps } from './stamps'
+import { hostClockMs, type Stamps } from './stamps'
 import { Inbox, withTimeout } from './wait'
 
 export interface ReceivedMessage {
   connectionId: string
   content: string
   sentTime: string
-  receivedAt: number
+  receivedAtMs: number // hostClockMs()
 }
 
 export class Connections {
@@ -37,7 +37,7 @@ export class Connections {
         connectionId: payload.basicMessageRecord.connectionId,
         content: payload.message.content,
         sentTime: payload.basicMessageRecord.sentTime,
-        receivedAt: Date.now(),
+        receivedAtMs: hostClockMs(),
       })
       // The inbox holds the message now. Credo's record of it would stay in the wallet for the
       // holder's whole life: one more row of the in-memory wallet for every message received.
@@ -69,9 +69,10 @@ export class Connections {
     to: { connectionId?: string; outOfBandId?: string },
     contents: string[],
     timeoutMs: number,
+    stamps: Stamps,
   ): Promise<Wire.ForwardMessagesResult> {
     this.sender ??= new ForwardSender(this.agent)
-    return this.sender.forward(to, contents, timeoutMs)
+    return this.sender.forward(to, contents, timeoutMs, stamps)
   }
 
   /**
@@ -111,7 +112,7 @@ export class Connections {
       timeoutMs,
       'waiting for a basic message',
     )
-    return { connectionId: message.connectionId, content: message.content, sentTime: message.sentTime }
+    return { connectionId: message.connectionId, content: message.content, sentTime: message.sentTime, receivedAtMs: message.receivedAtMs }
   }
 
   async deleteOutOfBandRecord(outOfBandId: string): Promise<Wire.DeleteOobRecordByIdResult> {

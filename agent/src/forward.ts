@@ -3,9 +3,12 @@ import { Agent, Key, LogLevel } from '@credo-ts/core'
 import { DidCommDocumentService } from '@credo-ts/core/build/modules/didcomm'
 import { randomUUID } from 'crypto'
 
+import { performance } from 'perf_hooks'
+
 import { log } from './log'
 import { CommandError } from './protocol'
 import type { ForwardMessagesResult } from './protocol.generated'
+import { hostClockMs, type Stamps } from './stamps'
 import { withTimeout } from './wait'
 
 const BASIC_MESSAGE = 'https://didcomm.org/basicmessage/1.0/message'
@@ -34,19 +37,29 @@ export class ForwardSender {
 
   constructor(private readonly agent: Agent) {}
 
-  /** `to`: this agent's connection id, or the id of the single-use invitation the holder accepted. */
+  /**
+   * `to`: this agent's connection id, or the id of the single-use invitation the holder accepted.
+   * `stamps` gets each post's round trip with the mediator: packing is the generator's work.
+   */
   async forward(
     to: { connectionId?: string; outOfBandId?: string },
     contents: string[],
     timeoutMs: number,
+    stamps: Stamps,
   ): Promise<ForwardMessagesResult> {
     const route = await this.route(await this.connectionIdOf(to))
     const started = Date.now()
     const envelopes = []
     for (const content of contents) envelopes.push(await this.pack(route, content))
     const packed = Date.now()
-    for (const envelope of envelopes) await post(route.endpoint, envelope, timeoutMs - (Date.now() - started))
-    return { sent: envelopes.length, packMs: packed - started, postMs: Date.now() - packed, endpoint: route.endpoint }
+    const postedAtMs = hostClockMs()
+    for (const envelope of envelopes) {
+      const sent = performance.now()
+      await post(route.endpoint, envelope, timeoutMs - (Date.now() - started))
+      stamps.waited(sent, performance.now())
+    }
+    const result = { sent: envelopes.length, packMs: packed - started, postMs: Date.now() - packed }
+    return { ...result, endpoint: route.endpoint, postedAtMs }
   }
 
   private async connectionIdOf({ connectionId, outOfBandId }: { connectionId?: string; outOfBandId?: string }): Promise<string> {

@@ -117,6 +117,7 @@ export interface ForwardMessagesResult {
   packMs: number
   postMs: number
   endpoint: string
+  postedAtMs: number
 }
 
 export interface ReceiveInvitationArguments {
@@ -139,6 +140,7 @@ export interface ReceiveMessageResult {
   connectionId: string
   content: string
   sentTime: string
+  receivedAtMs: number
 }
 
 export type CreateDidKeyArguments = Record<never, never>

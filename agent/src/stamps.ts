@@ -33,6 +33,16 @@ export type Timing = NonNullable<Reply['timing']>
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000
 
+/**
+ * Now on the host's monotonic clock, in ms: CLOCK_MONOTONIC, the clock every process of the host reads
+ * alike (Python's time.monotonic() too), unlike performance.now(), which counts from this process's
+ * start. For moments the driver compares across processes: a forward posted by the sender's process and
+ * received by a holder's.
+ */
+export function hostClockMs(): number {
+  return round(Number(process.hrtime.bigint()) / 1e6)
+}
+
 // How often the event loop is checked for lateness: every RESOLUTION_MS a timer is due, and how late
 // it fires is the loop's delay (what every holder of this process waited, in turn, for its callbacks).
 const RESOLUTION_MS = 10

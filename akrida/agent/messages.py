@@ -189,6 +189,7 @@ class Forwarded:
     pack_ms: int
     post_ms: int
     endpoint: str
+    posted_at_ms: float  # the first post's start on the host's monotonic clock: time.monotonic() * 1000
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,7 @@ class Message:
     connection_id: str
     content: str
     sent_time: str
+    received_at_ms: float  # its arrival at the holder on the host's monotonic clock: time.monotonic() * 1000
 
 
 @dataclass(frozen=True)

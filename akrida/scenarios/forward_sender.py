@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from gevent.lock import Semaphore
 
 from akrida.agent import AgentConfig, HolderClient, HostPool, PortPool, StartOptions
-from akrida.agent.messages import Forwarded
+from akrida.agent.messages import Forwarded, Timing
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,13 @@ class ForwardSender:
         invitation = client.create_invitation()
         return SenderInvitation(invitation.invitation_url, invitation.out_of_band_id, self.generation)
 
-    def send(self, invitation: SenderInvitation, contents: list[str], timeout_ms: int | None = None) -> Forwarded:
-        return self._ready().forward_messages(contents, out_of_band_id=invitation.out_of_band_id, timeout_ms=timeout_ms)
+    def send(
+        self, invitation: SenderInvitation, contents: list[str], timeout_ms: int | None = None
+    ) -> tuple[Forwarded, Timing | None]:
+        """Posts the messages; returns what was posted and the reply's stamps (the posts' round trips)."""
+        client = self._ready()
+        forwarded = client.forward_messages(contents, out_of_band_id=invitation.out_of_band_id, timeout_ms=timeout_ms)
+        return forwarded, client.timing  # read at once: the client is shared, and its next command replaces it
 
     def close(self) -> None:
         client, self.client = self.client, None

@@ -35,6 +35,7 @@ import uuid
 import gevent
 
 from akrida.agent import AgentError, CommandFailed, HolderClient
+from akrida.agent.messages import Message
 from akrida.agent.silence import Connection
 from akrida.report.delivery import Arrival, MessageLedger
 from akrida.scenarios.base import HolderUser
@@ -185,12 +186,13 @@ class MediatorChurnUser(HolderUser):
                     raise  # nothing came for this ping (an empty queue, or it comes with the next)
         return asks
 
-    def _receive(self, timeout_ms: int, asks: int = 0) -> None:
+    def _receive(self, timeout_ms: int, asks: int = 0) -> Message:
         """Takes one message and counts it (MessageLedger.arrived); `asks`: pings sent since the pickup's deadline."""
         connection = self.holder.facts["holder_connection_id"]
-        content = self.holder.client.receive_message(connection, timeout_ms).content
-        if self.ledger.arrived(content, asks) is Arrival.UNKNOWN:
-            raise TargetFailure(f"received a message that was never sent to this holder: {content!r}")
+        message = self.holder.client.receive_message(connection, timeout_ms)
+        if self.ledger.arrived(message.content, asks) is Arrival.UNKNOWN:
+            raise TargetFailure(f"received a message that was never sent to this holder: {message.content!r}")
+        return message
 
     def on_stop(self) -> None:
         # Back online if the run ended during an offline spell; messages still out get a last chance:

@@ -1,8 +1,10 @@
 """The run's live metrics, served by the Locust master in Prometheus' text format (PROMETHEUS_PORT).
 
 What is served, each family bounded in label sets (akrida.report.exposition):
-- per step: requests, failures by kind and a latency histogram, from Locust's own statistics, which
-  the master holds for every worker, so they agree with the run's summary;
+- per step: requests and failures by kind, from Locust's own statistics, which the master holds for
+  every worker, so they agree with the run's summary; and a histogram of the successes' latency, from
+  the run's live outcomes (akrida/scenarios/live_outcomes.py): a failure's time (a timeout's 60 s, a
+  refusal's 1 ms) is not a latency, and it would move every quantile a dashboard draws from it;
 - per Locust process: holders live, agent processes, the host's CPU and the process tree's CPU, USS,
   PSS and open files (the generator health samples), and the message delivery counts. A worker sends
   its figures to the master with its statistics report every 3 s;
@@ -32,6 +34,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from akrida.report.delivery import DeliveryCounts
 from akrida.report.exposition import CONTENT_TYPE, Family, failure_kind, render
 from akrida.report.health import HealthSample
+from akrida.scenarios.live_outcomes import live_outcomes_of
 from akrida.scenarios.runtime import runtime_of
 from akrida.target.samples import LatestSamples
 
@@ -145,18 +148,23 @@ def families(environment: Environment) -> list[Family]:
     )
     failures = Family("akrida_failures_total", "counter", "Failed requests per step and kind of failure.")
     latency = Family(
-        "akrida_request_duration_seconds", "histogram", "Response time per step, from Locust's statistics."
+        "akrida_request_duration_seconds",
+        "histogram",
+        "Response time per step of the requests that succeeded; failures are counted in akrida_failures_total.",
     )
     users = Family("akrida_users", "gauge", "Locust users (holders) running.")
     if runner is not None:
         for entry in runner.stats.entries.values():
             labels = {"type": str(entry.method), "step": str(entry.name)}
             requests.set(entry.num_requests, **labels)
-            latency.observe_counts(entry.response_times, entry.total_response_time, **labels)
         for error in runner.stats.errors.values():
             text = error.error if isinstance(error.error, str) else repr(error.error)
             failures.add(error.occurrences, type=str(error.method), step=str(error.name), kind=failure_kind(text))
         users.set(runner.user_count)
+        for (request_type, name), outcomes in live_outcomes_of(environment).totals.items():
+            times = outcomes.ok_times
+            if times:  # the rounded times' sum: Locust keeps the exact sum of all requests only
+                latency.observe_counts(times, sum(ms * n for ms, n in times.items()), type=request_type, step=name)
     found = [requests, failures, latency, users, *_process_families(environment)]
     if _state.target is not None:
         found.append(_target_family(_state.target))

@@ -11,6 +11,7 @@ import pytest
 from akrida.agent import AgentConfig, CommandFailed, HostPool, StartOptions
 from akrida.invitation import decode_invitation, service_endpoints
 from akrida.report.delivery import read_delivery
+from akrida.report.schedule import read_schedule
 from tests.integration.conftest import TEST_BASE_PORT
 from tests.integration.helpers import akrida, describe, only_run_dir, receive_asking, steps_by_key
 
@@ -70,4 +71,13 @@ def test_mediator_forward_pushes_messages_past_the_issuer_and_counts_every_one(t
     # nothing is lost, and every message is one of delivered, stranded, late.
     assert counts.lost == 0 and counts.delivered > 0, counts
     assert counts.delivered + counts.stranded + counts.late == counts.sent, counts
+    # Each post and each batch that came in full is split into the target's time and our queueing.
+    split = read_schedule(run_dir)
+    assert split is not None, describe(result, run_dir)
+    stamped = {name: sum(times.values()) for name, times in split.split.target.items()}
+    post, batch = steps[("didcomm", "forward_post")], steps[("didcomm", "forwarded_message")]
+    assert stamped.get("forward_post") == post.count, stamped
+    assert stamped.get("forwarded_message") == batch.count - batch.failures, stamped
+    summary = (run_dir / "summary.md").read_text().split("## How the latencies were timed")[1]
+    assert "| forward_post |" in summary and "| forwarded_message |" in summary, summary
     print(f"mediator_forward on ACA-Py 1.7: {counts.line()}")

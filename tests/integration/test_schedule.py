@@ -18,11 +18,12 @@ import gevent
 import pytest
 
 from akrida.agent import AgentConfig, HolderClient, HostPool, StartOptions
-from akrida.agent.messages import Timing
+from akrida.agent.messages import Forwarded, Timing
 from akrida.local.stack import TargetInfo
 from akrida.report.loop_delay import read_loop_samples
 from akrida.report.schedule import read_schedule
 from akrida.scenarios.credential_content import credential
+from tests.integration.conftest import TEST_BASE_PORT
 from tests.integration.helpers import akrida, describe, only_run_dir, run_dirs, steps_by_key
 
 pytestmark = pytest.mark.integration
@@ -31,6 +32,7 @@ pytestmark = pytest.mark.integration
 # long makes the mediator drop the message it was opening a session for, a failure this test is not about.
 PAUSE_S = 8.0
 SCHEDULES = ("fixed", "closed")
+SENDER_PORT = TEST_BASE_PORT + 70  # the forward sender's inbound port, past the target's and other files'
 
 
 @contextlib.contextmanager
@@ -211,6 +213,51 @@ def test_a_credential_is_stamped_with_the_issuers_time(target, issuer):
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(target.pids["issuer"], signal.SIGCONT)
+        pool.kill_all()
+
+
+def test_a_forward_is_stamped_with_the_mediators_time(target):
+    """The forward sender's posts wait on the mediator: a mediator stopped meanwhile is the target's time,
+    from the first post to the last message's arrival at the holder (two processes, one host clock). A
+    sender process stopped before it reads the command is the generator's: the posts leave late."""
+    pool = HostPool(AgentConfig(timeout=30), holders_per_process=1)
+    port = SENDER_PORT
+    try:
+        sender = pool.open()
+        sender.start(StartOptions(label="forward-sender", inbound_port=port, endpoint=f"http://127.0.0.1:{port}"))
+        holder = pool.open()
+        holder.start(StartOptions(mediator_invitation_url=target.mediation_url))
+        invitation = sender.create_invitation()
+        connection = holder.receive_invitation(invitation.invitation_url).connection_id
+
+        def forward_one(pause_pid: int) -> tuple[float, Timing | None, float]:
+            """The driver's time and stamps for one forward, and the message's arrival less its post."""
+            driver_ms, timing = timed(sender, pause_pid, send_one, invitation.out_of_band_id)
+            posted_at_ms = sent[-1].posted_at_ms
+            message = holder.receive_message(connection, timeout_ms=20_000)
+            return driver_ms, timing, message.received_at_ms - posted_at_ms
+
+        sent: list[Forwarded] = []
+
+        def send_one(client: HolderClient, out_of_band_id: str) -> None:
+            sent.append(client.forward_messages(["stamped"], out_of_band_id=out_of_band_id, timeout_ms=20_000))
+
+        driver_ms, timing, delivered_ms = forward_one(target.pids["mediator"])
+        assert timing is not None and timing.target_ms is not None, timing
+        assert timing.target_ms >= 0.9 * STOP_S * 1000, (driver_ms, timing)  # the post waited on the mediator
+        assert timing.target_ms <= timing.agent_ms <= driver_ms, (driver_ms, timing)
+        assert 0.9 * STOP_S * 1000 <= delivered_ms <= driver_ms + 5000, (delivered_ms, driver_ms)
+
+        sender_pid = sender.host.pid
+        assert sender_pid is not None
+        driver_ms, timing, delivered_ms = forward_one(sender_pid)
+        assert timing is not None and timing.target_ms is not None, timing
+        assert driver_ms - timing.target_ms >= 0.9 * STOP_S * 1000, (driver_ms, timing)  # the stop was ours
+        assert timing.target_ms < 0.5 * STOP_S * 1000, (driver_ms, timing)
+        assert 0 < delivered_ms < 0.5 * STOP_S * 1000, delivered_ms  # posted after the stop: the clocks agree
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(target.pids["mediator"], signal.SIGCONT)
         pool.kill_all()
 
 
