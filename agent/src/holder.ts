@@ -63,6 +63,12 @@ export interface StartOptions extends ModuleOptions {
 
 const randomHex = (bytes: number) => randomBytes(bytes).toString('hex')
 
+// A fresh holder's wallet: an in-memory SQLite store with one connection, held open (with none the
+// database would be gone). Askar's pool otherwise keeps several, each with its own SQLite memory: about
+// 0.3 MiB more per holder, for parallel reads a holder with one writer and no nested sessions never makes
+// (Credo 0.5.19's Askar wallet and storage service open one session at a time and run one operation in it).
+const IN_MEMORY_WALLET = { type: 'sqlite', config: { inMemory: true, maxConnections: 1, minConnections: 1 } } as const
+
 /**
  * One simulated wallet: a Credo agent with its wallet, started and shut down here. Its commands are
  * grouped by what they act on: its connections and messages, its link to the mediator, what it asks the
@@ -115,7 +121,7 @@ export class Holder {
           id: kept ? `holder-${basename(kept.path)}` : `holder-${randomHex(8)}`,
           key: kept ? kept.key : ariesAskar.storeGenerateRawKey({}),
           keyDerivationMethod: KeyDerivationMethod.Raw,
-          storage: walletFile ? { type: 'sqlite', config: { path: walletFile } } : { type: 'sqlite', config: { inMemory: true } },
+          storage: walletFile ? { type: 'sqlite', config: { path: walletFile } } : IN_MEMORY_WALLET,
         },
         logger: new ConsoleLogger(options.logLevel),
         endpoints: withMediation ? undefined : [options.endpoint ?? `http://127.0.0.1:${options.inboundPort}`],
