@@ -24,6 +24,7 @@ import { readFileSync } from 'fs'
 import { skipDiscardedErrorStacks } from './askarErrors'
 import { freeAskarLeaks } from './askarLeaks'
 import { offlineDocumentLoader } from './documentLoader'
+import { cacheWalletKeys } from './keyCache'
 import { cacheLongMultibaseDecoding } from './multibaseCache'
 import { balancePointerTable } from './pointerTable'
 import { CachingAskarModule } from './storageCache'
@@ -49,6 +50,8 @@ skipDiscardedErrorStacks()
 cacheLongMultibaseDecoding()
 // Every message received is validated, and class-validator looks its rules up afresh each time.
 rememberValidationRules()
+// Every message sent or received fetches the holder's key of it from its wallet again (keyCache.ts).
+cacheWalletKeys()
 
 export async function buildModules(options: ModuleOptions): Promise<Record<string, Module>> {
   const credentialFormats: unknown[] = [new JsonLdCredentialFormatService()]

@@ -1,5 +1,5 @@
-"""The agent's per-holder record cache (agent/src/storageCache.ts) and its remembered class-validator
-rules (agent/src/validatorCache.ts).
+"""The agent's per-holder record cache (agent/src/storageCache.ts), its kept wallet keys
+(agent/src/keyCache.ts) and its remembered class-validator rules (agent/src/validatorCache.ts).
 
 The tests run Node scripts against the built agent's modules: a real Credo 0.5.19 agent with an
 in-memory Askar wallet saves, reads, queries, changes and deletes records, and every read must
@@ -94,6 +94,62 @@ async function main() {
 main().then(() => process.exit(0), (error) => { console.error(error); process.exit(1) })
 """
 
+# Envelopes packed and unpacked with kept keys are Credo's own: each way round with the wallet's original
+# pack and unpack, between two real agents' in-memory Askar wallets.
+KEYS = r"""
+const [dist] = process.argv.slice(2)
+const load = (name) => require(require.resolve(name, { paths: [dist] }))
+const { Agent, KeyDerivationMethod, KeyType, LogLevel, ConsoleLogger } = load('@credo-ts/core')
+const { agentDependencies } = load('@credo-ts/node')
+const { AskarModule } = load('@credo-ts/askar')
+const { AskarBaseWallet } = load('@credo-ts/askar/build/wallet/AskarBaseWallet')
+const { ariesAskar } = load('@hyperledger/aries-askar-nodejs')
+require(`${dist}/askarLeaks.js`).freeAskarLeaks()
+require(`${dist}/pointerTable.js`).balancePointerTable()
+const original = { pack: AskarBaseWallet.prototype.pack, unpack: AskarBaseWallet.prototype.unpack }
+const keys = require(`${dist}/keyCache.js`)
+
+const agent = async (label) => {
+  const made = new Agent({
+    config: {
+      label, logger: new ConsoleLogger(LogLevel.off),
+      walletConfig: { id: `${label}-${process.pid}`, key: ariesAskar.storeGenerateRawKey({}),
+        keyDerivationMethod: KeyDerivationMethod.Raw, storage: { type: 'sqlite', config: { inMemory: true } } },
+    },
+    dependencies: agentDependencies,
+    modules: { askar: new AskarModule({ ariesAskar }) },
+  })
+  await made.initialize()
+  return made
+}
+const failure = async (promise) => { try { await promise; return null } catch (error) { return error.message } }
+
+async function main() {
+  if (!keys.cacheWalletKeys()) throw new Error('not applied')
+  const [alice, bob] = [await agent('alice'), await agent('bob')]
+  const a = (await alice.context.wallet.createKey({ keyType: KeyType.Ed25519 })).publicKeyBase58
+  const b = (await bob.context.wallet.createKey({ keyType: KeyType.Ed25519 })).publicKeyBase58
+  const [mine, theirs] = [alice.context.wallet, bob.context.wallet]
+  const message = { '@type': 'https://didcomm.org/basicmessage/1.0/message', '@id': 'm-1', content: 'hello' }
+  const read = (u) => ({ content: u.plaintextMessage.content, sender: u.senderKey ?? null, recipient: u.recipientKey })
+  const seen = { a, b }
+  seen.keptToOriginal = read(await original.unpack.call(theirs, await mine.pack(message, [b], a)))
+  seen.originalToKept = read(await theirs.unpack(await original.pack.call(mine, message, [b], a)))
+  seen.anoncrypt = read(await theirs.unpack(await mine.pack(message, [b])))
+  const before = { ...keys.keyCounts }
+  seen.again = read(await theirs.unpack(await mine.pack(message, [b], a)))
+  seen.hitsOnRepeat = keys.keyCounts.hits - before.hits
+  seen.missesOnRepeat = keys.keyCounts.misses - before.misses
+  seen.unknownSender = await failure(mine.pack(message, [b], b))
+  seen.notForMe = await failure(mine.unpack(await mine.pack(message, [b], a)))
+  await alice.wallet.delete()
+  await bob.wallet.delete()
+  await new Promise((done) => setImmediate(done)) // the kept keys are freed then
+  console.log(JSON.stringify(seen))
+}
+main().then(() => process.exit(0), (error) => { console.error(error); process.exit(1) })
+"""
+
 # class-validator answers the same with its rules remembered: a valid message passes, a broken one
 # fails on the same properties, and a class declared afterwards is validated by its own rules.
 VALIDATION = r"""
@@ -147,6 +203,7 @@ def test_the_shims_are_pinned_to_the_installed_versions():
     assert installed("@credo-ts/askar") == constant("storageCache.ts", "CACHED_VERSION")
     assert installed("class-validator") == constant("validatorCache.ts", "REMEMBERED_VERSION")
     assert installed("@credo-ts/core") == constant("roundTrips.ts", "KEYLIST_STAMPED_VERSION")
+    assert installed("@credo-ts/askar") == constant("keyCache.ts", "KEY_CACHED_VERSION")
 
 
 def test_cached_reads_answer_what_the_wallet_holds(tmp_path):
@@ -162,6 +219,16 @@ def test_cached_reads_answer_what_the_wallet_holds(tmp_path):
     assert seen["deletedById"] is None and seen["deletedQuery"] == [4]
     assert seen["afterRace"] == {"query": [5], "byId": 5}
     assert seen["counts"]["hits"] > 0 and seen["counts"]["misses"] > 0
+
+
+def test_kept_keys_pack_and_unpack_as_the_wallet_does(tmp_path):
+    seen = node(KEYS, tmp_path)
+    authcrypt = {"content": "hello", "sender": seen["a"], "recipient": seen["b"]}
+    assert seen["keptToOriginal"] == authcrypt and seen["originalToKept"] == authcrypt and seen["again"] == authcrypt
+    assert seen["anoncrypt"] == {"content": "hello", "sender": None, "recipient": seen["b"]}
+    assert seen["hitsOnRepeat"] == 2 and seen["missesOnRepeat"] == 0, seen  # both keys kept from before
+    assert seen["unknownSender"] == "Sender key not found"
+    assert seen["notForMe"] == "No corresponding recipient key found"
 
 
 def test_remembered_validation_rules_validate_as_before(tmp_path):
