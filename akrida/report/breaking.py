@@ -360,7 +360,8 @@ def generator_causes(samples: list[HealthSample], at: int) -> list[str]:
         # Pinned to fewer cores than the host has (taskset), the generator runs out before the host does.
         allowed, cores = mine[-1].allowed_cores, mine[-1].host_cores
         if 0 < allowed < cores:
-            used = own * cores / 100
+            # `own` is of the allowed cores when their load was sampled (pinned), else of the host's.
+            used = own * (allowed if mine[-1].pinned else cores) / 100
             if used >= CEILING_CORES * allowed:
                 causes.append(
                     f"on {host}, Locust and its agents used {used:.2f} of the {allowed} core(s) they may run on "

@@ -140,6 +140,15 @@ def test_a_generator_pinned_to_one_core_of_two_is_out_of_cpu_though_the_host_is_
     ]
     unpinned = [HealthSample(T0 + s, "loadhost", 70.0, 48.0, 0, 0, 0, 1, 100, 1, 2, 2) for s in range(0, 120, 3)]
     assert find(steady_then_slow(), ramp(), 200, gates, [], unpinned, None).generator_causes == []
+    # Samples that also know how busy the allowed core was: Locust and agents at 45 % of the host are
+    # 90 % of their one core, 0.90 of it (not 1.80: a process pinned to one core cannot use more).
+    known = [
+        HealthSample(T0 + s, "loadhost", 70.0, 45.0, 0, 0, 0, 1, 100, 1, 2, 1, allowed_cpu_percent=85.0)
+        for s in range(0, 120, 3)
+    ]
+    assert find(steady_then_slow(), ramp(), 200, gates, [], known, None).generator_causes == [
+        "on loadhost, Locust and its agents used 0.90 of the 1 core(s) they may run on (CPU affinity): out of CPU"
+    ]
 
 
 def test_one_agent_at_its_one_core_ceiling_is_the_generators_limit_though_the_host_is_idle():
