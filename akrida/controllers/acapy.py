@@ -135,6 +135,28 @@ class AcapyAdmin:
         return self.request("POST", "/schemas", json=body, timeout=max(self.timeout, 120))["schema_id"]
 
     def create_credential_definition(self, schema_id: str, tag: str, revocable: bool = False) -> str:
+        if not revocable:
+            return self._post_credential_definition(schema_id, tag, revocable=False)
+        # ACA-Py 1.7 makes a revocable credential definition's registries from an event that first reads
+        # the new credential definition back from the ledger. On the 4-node local pool that read has come
+        # back empty (CI, once: "Credential definition not found" in the issuer's log); ACA-Py then makes
+        # no registry at all, ever. A credential definition under a new tag goes through that event again.
+        never_began = []
+        for attempt in range(1, REVOCATION_SETUP_ATTEMPTS + 1):
+            cred_def_id = self._post_credential_definition(schema_id, tag if attempt == 1 else f"{tag}-{attempt}",
+                                                           revocable=True)  # fmt: skip
+            if self._revocation_registries(cred_def_id, state="active"):
+                return cred_def_id
+            if self._revocation_setup_began(cred_def_id, REVOCATION_SETUP_START_S):
+                self.wait_for_revocation_registries(cred_def_id, REVOCATION_SETUP_WAIT_S)
+                return cred_def_id
+            never_began.append(cred_def_id)
+        raise ControllerError(
+            f"ACA-Py at {self.base_url} made no revocation registry for the revocable credential definitions "
+            f"{', '.join(never_began)}: see its log for why (it reads each one back from the ledger first)"
+        )
+
+    def _post_credential_definition(self, schema_id: str, tag: str, revocable: bool) -> str:
         body: dict[str, Any] = {"schema_id": schema_id, "tag": tag, "support_revocation": revocable}
         if revocable:
             body["revocation_registry_size"] = REVOCATION_REGISTRY_SIZE
@@ -142,21 +164,31 @@ class AcapyAdmin:
             created = self.request("POST", "/credential-definitions", json=body, timeout=max(self.timeout, 120))
         except ControllerError as error:
             # ACA-Py 1.7 answers 504 when a new revocable credential definition's revocation registries are
-            # not active within its own 60 s (the tails files), yet it goes on making them: the credential
-            # definition exists, so wait for its registries instead of failing (seen on a loaded machine).
+            # not active within its own 60 s (the tails files), yet the credential definition exists and
+            # its registries may still be on their way (seen on a loaded machine): the caller looks.
             pending = PENDING_REVOCATION_SETUP.search(str(error)) if revocable else None
             if pending is None:
                 raise
-            cred_def_id = pending.group(1)
-            self.wait_for_revocation_registries(cred_def_id, REVOCATION_SETUP_WAIT_S)
-            return cred_def_id
+            return pending.group(1)
         return created["credential_definition_id"]
+
+    def _revocation_registries(self, cred_def_id: str, state: str | None = None) -> list[str]:
+        params = {"cred_def_id": cred_def_id, **({"state": state} if state else {})}
+        return self.request("GET", "/revocation/registries/created", params=params).get("rev_reg_ids") or []
+
+    def _revocation_setup_began(self, cred_def_id: str, timeout: float) -> bool:
+        """Whether ACA-Py has begun a registry (in any state) for the credential definition."""
+        deadline = time.monotonic() + timeout
+        while not self._revocation_registries(cred_def_id):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(min(2, timeout))
+        return True
 
     def wait_for_revocation_registries(self, cred_def_id: str, timeout: float) -> None:
         """Waits until the credential definition has an active revocation registry."""
         deadline = time.monotonic() + timeout
-        params = {"cred_def_id": cred_def_id, "state": "active"}
-        while not self.request("GET", "/revocation/registries/created", params=params).get("rev_reg_ids"):
+        while not self._revocation_registries(cred_def_id, state="active"):
             if time.monotonic() > deadline:
                 raise ControllerTimeout(
                     f"{cred_def_id} has no active revocation registry {timeout:g}s after ACA-Py began making them"
@@ -263,6 +295,10 @@ PENDING_REVOCATION_SETUP = re.compile(
     r"Timeout waiting for revocation setup completion for credential definition (\S+?)\.(?:\s|$)"
 )
 REVOCATION_SETUP_WAIT_S = 240
+# After ACA-Py's own 60 s wait, how long a credential definition may still show no registry at all
+# before it is taken for one whose setup never began, and how many credential definitions to try.
+REVOCATION_SETUP_START_S = 30.0
+REVOCATION_SETUP_ATTEMPTS = 3
 
 # ACA-Py and Credo agree on Ed25519Signature2018 for did:key; Credo's did:key resolver gives 2018
 # verification keys, so 2020 signatures fail to verify on the holder.

@@ -47,8 +47,14 @@ def indy_nodes() -> list[int]:
 def ledger(tmp_path_factory):
     folder = tmp_path_factory.mktemp("ledger")
     akrida("local", "down", results=folder, **LEDGER_SETTINGS)  # leftovers of an aborted session
-    up = akrida("local", "up", "--ledger", results=folder, **LEDGER_SETTINGS)
-    assert up.returncode == 0, describe(up)
+    try:
+        # Long enough for ACA-Py's revocation setup to be tried on three credential definitions.
+        up = akrida("local", "up", "--ledger", results=folder, timeout=1200, **LEDGER_SETTINGS)
+        assert up.returncode == 0, describe(up)
+    except BaseException:
+        # A start killed by the timeout could not stop what it had started: the pool, its PostgreSQL.
+        akrida("local", "down", results=folder, **LEDGER_SETTINGS)
+        raise
     yield up.stdout
     down = akrida("local", "down", results=folder, **LEDGER_SETTINGS)
     assert down.returncode == 0, describe(down)

@@ -4,10 +4,13 @@ import http.server
 import inspect
 import json
 import threading
+import urllib.parse
+from typing import ClassVar
 
 import pytest
 
 from akrida.controllers import ISSUER_TYPES, AcapyAdmin, ControllerError, IssuerController, VerifierController
+from akrida.controllers import acapy as acapy_controller
 
 
 def interface_methods(protocol):
@@ -81,38 +84,74 @@ def test_an_answer_that_is_not_json_names_the_setting(echo_url):
 PENDING_CRED_DEF = "V4SGRU86Z58d6TV7PBUe6f:3:CL:10:revocable"
 
 
-class _SlowRevocationSetup(http.server.BaseHTTPRequestHandler):
-    """ACA-Py 1.7's answers when a revocable credential definition's registries outlast its own 60 s wait.
-    A real ACA-Py does this only on a loaded machine (seen once in CI), so its answers are replayed here,
-    word for word; tests/integration/test_ledger.py waits for real registries."""
+class _RevocationSetup(http.server.BaseHTTPRequestHandler):
+    """ACA-Py 1.7's answers when a revocable credential definition's registries do not come within its own
+    60 s wait: late (a loaded machine), or never (the new credential definition read back from the pool
+    as not found). A real ACA-Py does either only now and then (each seen once in CI), so its answers are
+    replayed here, word for word; tests/integration/test_ledger.py waits for real registries.
+    NEVER names the tags whose setup never begins; the others' registries are active from the second ask."""
 
-    registry_asks = 0
+    never: ClassVar[set[str]] = set()
+    posted_tags: ClassVar[list[str]] = []
+    active_asks = 0
 
     def do_POST(self):
-        self.rfile.read(int(self.headers["Content-Length"]))
+        tag = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["tag"]
+        type(self).posted_tags.append(tag)
+        cred_def = PENDING_CRED_DEF.replace(":revocable", f":{tag}")
         _reply(self, 504, (f"504: Timeout waiting for revocation setup completion for credential definition "
-                           f"{PENDING_CRED_DEF}. Expected 2 active revocation registries, but 0 were active within "
+                           f"{cred_def}. Expected 2 active revocation registries, but 0 were active within "
                            "60.0 seconds. Note: Revocation registry creation may still be in progress in the "
                            "background.").encode(), "text/plain")  # fmt: skip
 
     def do_GET(self):
-        type(self).registry_asks += 1
-        ready = type(self).registry_asks >= 2  # active from the second ask on
-        ids = [f"V4SGRU86Z58d6TV7PBUe6f:4:{PENDING_CRED_DEF}:CL_ACCUM:1"] if ready else []
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        cred_def = query["cred_def_id"][0]
+        registry = f"V4SGRU86Z58d6TV7PBUe6f:4:{cred_def}:CL_ACCUM:1"
+        if cred_def.rsplit(":", 1)[1] in self.never:
+            ids = []
+        elif "state" in query:
+            type(self).active_asks += 1
+            ids = [registry] if self.active_asks >= 2 else []
+        else:
+            ids = [registry]  # begun, in state "init" or later
         _reply(self, 200, json.dumps({"rev_reg_ids": ids}).encode(), "application/json")
 
     def log_message(self, *_args):
         pass
 
 
-def test_a_revocable_credential_definition_whose_registries_come_late_is_awaited_not_failed():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowRevocationSetup)
+@pytest.fixture
+def revocation_setup(monkeypatch):
+    monkeypatch.setattr(acapy_controller, "REVOCATION_SETUP_START_S", 0.2)
+    monkeypatch.setattr(acapy_controller, "REVOCATION_SETUP_WAIT_S", 5)
+    monkeypatch.setattr(_RevocationSetup, "never", set())
+    monkeypatch.setattr(_RevocationSetup, "posted_tags", [])
+    monkeypatch.setattr(_RevocationSetup, "active_asks", 0)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RevocationSetup)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        admin = AcapyAdmin(f"http://127.0.0.1:{server.server_address[1]}", {})
-        assert admin.create_credential_definition("schema", "revocable", revocable=True) == PENDING_CRED_DEF
-        assert _SlowRevocationSetup.registry_asks == 2
-        with pytest.raises(ControllerError, match="failed \\(504\\)"):  # not revocable: nothing to wait for
-            admin.create_credential_definition("schema", "akrida", revocable=False)
-    finally:
-        server.shutdown()
+    yield AcapyAdmin(f"http://127.0.0.1:{server.server_address[1]}", {})
+    server.shutdown()
+
+
+def test_a_revocable_credential_definition_whose_registries_come_late_is_awaited_not_failed(revocation_setup):
+    assert revocation_setup.create_credential_definition("schema", "revocable", revocable=True) == PENDING_CRED_DEF
+    assert _RevocationSetup.posted_tags == ["revocable"]
+    assert _RevocationSetup.active_asks == 2  # at once, then waiting
+    with pytest.raises(ControllerError, match="failed \\(504\\)"):  # not revocable: nothing to wait for
+        revocation_setup.create_credential_definition("schema", "akrida", revocable=False)
+
+
+def test_a_revocable_credential_definition_whose_registries_never_begin_is_made_again(revocation_setup):
+    _RevocationSetup.never = {"revocable"}
+    made = revocation_setup.create_credential_definition("schema", "revocable", revocable=True)
+    assert made == PENDING_CRED_DEF + "-2"
+    assert _RevocationSetup.posted_tags == ["revocable", "revocable-2"]
+
+
+def test_revocation_registries_that_never_begin_at_all_are_a_clear_error(revocation_setup):
+    _RevocationSetup.never = {"revocable", "revocable-2", "revocable-3"}
+    with pytest.raises(ControllerError, match=r"made no revocation registry for .*:revocable, .*:revocable-2, "
+                                              r".*:revocable-3: see its log"):  # fmt: skip
+        revocation_setup.create_credential_definition("schema", "revocable", revocable=True)
+    assert len(_RevocationSetup.posted_tags) == acapy_controller.REVOCATION_SETUP_ATTEMPTS
