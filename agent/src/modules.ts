@@ -27,7 +27,7 @@ import { offlineDocumentLoader } from './documentLoader'
 import { cacheWalletKeys } from './keyCache'
 import { cacheLongMultibaseDecoding } from './multibaseCache'
 import { balancePointerTable } from './pointerTable'
-import { CachingAskarModule } from './storageCache'
+import { HolderAskarModule } from './memoryStorage'
 import { rememberValidationRules } from './validatorCache'
 import { CommandError } from './protocol'
 
@@ -59,8 +59,8 @@ export async function buildModules(options: ModuleOptions): Promise<Record<strin
   const credentialProtocols: unknown[] = []
   const proofProtocols: unknown[] = []
   const modules: Record<string, Module> = {
-    // Askar's module, with repeated record reads answered from memory (storageCache.ts).
-    askar: new CachingAskarModule({ ariesAskar }),
+    // Askar's module, with the records of a wallet in memory kept in JavaScript (memoryStorage.ts).
+    askar: new HolderAskarModule({ ariesAskar }),
     connections: new ConnectionsModule({ autoAcceptConnections: true }),
     w3cCredentials: new W3cCredentialsModule({ documentLoader: offlineDocumentLoader }),
   }

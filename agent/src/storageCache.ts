@@ -1,4 +1,6 @@
-// Answers a holder's repeated record reads from memory instead of from Askar (@credo-ts/askar 0.5.19).
+// Answers a holder's repeated record reads from memory instead of from Askar (@credo-ts/askar 0.5.19),
+// for a wallet on disk (HOLDER_WALLETS=keep); a wallet in memory keeps its records in JavaScript
+// alone (memoryStorage.ts, which registers both).
 //
 // Every message a holder sends or receives makes Credo read the same few records again: its
 // mediation record and mediator connection, the DIDs and DID documents of that connection, found
@@ -15,17 +17,14 @@
 // A read that was in flight while a write of its type began is not kept: it may have read the row
 // from before the write. What is kept is bounded per type (ids and queries), so a holder with many
 // records or many distinct queries holds at most that much.
-import { AskarModule, AskarStorageService } from '@credo-ts/askar'
+import { AskarStorageService } from '@credo-ts/askar'
 import { askarQueryFromSearchQuery, recordToInstance } from '@credo-ts/askar/build/storage/utils'
-import { version } from '@credo-ts/askar/package.json'
-import { InjectionSymbols, LogLevel, RecordNotFoundError, WalletError } from '@credo-ts/core'
-import type { AgentContext, BaseRecord, BaseRecordConstructor, DependencyManager, Query, QueryOptions } from '@credo-ts/core'
+import { RecordNotFoundError, WalletError } from '@credo-ts/core'
+import type { AgentContext, BaseRecord, BaseRecordConstructor, Query, QueryOptions } from '@credo-ts/core'
 import { Scan } from '@hyperledger/aries-askar-shared'
 import type { Session, Store } from '@hyperledger/aries-askar-shared'
 
-import { log } from './log'
-
-/** The Askar storage service whose reads and writes this file knows. */
+/** The Askar storage service whose reads and writes this file and memoryStorage.ts know. */
 export const CACHED_VERSION = '0.5.19'
 
 /** Kept per record type: rows by id, and query answers. */
@@ -194,21 +193,5 @@ export class CachingAskarStorageService<T extends BaseRecord> extends AskarStora
       for (const row of rows) keep(cache.rows, row.name, row, MAX_ROWS)
     }
     return rows
-  }
-}
-
-/**
- * Askar's module, with the caching storage service in place of Askar's own when the installed
- * @credo-ts/askar is the version this file knows; with another, Askar's module as it is.
- */
-export class CachingAskarModule extends AskarModule {
-  override register(dependencyManager: DependencyManager): void {
-    super.register(dependencyManager)
-    if (version !== CACHED_VERSION) {
-      log(LogLevel.warn, `@credo-ts/askar ${version} is not ${CACHED_VERSION}: record reads are not cached`)
-      return
-    }
-    // The last registration of a token is the one resolved: this one, for every repository.
-    dependencyManager.registerSingleton(InjectionSymbols.StorageService, CachingAskarStorageService)
   }
 }

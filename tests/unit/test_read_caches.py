@@ -1,9 +1,10 @@
-"""The agent's per-holder record cache (agent/src/storageCache.ts), its kept wallet keys
-(agent/src/keyCache.ts) and its remembered class-validator rules (agent/src/validatorCache.ts).
+"""The agent's record stores (agent/src/memoryStorage.ts for a wallet in memory, the read cache of
+agent/src/storageCache.ts for one on disk), its kept wallet keys (agent/src/keyCache.ts) and its
+remembered class-validator rules (agent/src/validatorCache.ts).
 
-The tests run Node scripts against the built agent's modules: a real Credo 0.5.19 agent with an
-in-memory Askar wallet saves, reads, queries, changes and deletes records, and every read must
-answer what the wallet holds, whether it came from memory or from Askar. Each shim is pinned to the
+The tests run Node scripts against the built agent's modules: real Credo 0.5.19 agents with Askar
+wallets save, read, query, change and delete records, and every read must answer what Askar's own
+storage service answers. Each shim is pinned to the
 version of the package it patches; the version tests fail when that package changes.
 """
 
@@ -19,9 +20,10 @@ from akrida.agent import AgentConfig
 DIST = paths.AGENT_DIR / "dist"
 MODULES = paths.AGENT_DIR / "node_modules"
 
-# A Credo agent whose only module is the caching Askar module: generic records written and read back.
+# A Credo agent whose only module is the holder's Askar module, its wallet on disk (HOLDER_WALLETS=keep):
+# generic records written and read back through the read cache.
 RECORDS = r"""
-const [dist] = process.argv.slice(2)
+const [dist, folder] = process.argv.slice(2)
 const load = (name) => require(require.resolve(name, { paths: [dist] }))
 const { Agent, InjectionSymbols, KeyDerivationMethod, LogLevel, ConsoleLogger } = load('@credo-ts/core')
 const { agentDependencies } = load('@credo-ts/node')
@@ -29,6 +31,7 @@ const { ariesAskar } = load('@hyperledger/aries-askar-nodejs')
 require(`${dist}/askarLeaks.js`).freeAskarLeaks()
 require(`${dist}/pointerTable.js`).balancePointerTable()
 const cache = require(`${dist}/storageCache.js`)
+const { HolderAskarModule } = require(`${dist}/memoryStorage.js`)
 
 async function main() {
   const agent = new Agent({
@@ -37,12 +40,12 @@ async function main() {
       walletConfig: {
         id: `cache-${process.pid}`, key: ariesAskar.storeGenerateRawKey({}),
         keyDerivationMethod: KeyDerivationMethod.Raw,
-        storage: { type: 'sqlite', config: { inMemory: true } },
+        storage: { type: 'sqlite', config: { path: `${folder}/wallet.db` } },
       },
       logger: new ConsoleLogger(LogLevel.off),
     },
     dependencies: agentDependencies,
-    modules: { askar: new cache.CachingAskarModule({ ariesAskar }) },
+    modules: { askar: new HolderAskarModule({ ariesAskar }) },
   })
   await agent.initialize()
   const seen = {}
@@ -90,6 +93,97 @@ async function main() {
   seen.counts = cache.counts
   await agent.wallet.delete()
   console.log(JSON.stringify(seen))
+}
+main().then(() => process.exit(0), (error) => { console.error(error); process.exit(1) })
+"""
+
+# The same records and queries through Askar's own storage service and through the holder's in-memory
+# store, each agent with a wallet in memory: every answer, its order and every error must be the same.
+MEMORY = r"""
+const [dist] = process.argv.slice(2)
+const load = (name) => require(require.resolve(name, { paths: [dist] }))
+const { Agent, InjectionSymbols, KeyDerivationMethod, LogLevel, ConsoleLogger } = load('@credo-ts/core')
+const { agentDependencies } = load('@credo-ts/node')
+const { AskarModule } = load('@credo-ts/askar')
+const { ariesAskar } = load('@hyperledger/aries-askar-nodejs')
+require(`${dist}/askarLeaks.js`).freeAskarLeaks()
+require(`${dist}/pointerTable.js`).balancePointerTable()
+const memory = require(`${dist}/memoryStorage.js`)
+
+const TAGS = [
+  { kind: 'x', flag: true, list: ['a', 'b'], one: '1', gone: null },
+  { kind: 'y', flag: false, list: ['b'] },
+  { kind: 'x', zero: '0' },
+  { kind: 'z:q', list: [] },
+  { kind: 'x', flag: true },
+]
+const QUERIES = [
+  {}, { kind: 'x' }, { flag: true }, { flag: false }, { list: ['b'] }, { list: ['a', 'b'] }, { list: ['a'] },
+  { one: '1' }, { one: true }, { zero: '0' }, { kind: 'x', flag: true }, { kind: 'z:q' }, { missing: 'v' },
+  { gone: null }, { $or: [{ kind: 'y' }, { one: '1' }] }, { $not: { kind: 'x' } }, { $not: { flag: true } },
+  { $and: [{ kind: 'x' }, { $not: { flag: true } }] }, { kind: 'x', $or: [{ zero: '0' }, { list: ['a'] }] },
+  { $or: [] }, { $and: [] },
+]
+const PAGES = [{ offset: 1 }, { limit: 2 }, { offset: 1, limit: 2 }, { offset: 9 }]
+
+const agent = async (label, askar) => {
+  const made = new Agent({
+    config: {
+      label, logger: new ConsoleLogger(LogLevel.off),
+      walletConfig: { id: `${label}-${process.pid}`, key: ariesAskar.storeGenerateRawKey({}),
+        keyDerivationMethod: KeyDerivationMethod.Raw, storage: { type: 'sqlite', config: { inMemory: true } } },
+    },
+    dependencies: agentDependencies,
+    modules: { askar },
+  })
+  await made.initialize()
+  return made
+}
+const outcome = async (promise) => {
+  try { return await promise } catch (error) { return { error: error.constructor.name } }
+}
+
+async function exercise(made) {
+  const storage = made.dependencyManager.resolve(InjectionSymbols.StorageService)
+  const records = made.genericRecords
+  const seen = { service: storage.constructor.name }
+  const saved = []
+  for (const [n, tags] of TAGS.entries()) saved.push(await records.save({ id: `r${n}`, content: { n }, tags }))
+  const GenericRecord = saved[0].constructor
+  const ns = (found) => (Array.isArray(found) ? found.map((r) => r.content.n) : found)
+  const query = (q, options) => outcome(storage.findByQuery(made.context, GenericRecord, q, options).then(ns))
+  seen.queries = []
+  for (const q of QUERIES) seen.queries.push(await query(q))
+  seen.pages = []
+  for (const page of PAGES) seen.pages.push(await query({ kind: 'x' }, page))
+  const first = await records.findById('r0')
+  seen.read = { content: first.content, tags: first.getTags(), type: first.constructor.name }
+  seen.duplicate = await outcome(records.save({ id: 'r0', content: {} }))
+  first.setTags({ kind: 'w', flag: false })
+  first.content = { n: 10 }
+  await records.update(first)
+  seen.afterUpdate = [await query({ kind: 'w' }), await query({ kind: 'x' }), ns(await records.getAll())]
+  seen.updatedAtMoved = (await records.findById('r0')).updatedAt > saved[0].updatedAt
+  await records.delete(saved[1])
+  await records.deleteById('r2')
+  seen.afterDelete = ns(await records.getAll())
+  seen.missing = {
+    byId: await outcome(storage.getById(made.context, GenericRecord, 'r2')),
+    update: await outcome(records.update(saved[2])),
+    delete: await outcome(records.delete(saved[2])),
+    deleteById: await outcome(records.deleteById('r2')),
+  }
+  // What Askar itself holds of these records.
+  seen.inAskar = (await made.context.wallet.withSession((s) => s.fetchAll({ category: GenericRecord.type }))).length
+  await made.wallet.delete()
+  return seen
+}
+
+async function main() {
+  const askar = await exercise(await agent('askar', new AskarModule({ ariesAskar })))
+  const before = memory.counts.operations
+  const held = await exercise(await agent('memory', new memory.HolderAskarModule({ ariesAskar })))
+  console.log(JSON.stringify({ askar, memory: held, operations: memory.counts.operations - before }))
 }
 main().then(() => process.exit(0), (error) => { console.error(error); process.exit(1) })
 """
@@ -183,7 +277,11 @@ def node(script: str, tmp_path: Path) -> dict:
     path = tmp_path / "script.js"
     path.write_text(script)
     done = subprocess.run(
-        ["node", str(path), str(DIST)], env=AgentConfig().environment(), capture_output=True, text=True, timeout=300
+        ["node", str(path), str(DIST), str(tmp_path)],
+        env=AgentConfig().environment(),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.splitlines()[-1])
@@ -200,7 +298,7 @@ def installed(package: str) -> str:
 
 def test_the_shims_are_pinned_to_the_installed_versions():
     # A new version of a package may read, validate or send differently: look at it, then move the pin.
-    assert installed("@credo-ts/askar") == constant("storageCache.ts", "CACHED_VERSION")
+    assert installed("@credo-ts/askar") == constant("storageCache.ts", "CACHED_VERSION")  # and memoryStorage.ts
     assert installed("class-validator") == constant("validatorCache.ts", "REMEMBERED_VERSION")
     assert installed("@credo-ts/core") == constant("roundTrips.ts", "KEYLIST_STAMPED_VERSION")
     assert installed("@credo-ts/askar") == constant("keyCache.ts", "KEY_CACHED_VERSION")
@@ -208,7 +306,7 @@ def test_the_shims_are_pinned_to_the_installed_versions():
 
 def test_cached_reads_answer_what_the_wallet_holds(tmp_path):
     seen = node(RECORDS, tmp_path)
-    assert seen["service"] == "CachingAskarStorageService"
+    assert seen["service"] == "HolderStorageService"
     assert seen["first"] == [1] and seen["again"] == [1] and seen["byId"] == 1 and seen["flag"] == [1]
     assert seen["hitsOnRepeat"] == 2, seen  # the repeated query and the id it returned; the other query missed
     assert seen["unsavedChange"] == 1
@@ -219,6 +317,28 @@ def test_cached_reads_answer_what_the_wallet_holds(tmp_path):
     assert seen["deletedById"] is None and seen["deletedQuery"] == [4]
     assert seen["afterRace"] == {"query": [5], "byId": 5}
     assert seen["counts"]["hits"] > 0 and seen["counts"]["misses"] > 0
+
+
+def unordered(found):
+    return sorted(found) if isinstance(found, list) else found
+
+
+def test_a_wallet_in_memory_keeps_records_as_askar_would(tmp_path):
+    seen = node(MEMORY, tmp_path)
+    askar, memory = seen["askar"], seen["memory"]
+    assert askar["service"] == "AskarStorageService" and memory["service"] == "HolderStorageService"
+    # Askar answers in an order of its own (not the order of saving), which Credo never relies on: the
+    # answers are compared as sets; the memory store answers in the order of saving.
+    assert sorted(askar["queries"][1]) == [0, 2, 4], askar  # the script itself is sound
+    for field in ("queries", "afterUpdate"):
+        assert [unordered(found) for found in memory[field]] == [unordered(found) for found in askar[field]], field
+    for field in ("read", "duplicate", "updatedAtMoved", "missing"):
+        assert memory[field] == askar[field], field
+    assert sorted(memory["afterDelete"]) == sorted(askar["afterDelete"]) == [3, 4, 10]
+    assert [len(page) for page in memory["pages"]] == [len(page) for page in askar["pages"]] == [2, 2, 2, 0]
+    assert memory["pages"] == [[2, 4], [0, 2], [2, 4], []]
+    assert askar["inAskar"] == 3 and memory["inAskar"] == 0  # the records were never in Askar
+    assert seen["operations"] > 30
 
 
 def test_kept_keys_pack_and_unpack_as_the_wallet_does(tmp_path):
