@@ -14,6 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+# Locust patches the standard library for gevent when imported; before anything imports ssl, or a
+# scenario file imported outside Locust (its own unit tests, say) dies in a RecursionError.
+import locust  # noqa: F401
+
 from akrida.agent import HolderClient
 from akrida.parsers import InvalidValue, integer, number, parse_bool, parse_duration, parse_text
 from akrida.scenarios.attribution import TargetFailure

@@ -167,3 +167,13 @@ def test_the_examples_load(tmp_path: Path):
         checked = load_user_scenario(settings_for(paths.ROOT / "examples" / example), {})
         assert checked is not None and checked.needs_issuer
         assert [file.relative for file in checked.files] == [example]
+
+
+def test_a_scenario_file_imports_the_api_outside_locust(tmp_path: Path):
+    # A user's own unit test imports their scenario with plain Python: the API must not need Locust to
+    # have been imported first (it died in a RecursionError when ssl was patched after requests took it).
+    script = "import akrida.scenarios.api; import requests; print(requests.Session)"
+    done = subprocess.run([sys.executable, "-W", "error::Warning", "-c", script], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "requests.sessions.Session" in done.stdout
