@@ -15,7 +15,9 @@ NATIVE_LIBS = STATE_DIR / "native-libs"
 ACAPY_VENV = STATE_DIR / "acapy-venv"
 # The embedded target's state (pids, keys, its PostgreSQL cluster). Tests point it elsewhere so that
 # they never touch a target the user keeps running with `akrida local up`.
-LOCAL_STATE_DIR = Path(os.environ.get("AKRIDA_LOCAL_STATE_DIR") or STATE_DIR / "local")
+# A relative folder is taken from where akrida runs, once: PostgreSQL's tools run elsewhere (as the
+# postgres user), and with a relative data folder `local down` found no server and left it running.
+LOCAL_STATE_DIR = Path(os.environ.get("AKRIDA_LOCAL_STATE_DIR") or STATE_DIR / "local").absolute()
 LOCUSTFILES = ROOT / "locustfiles"
 # The run folder of a Locust process started by `akrida run`: agent logs, health and delivery go there.
 RUN_DIR_VARIABLE = "AKRIDA_RUN_DIR"

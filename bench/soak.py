@@ -78,6 +78,9 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=30.0, help="length of the load (default 30)")
     parser.add_argument("--holders", type=int, default=50, help="holders, that is Locust users (default 50)")
     parser.add_argument("--interval", type=float, default=30.0, help="seconds between samples (default 30)")
+    # Its own waits, not the run's defaults (60-120 s since issue 22): a soak is about many messages.
+    parser.add_argument("--wait-min", type=float, default=1.0, help="WAIT_MIN of the run (default 1)")
+    parser.add_argument("--wait-max", type=float, default=2.0, help="WAIT_MAX of the run (default 2)")
     parser.add_argument("--warm-up", type=float, help="minutes not judged (default: the first third of the run)")
     parser.add_argument(
         "--threshold",
@@ -111,11 +114,14 @@ def soak(arguments, info, results: Path) -> tuple[Path | None, list[Sample], int
         "SCENARIO": "mediator_message",
         "USERS": str(arguments.holders),
         "RUN_TIME": f"{round(arguments.minutes * 60)}s",
+        "WAIT_MIN": f"{arguments.wait_min:g}",
+        "WAIT_MAX": f"{arguments.wait_max:g}",
         "RESULTS_DIR": str(results),
     }
     log_path = results / f"akrida-{time.strftime('%Y%m%d-%H%M%S')}.log"
     akrida = str(Path(sys.executable).with_name("akrida"))
-    print(f"akrida run: {arguments.holders} holders of mediator_message for {arguments.minutes:g} min; log {log_path}")
+    print(f"akrida run: {arguments.holders} holders of mediator_message for {arguments.minutes:g} min, waits "
+          f"{arguments.wait_min:g}-{arguments.wait_max:g} s; log {log_path}")  # fmt: skip
     with open(log_path, "w") as log:
         run = subprocess.Popen(
             [akrida, "--env-file", "/dev/null", "run", "--local"],

@@ -7,8 +7,10 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -163,3 +165,24 @@ def test_a_corrupt_bundle_is_named_not_a_traceback(tmp_path):
     assert result.returncode == 1, result.stderr
     assert "report: " in result.stderr and "manifest.json is not a readable manifest" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_relative_state_folder_is_taken_from_where_akrida_runs():
+    # pg_ctl runs as the postgres user (as root), from elsewhere: with a relative AKRIDA_LOCAL_STATE_DIR
+    # it was given a relative data folder, found no server there, and `akrida local down` left it running.
+    script = "from akrida.local.postgres import LocalPostgres; print(LocalPostgres('127.0.0.1', 9).data_dir)"
+    # A folder the postgres user can reach (pytest's own is private to root), so the cluster lives in it.
+    folder = Path(tempfile.mkdtemp(prefix="akrida-state-test-", dir="/var/tmp"))
+    folder.chmod(0o755)
+
+    def data_dir(state: str) -> str:
+        environment = {**os.environ, "AKRIDA_LOCAL_STATE_DIR": state}
+        done = subprocess.run([sys.executable, "-c", script], cwd=folder, env=environment, capture_output=True,
+                              text=True, timeout=60)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    try:
+        assert data_dir("state") == data_dir(str(folder / "state")) == str(folder / "state" / "postgres" / "data")
+    finally:
+        shutil.rmtree(folder)
