@@ -66,6 +66,12 @@ function askarTags(record: BaseRecord): Record<string, string> {
   return tags
 }
 
+/** Writes the record as Askar's storage service would: stamped, serialized, its tags encoded. */
+function keepRow(rows: Map<string, Row>, record: BaseRecord): void {
+  record.updatedAt = new Date()
+  rows.set(record.id, { category: record.type, name: record.id, value: JsonTransformer.serialize(record), tags: askarTags(record) })
+}
+
 // No decorator: tsyringe builds a class without constructor parameters with `new`.
 export class HolderStorageService<T extends BaseRecord> extends CachingAskarStorageService<T> {
   // Per wallet store, then per record type, in the order of saving (Askar answers in that order too).
@@ -90,8 +96,7 @@ export class HolderStorageService<T extends BaseRecord> extends CachingAskarStor
     if (rows.has(record.id)) {
       throw new RecordDuplicateError(`Record with id ${record.id} already exists`, { recordType: record.type })
     }
-    record.updatedAt = new Date()
-    rows.set(record.id, { category: record.type, name: record.id, value: JsonTransformer.serialize(record), tags: askarTags(record) })
+    keepRow(rows, record)
   }
 
   override async update(agentContext: AgentContext, record: T): Promise<void> {
@@ -100,8 +105,7 @@ export class HolderStorageService<T extends BaseRecord> extends CachingAskarStor
     if (!rows.has(record.id)) {
       throw new RecordNotFoundError(`record with id ${record.id} not found.`, { recordType: record.type })
     }
-    record.updatedAt = new Date()
-    rows.set(record.id, { category: record.type, name: record.id, value: JsonTransformer.serialize(record), tags: askarTags(record) })
+    keepRow(rows, record)
   }
 
   override async delete(agentContext: AgentContext, record: T): Promise<void> {

@@ -20,34 +20,43 @@ from akrida.agent import AgentConfig
 DIST = paths.AGENT_DIR / "dist"
 MODULES = paths.AGENT_DIR / "node_modules"
 
-# A Credo agent whose only module is the holder's Askar module, its wallet on disk (HOLDER_WALLETS=keep):
-# generic records written and read back through the read cache.
-RECORDS = r"""
+# What the wallet scripts share, put before each when it runs: Credo's packages from the built agent, the native-memory
+# fixes every holder runs with, and makeAgent: a Credo agent with the given Askar module and an Askar
+# wallet, in memory unless a storage is given.
+WALLET_PRELUDE = r"""
 const [dist, folder] = process.argv.slice(2)
 const load = (name) => require(require.resolve(name, { paths: [dist] }))
-const { Agent, InjectionSymbols, KeyDerivationMethod, LogLevel, ConsoleLogger } = load('@credo-ts/core')
+const { Agent, InjectionSymbols, KeyDerivationMethod, KeyType, LogLevel, ConsoleLogger } = load('@credo-ts/core')
 const { agentDependencies } = load('@credo-ts/node')
+const { AskarModule } = load('@credo-ts/askar')
 const { ariesAskar } = load('@hyperledger/aries-askar-nodejs')
 require(`${dist}/askarLeaks.js`).freeAskarLeaks()
 require(`${dist}/pointerTable.js`).balancePointerTable()
+
+const makeAgent = async (label, askar, storage = { type: 'sqlite', config: { inMemory: true } }) => {
+  const made = new Agent({
+    config: {
+      label, logger: new ConsoleLogger(LogLevel.off),
+      walletConfig: { id: `${label}-${process.pid}`, key: ariesAskar.storeGenerateRawKey({}),
+        keyDerivationMethod: KeyDerivationMethod.Raw, storage },
+    },
+    dependencies: agentDependencies,
+    modules: { askar },
+  })
+  await made.initialize()
+  return made
+}
+"""
+
+# A Credo agent whose only module is the holder's Askar module, its wallet on disk (HOLDER_WALLETS=keep):
+# generic records written and read back through the read cache.
+RECORDS = r"""
 const cache = require(`${dist}/storageCache.js`)
 const { HolderAskarModule } = require(`${dist}/memoryStorage.js`)
 
 async function main() {
-  const agent = new Agent({
-    config: {
-      label: 'cache-test',
-      walletConfig: {
-        id: `cache-${process.pid}`, key: ariesAskar.storeGenerateRawKey({}),
-        keyDerivationMethod: KeyDerivationMethod.Raw,
-        storage: { type: 'sqlite', config: { path: `${folder}/wallet.db` } },
-      },
-      logger: new ConsoleLogger(LogLevel.off),
-    },
-    dependencies: agentDependencies,
-    modules: { askar: new HolderAskarModule({ ariesAskar }) },
-  })
-  await agent.initialize()
+  const onDisk = { type: 'sqlite', config: { path: `${folder}/wallet.db` } }
+  const agent = await makeAgent('cache-test', new HolderAskarModule({ ariesAskar }), onDisk)
   const seen = {}
   const storage = agent.dependencyManager.resolve(InjectionSymbols.StorageService)
   seen.service = storage.constructor.name
@@ -98,16 +107,8 @@ main().then(() => process.exit(0), (error) => { console.error(error); process.ex
 """
 
 # The same records and queries through Askar's own storage service and through the holder's in-memory
-# store, each agent with a wallet in memory: every answer, its order and every error must be the same.
+# store, each agent with a wallet in memory: every answer and every error must be the same.
 MEMORY = r"""
-const [dist] = process.argv.slice(2)
-const load = (name) => require(require.resolve(name, { paths: [dist] }))
-const { Agent, InjectionSymbols, KeyDerivationMethod, LogLevel, ConsoleLogger } = load('@credo-ts/core')
-const { agentDependencies } = load('@credo-ts/node')
-const { AskarModule } = load('@credo-ts/askar')
-const { ariesAskar } = load('@hyperledger/aries-askar-nodejs')
-require(`${dist}/askarLeaks.js`).freeAskarLeaks()
-require(`${dist}/pointerTable.js`).balancePointerTable()
 const memory = require(`${dist}/memoryStorage.js`)
 
 const TAGS = [
@@ -126,19 +127,6 @@ const QUERIES = [
 ]
 const PAGES = [{ offset: 1 }, { limit: 2 }, { offset: 1, limit: 2 }, { offset: 9 }]
 
-const agent = async (label, askar) => {
-  const made = new Agent({
-    config: {
-      label, logger: new ConsoleLogger(LogLevel.off),
-      walletConfig: { id: `${label}-${process.pid}`, key: ariesAskar.storeGenerateRawKey({}),
-        keyDerivationMethod: KeyDerivationMethod.Raw, storage: { type: 'sqlite', config: { inMemory: true } } },
-    },
-    dependencies: agentDependencies,
-    modules: { askar },
-  })
-  await made.initialize()
-  return made
-}
 const outcome = async (promise) => {
   try { return await promise } catch (error) { return { error: error.constructor.name } }
 }
@@ -180,9 +168,9 @@ async function exercise(made) {
 }
 
 async function main() {
-  const askar = await exercise(await agent('askar', new AskarModule({ ariesAskar })))
+  const askar = await exercise(await makeAgent('askar', new AskarModule({ ariesAskar })))
   const before = memory.counts.operations
-  const held = await exercise(await agent('memory', new memory.HolderAskarModule({ ariesAskar })))
+  const held = await exercise(await makeAgent('memory', new memory.HolderAskarModule({ ariesAskar })))
   console.log(JSON.stringify({ askar, memory: held, operations: memory.counts.operations - before }))
 }
 main().then(() => process.exit(0), (error) => { console.error(error); process.exit(1) })
@@ -191,36 +179,16 @@ main().then(() => process.exit(0), (error) => { console.error(error); process.ex
 # Envelopes packed and unpacked with kept keys are Credo's own: each way round with the wallet's original
 # pack and unpack, between two real agents' in-memory Askar wallets.
 KEYS = r"""
-const [dist] = process.argv.slice(2)
-const load = (name) => require(require.resolve(name, { paths: [dist] }))
-const { Agent, KeyDerivationMethod, KeyType, LogLevel, ConsoleLogger } = load('@credo-ts/core')
-const { agentDependencies } = load('@credo-ts/node')
-const { AskarModule } = load('@credo-ts/askar')
 const { AskarBaseWallet } = load('@credo-ts/askar/build/wallet/AskarBaseWallet')
-const { ariesAskar } = load('@hyperledger/aries-askar-nodejs')
-require(`${dist}/askarLeaks.js`).freeAskarLeaks()
-require(`${dist}/pointerTable.js`).balancePointerTable()
 const original = { pack: AskarBaseWallet.prototype.pack, unpack: AskarBaseWallet.prototype.unpack }
 const keys = require(`${dist}/keyCache.js`)
 
-const agent = async (label) => {
-  const made = new Agent({
-    config: {
-      label, logger: new ConsoleLogger(LogLevel.off),
-      walletConfig: { id: `${label}-${process.pid}`, key: ariesAskar.storeGenerateRawKey({}),
-        keyDerivationMethod: KeyDerivationMethod.Raw, storage: { type: 'sqlite', config: { inMemory: true } } },
-    },
-    dependencies: agentDependencies,
-    modules: { askar: new AskarModule({ ariesAskar }) },
-  })
-  await made.initialize()
-  return made
-}
 const failure = async (promise) => { try { await promise; return null } catch (error) { return error.message } }
 
 async function main() {
   if (!keys.cacheWalletKeys()) throw new Error('not applied')
-  const [alice, bob] = [await agent('alice'), await agent('bob')]
+  const plainAgent = (label) => makeAgent(label, new AskarModule({ ariesAskar }))
+  const [alice, bob] = [await plainAgent('alice'), await plainAgent('bob')]
   const a = (await alice.context.wallet.createKey({ keyType: KeyType.Ed25519 })).publicKeyBase58
   const b = (await bob.context.wallet.createKey({ keyType: KeyType.Ed25519 })).publicKeyBase58
   const [mine, theirs] = [alice.context.wallet, bob.context.wallet]
@@ -305,7 +273,7 @@ def test_the_shims_are_pinned_to_the_installed_versions():
 
 
 def test_cached_reads_answer_what_the_wallet_holds(tmp_path):
-    seen = node(RECORDS, tmp_path)
+    seen = node(WALLET_PRELUDE + RECORDS, tmp_path)
     assert seen["service"] == "HolderStorageService"
     assert seen["first"] == [1] and seen["again"] == [1] and seen["byId"] == 1 and seen["flag"] == [1]
     assert seen["hitsOnRepeat"] == 2, seen  # the repeated query and the id it returned; the other query missed
@@ -324,7 +292,7 @@ def unordered(found):
 
 
 def test_a_wallet_in_memory_keeps_records_as_askar_would(tmp_path):
-    seen = node(MEMORY, tmp_path)
+    seen = node(WALLET_PRELUDE + MEMORY, tmp_path)
     askar, memory = seen["askar"], seen["memory"]
     assert askar["service"] == "AskarStorageService" and memory["service"] == "HolderStorageService"
     # Askar answers in an order of its own (not the order of saving), which Credo never relies on: the
@@ -342,7 +310,7 @@ def test_a_wallet_in_memory_keeps_records_as_askar_would(tmp_path):
 
 
 def test_kept_keys_pack_and_unpack_as_the_wallet_does(tmp_path):
-    seen = node(KEYS, tmp_path)
+    seen = node(WALLET_PRELUDE + KEYS, tmp_path)
     authcrypt = {"content": "hello", "sender": seen["a"], "recipient": seen["b"]}
     assert seen["keptToOriginal"] == authcrypt and seen["originalToKept"] == authcrypt and seen["again"] == authcrypt
     assert seen["anoncrypt"] == {"content": "hello", "sender": None, "recipient": seen["b"]}
